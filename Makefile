@@ -1,0 +1,44 @@
+# SocialNet: two commands matter. `make run` starts everything, `make test` checks everything.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+DJANGO := cd api/socialnet && ../../$(BIN)/python manage.py
+
+.PHONY: run test lint format migrate demo bench clean help
+
+help:
+	@echo "make run    start SocialNet (embedded: SQLite, no Redis; full mode when DATABASE_URL/REDIS_URL are set)"
+	@echo "make test   lint, migration check and the whole test suite (needs PostgreSQL and Redis)"
+	@echo "make demo   fill the database with a demo network"
+	@echo "make format apply ruff formatting and autofixes"
+
+$(BIN)/.installed: requirements-dev.txt api/requirements.txt api_gateway/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SocialNet needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)")'
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing dependencies into $(VENV) (first run only)..."
+	@$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+run: $(BIN)/.installed
+	@bash scripts/run.sh
+
+test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings_test $(DJANGO) makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(BIN)/.installed
+	$(DJANGO) migrate
+
+clean:
+	rm -rf $(VENV) api/socialnet/db.sqlite3 test-artifacts

@@ -1,0 +1,47 @@
+"""Dependency checks for GET /health/: each answers "ok" or "down" quickly and never raises."""
+
+import logging
+import uuid
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+
+def database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception:  # any driver error means the same thing to a load balancer
+        logger.exception("health: database check failed")
+        return "down"
+
+
+def cache_status() -> str:
+    probe = f"health:{uuid.uuid4().hex}"
+    try:
+        cache.set(probe, "1", timeout=5)
+        ok = cache.get(probe) == "1"
+        cache.delete(probe)
+        return "ok" if ok else "down"
+    except Exception:
+        logger.warning("health: cache check failed", exc_info=True)
+        return "down"
+
+
+def broker_status() -> str:
+    if settings.EMBEDDED:
+        return "ok"  # embedded mode runs tasks in-process: there is no broker to lose
+    try:
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
+        try:
+            return "ok" if client.ping() else "down"
+        finally:
+            client.close()
+    except Exception:
+        logger.warning("health: broker check failed", exc_info=True)
+        return "down"

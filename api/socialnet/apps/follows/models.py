@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Follow(models.Model):
+    """`follower` follows `followee`. One row per pair; nobody follows themselves."""
+
+    follower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following_set")
+    followee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follower_set")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_once"),
+            models.CheckConstraint(condition=~Q(follower=F("followee")), name="follow_not_self"),
+        ]
+        indexes = [
+            models.Index(fields=["followee", "-id"], name="follow_followers_recent"),
+            models.Index(fields=["follower", "-id"], name="follow_following_recent"),
+        ]

@@ -1,0 +1,49 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class SocialNetUserManager(UserManager):
+    def get_by_natural_key(self, username):
+        # Logging in as "Alice" or "alice" is the same account: usernames are unique case-insensitively.
+        return self.get(username__iexact=username)
+
+
+class User(AbstractUser):
+    """An account. The role, not `is_staff` alone, decides what a user may do beyond their own content."""
+
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        MODERATOR = "moderator", "Moderator"
+        ADMIN = "admin", "Admin"
+
+    email = models.EmailField("email address")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER, db_index=True)
+    bio = models.CharField(max_length=500, blank=True)
+    premium_until = models.DateTimeField(null=True, blank=True)
+    # Denormalised counters, changed with F() in the transaction that creates or deletes the row they count.
+    followers_count = models.PositiveIntegerField(default=0)
+    following_count = models.PositiveIntegerField(default=0)
+    posts_count = models.PositiveIntegerField(default=0)
+
+    objects = SocialNetUserManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="users_user_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), condition=~models.Q(email=""), name="users_user_email_ci_unique"),
+        ]
+
+    @property
+    def is_premium(self) -> bool:
+        return self.premium_until is not None and self.premium_until > timezone.now()
+
+    @property
+    def is_moderator(self) -> bool:
+        """Moderators and admins may remove any content and resolve reports."""
+        return self.is_active and (self.role in (self.Role.MODERATOR, self.Role.ADMIN) or self.is_superuser)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_active and (self.role == self.Role.ADMIN or self.is_superuser)

@@ -1,0 +1,42 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider import views as oauth_views
+
+from apps.common.views import HealthView
+
+# Only the OAuth endpoints we support: no application-management or device-flow views for end users.
+oauth_patterns = (
+    [
+        path("authorize/", oauth_views.AuthorizationView.as_view(), name="authorize"),
+        path("token/", oauth_views.TokenView.as_view(), name="token"),
+        path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
+        path("introspect/", oauth_views.IntrospectTokenView.as_view(), name="introspect"),
+    ],
+    "oauth2_provider",
+)
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("o/", include(oauth_patterns)),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=False), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("health/", HealthView.as_view(), name="health"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # follows before users: "users/suggestions/" must win over "users/<username>/".
+    path("users/", include("apps.follows.urls")),
+    path("users/", include("apps.users.urls")),
+    path("posts/", include("apps.posts.urls")),
+    path("comments/", include("apps.comments.urls")),
+    path("images/", include("apps.images.urls")),
+    path("feed/", include("apps.feed.urls")),
+    path("notifications/", include("apps.notifications.urls")),
+    path("", include("apps.moderation.urls")),  # /reports/ and /moderation/...
+]
+
+handler400 = "apps.common.exceptions.json_bad_request"
+handler403 = "apps.common.exceptions.json_permission_denied"
+handler404 = "apps.common.exceptions.json_not_found"
+handler500 = "apps.common.exceptions.json_server_error"
