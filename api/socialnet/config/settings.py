@@ -121,6 +121,7 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/api/docs/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+OAUTH_REDIRECT_SCHEMES = env.list("OAUTH_REDIRECT_SCHEMES", default=["http", "https"] if DEBUG else ["https"])
 OAUTH2_PROVIDER = {
     "SCOPES": {"read": "Read your data", "write": "Change your data", "introspection": "Introspect tokens"},
     "DEFAULT_SCOPES": ["read", "write"],
@@ -133,7 +134,8 @@ OAUTH2_PROVIDER = {
     # Accept token requests as JSON as well as form-encoded (API.md), see apps.users.oauth.
     "OAUTH2_BACKEND_CLASS": "apps.users.oauth.JsonOrFormOAuthLibCore",
     "OAUTH2_VALIDATOR_CLASS": "apps.users.oauth.SocialNetOAuth2Validator",
-    "ALLOWED_REDIRECT_URI_SCHEMES": env.list("OAUTH_REDIRECT_SCHEMES", default=["http", "https"]),
+    # https only in production; add custom schemes for mobile apps (e.g. "com.example.app"). Debug adds http.
+    "ALLOWED_REDIRECT_URI_SCHEMES": OAUTH_REDIRECT_SCHEMES,
     "REQUEST_APPROVAL_PROMPT": "auto",
     "CLEAR_EXPIRED_TOKENS_BATCH_SIZE": 10000,
     # RFC 9700 (OAuth 2.0 Security BCP): enforce every recommendation DOT can enforce.
@@ -144,7 +146,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
-    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not DEBUG,
+    # Allowing plain http (local development, docker compose on localhost) downgrades this to a deploy warning.
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": "http" not in OAUTH_REDIRECT_SCHEMES,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
@@ -277,6 +280,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.users.tasks.clear_expired_tokens_task",
         "schedule": crontab(minute=17),
     },
+}
+
+# --- Feeds and notifications (apps.feed, apps.follows, apps.notifications) ------------------------------------
+# Timelines live in Redis (FEED_REDIS_URL, default REDIS_URL); everything here can be rebuilt from PostgreSQL.
+FEED_REDIS_URL = env("FEED_REDIS_URL", default="")
+FEED_TIMELINE_MAX = env.int("FEED_TIMELINE_MAX", default=400)
+FEED_FANOUT_BATCH_SIZE = env.int("FEED_FANOUT_BATCH_SIZE", default=1000)
+# Authors with more followers than this are not fanned out; their posts are merged into feeds at read time.
+FEED_CELEBRITY_THRESHOLD = env.int("FEED_CELEBRITY_THRESHOLD", default=10_000)
+# Users not seen for this long are skipped by fan-out; their timeline is rebuilt from a query when they return.
+FEED_INACTIVE_DAYS = env.int("FEED_INACTIVE_DAYS", default=14)
+FEED_RECOMMEND_WINDOW_DAYS = env.int("FEED_RECOMMEND_WINDOW_DAYS", default=3)
+FEED_RECOMMEND_HALF_LIFE_HOURS = env.float("FEED_RECOMMEND_HALF_LIFE_HOURS", default=12.0)
+FEED_WEIGHT_LIKE = env.float("FEED_WEIGHT_LIKE", default=1.0)
+FEED_WEIGHT_COMMENT = env.float("FEED_WEIGHT_COMMENT", default=3.0)
+FEED_WEIGHT_VIEW = env.float("FEED_WEIGHT_VIEW", default=0.05)
+FEED_TRENDING_SIZE = env.int("FEED_TRENDING_SIZE", default=200)
+FEED_TRENDING_REFRESH_SECONDS = env.int("FEED_TRENDING_REFRESH_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["refresh-trending"] = {
+    "task": "apps.feed.tasks.trending_refresh_task",
+    "schedule": FEED_TRENDING_REFRESH_SECONDS,
 }
 
 # --- Security -------------------------------------------------------------------------------------------------

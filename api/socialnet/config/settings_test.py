@@ -8,9 +8,10 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 os.environ.setdefault("GATEWAY_CLIENT_SECRET", "test-gateway-secret")
+os.environ.setdefault("OAUTH_REDIRECT_SCHEMES", "http,https")  # the live-server tests run on http://127.0.0.1
 
 from .settings import *  # noqa: F403
-from .settings import REST_FRAMEWORK
+from .settings import REST_FRAMEWORK, STORAGES
 
 # Tests create hundreds of users; PBKDF2 at production cost would dominate the run.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -21,3 +22,5 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min", "signup": "100000/min"},
 }
+# No collectstatic before tests: serve static files from the apps, not from a hashed manifest.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -40,7 +40,7 @@ class AuthorSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "username", "avatar"]
 
-    def get_avatar(self, obj):  # replaced by the image payload once images exist
+    def get_avatar(self, obj) -> dict | None:  # replaced by the image payload once images exist
         return None
 
 
@@ -66,7 +66,7 @@ class PublicProfileSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_avatar(self, obj):
+    def get_avatar(self, obj) -> dict | None:
         return None
 
     def get_is_following(self, obj) -> bool:

@@ -1,0 +1,83 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+MANAGE = Path(__file__).resolve().parents[3] / "manage.py"
+
+
+@pytest.mark.django_db
+def test_health_reports_every_dependency(api_client):
+    response = api_client.get("/health/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_health_reports_broker_down_without_failing(api_client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = api_client.get("/health/")
+    assert response.status_code == 200
+    assert response.json()["broker"] == "down"
+
+
+@pytest.mark.django_db
+def test_openapi_schema_and_swagger_ui(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in ("/users/create/", "/users/me/", "/users/{username}/", "/health/"):
+        assert path in paths
+    flows = schema.json()["components"]["securitySchemes"]["oauth2"]["flows"]
+    assert flows["authorizationCode"]["authorizationUrl"] == "/o/authorize/"
+    docs = api_client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"usePkceWithAuthorizationCodeGrant" in docs.content
+    assert b"socialnet-demo" in docs.content
+
+
+@pytest.mark.parametrize("page_size", ["0", "101", "1000000000", "-1", "abc", ""])
+@pytest.mark.django_db
+def test_bad_page_size_is_400(page_size, rf):
+    from rest_framework.exceptions import ValidationError
+    from rest_framework.request import Request
+
+    from apps.common.pagination import IdCursorPagination
+
+    request = Request(rf.get("/", {"page_size": page_size}))
+    with pytest.raises(ValidationError):
+        IdCursorPagination().get_page_size(request)
+
+
+def test_deploy_check_is_clean_with_production_settings():
+    """`manage.py check --deploy` has nothing to say with production-like variables."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "x7#kP2!vQ9zL4mN8@rT1wY6$uE3sA5dF0gH2jK7lZ9xC4vB8nM1qW3eR6tY0uI5o",
+        "DJANGO_ALLOWED_HOSTS": "api.example.com",
+        "DATABASE_URL": "postgres://socialnet:secret@db.example.com:5432/socialnet",
+        "REDIS_URL": "redis://cache.example.com:6379/0",
+    }
+    result = subprocess.run(
+        [sys.executable, str(MANAGE), "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=MANAGE.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key():
+    env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "false"}
+    result = subprocess.run(
+        [sys.executable, str(MANAGE), "check"], cwd=MANAGE.parent, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
