@@ -19,3 +19,6 @@ class Follow(models.Model):
             models.Index(fields=["followee", "-id"], name="follow_followers_recent"),
             models.Index(fields=["follower", "-id"], name="follow_following_recent"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} follows {self.followee_id}"

@@ -1,0 +1,56 @@
+"""Timeline tasks. `fanout_*` and `timeline_*` run on the `follows` queue (CELERY_TASK_ROUTES), the rest on
+`default`. Each loads ids, calls a service, and may run twice harmlessly."""
+
+from celery import shared_task
+
+from . import services
+
+_RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 5}
+
+
+@shared_task(acks_late=True, **_RETRY)
+def fanout_post_task(post_id: int) -> None:
+    batches = services.fanout_post(post_id=post_id)
+    if not batches:
+        return
+    # The first batch here (most authors have fewer than a batch of followers: one task, one round trip); the rest
+    # in parallel on whatever `follows` workers are free.
+    for batch in batches[1:]:
+        fanout_post_batch_task.delay(post_id, batch)
+    services.fanout_post_batch(post_id=post_id, user_ids=batches[0])
+
+
+@shared_task(acks_late=True, **_RETRY)
+def fanout_post_batch_task(post_id: int, user_ids: list[int]) -> None:
+    services.fanout_post_batch(post_id=post_id, user_ids=user_ids)
+
+
+@shared_task(acks_late=True, **_RETRY)
+def fanout_remove_post_task(post_id: int, author_id: int) -> None:
+    batches = services.fanout_remove_batches(author_id=author_id)
+    for batch in batches[1:]:
+        fanout_remove_batch_task.delay(post_id, batch)
+    if batches:
+        services.fanout_remove_batch(post_id=post_id, user_ids=batches[0])
+
+
+@shared_task(acks_late=True, **_RETRY)
+def fanout_remove_batch_task(post_id: int, user_ids: list[int]) -> None:
+    services.fanout_remove_batch(post_id=post_id, user_ids=user_ids)
+
+
+@shared_task(acks_late=True, **_RETRY)
+def timeline_backfill_task(user_id: int, author_id: int) -> None:
+    services.timeline_backfill(user_id=user_id, author_id=author_id)
+
+
+@shared_task(acks_late=True, **_RETRY)
+def timeline_unmerge_task(user_id: int, author_id: int) -> None:
+    services.timeline_unmerge(user_id=user_id, author_id=author_id)
+
+
+@shared_task(acks_late=True, **_RETRY)
+def trending_refresh_task() -> None:
+    from .ranking import trending_refresh
+
+    trending_refresh()

@@ -1,0 +1,137 @@
+"""Home timelines in Redis: one sorted set per user, member = score = post id, capped.
+
+A timeline is *complete* only while it holds the sentinel member "0" (score 0): it is written, together with the
+posts, by a rebuild from PostgreSQL. Fan-out may create a set for a user whose timeline expired or was never built;
+without the sentinel such a set is a fragment, and the next read rebuilds it instead of trusting it. The sentinel
+also keeps an empty timeline (a user who follows nobody) from looking missing and being rebuilt on every read.
+
+Every function here may raise `redis.RedisError`; callers on the request path catch it and query the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+
+import redis
+from django.conf import settings
+from django.core.signals import setting_changed
+
+from apps.common.redis import get_redis
+
+SENTINEL = "0"
+_lock = threading.Lock()
+_own: dict[str, redis.Redis] = {}
+
+
+def timeline_client() -> redis.Redis | None:
+    """The Redis holding timelines: FEED_REDIS_URL if set (a separate instance or a dead port in tests and the
+    benchmark), else the shared client. None in the embedded mode: every read then takes the database path."""
+    url = settings.FEED_REDIS_URL
+    if not url:
+        return get_redis()
+    client = _own.get(url)
+    if client is None:
+        with _lock:
+            client = _own.get(url)
+            if client is None:
+                timeout = settings.REDIS_SOCKET_TIMEOUT
+                client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+                _own[url] = client
+    return client
+
+
+def _on_setting_changed(*, setting, **kwargs):
+    if setting in ("FEED_REDIS_URL", "REDIS_SOCKET_TIMEOUT"):
+        with _lock:
+            for client in _own.values():
+                client.close()
+            _own.clear()
+
+
+setting_changed.connect(_on_setting_changed)
+
+
+def timeline_key(user_id: int) -> str:
+    return f"feed:home:{user_id}"
+
+
+def _ttl_seconds() -> int:
+    # A timeline nobody read for FEED_INACTIVE_DAYS is stale anyway (fan-out skipped its owner): let Redis drop it.
+    return settings.FEED_INACTIVE_DAYS * 86400
+
+
+def _trim(pipe, key: str) -> None:
+    # Keep rank 0 (the sentinel, score 0, when present) and the newest FEED_TIMELINE_MAX posts.
+    pipe.zremrangebyrank(key, 1, -(settings.FEED_TIMELINE_MAX + 1))
+
+
+def timeline_push(*, client: redis.Redis, user_ids: Iterable[int], post_ids: Sequence[int]) -> None:
+    """Add posts to several timelines in one round trip. ZADD is idempotent: running it twice changes nothing."""
+    if not post_ids:
+        return
+    mapping = {str(pid): pid for pid in post_ids}
+    pipe = client.pipeline(transaction=False)
+    for uid in user_ids:
+        key = timeline_key(uid)
+        pipe.zadd(key, mapping)
+        _trim(pipe, key)
+    pipe.execute()
+
+
+def timeline_remove(*, client: redis.Redis, user_ids: Iterable[int], post_ids: Sequence[int]) -> None:
+    if not post_ids:
+        return
+    members = [str(pid) for pid in post_ids]
+    pipe = client.pipeline(transaction=False)
+    for uid in user_ids:
+        pipe.zrem(timeline_key(uid), *members)
+    pipe.execute()
+
+
+def timeline_is_complete(*, client: redis.Redis, user_id: int) -> bool:
+    return client.zscore(timeline_key(user_id), SENTINEL) is not None
+
+
+def timeline_oldest_id(*, client: redis.Redis, user_id: int) -> int | None:
+    """The oldest post id kept, or None when the timeline is not full (so it holds everything it should)."""
+    key = timeline_key(user_id)
+    if client.zcard(key) <= settings.FEED_TIMELINE_MAX:
+        return None
+    rows = client.zrange(key, 1, 1, withscores=True)
+    return int(rows[0][1]) if rows else None
+
+
+def timeline_replace(*, client: redis.Redis, user_id: int, post_ids: Sequence[int]) -> None:
+    """Atomically swap in a complete timeline built from the database."""
+    key = timeline_key(user_id)
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(key)
+    pipe.zadd(key, {SENTINEL: 0, **{str(pid): pid for pid in post_ids}})
+    pipe.expire(key, _ttl_seconds())
+    pipe.execute()
+
+
+def timeline_read(
+    *, client: redis.Redis, user_id: int, max_id: int | None, min_id: int | None, limit: int
+) -> tuple[list[int], bool] | None:
+    """Up to `limit` post ids: older than max_id (newest first), or newer than min_id (oldest first).
+
+    Returns (ids, truncated) where `truncated` says the cap cut older posts off (the caller must ask the database
+    for what lies beyond), or None when the timeline is not complete and must be rebuilt.
+    """
+    key = timeline_key(user_id)
+    pipe = client.pipeline(transaction=False)
+    pipe.zscore(key, SENTINEL)
+    if min_id is not None:
+        pipe.zrangebyscore(key, f"({min_id}", "+inf", start=0, num=limit)
+    else:
+        pipe.zrevrangebyscore(key, f"({max_id}" if max_id is not None else "+inf", "(0", start=0, num=limit)
+    pipe.zcard(key)
+    pipe.expire(key, _ttl_seconds())
+    sentinel, members, size, _ = pipe.execute()
+    if sentinel is None:
+        return None
+    ids = [int(m) for m in members]
+    truncated = min_id is None and len(ids) < limit and size > settings.FEED_TIMELINE_MAX
+    return ids, truncated

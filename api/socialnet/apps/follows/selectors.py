@@ -1,0 +1,74 @@
+"""Reads of the follow graph: lists of profiles (annotated `is_following` for the viewer) and suggestions."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import BooleanField, Count, Exists, OuterRef, QuerySet, Value
+
+from apps.users.models import User
+
+from .models import Follow
+
+
+def viewer_follows(*, viewer: User | AnonymousUser, user_ref: str = "pk"):
+    """An expression: does `viewer` follow the user in column `user_ref`? False for anonymous callers."""
+    if not getattr(viewer, "is_authenticated", False):
+        return Value(False, output_field=BooleanField())
+    return Exists(Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef(user_ref)))
+
+
+def followers_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow]:
+    """Follow rows whose follower is shown (active accounts only), follower joined and annotated."""
+    return (
+        Follow.objects.filter(followee=user, follower__is_active=True)
+        .select_related("follower")
+        .annotate(viewer_follows=viewer_follows(viewer=viewer, user_ref="follower_id"))
+    )
+
+
+def following_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow]:
+    return (
+        Follow.objects.filter(follower=user, followee__is_active=True)
+        .select_related("followee")
+        .annotate(viewer_follows=viewer_follows(viewer=viewer, user_ref="followee_id"))
+    )
+
+
+def following_ids_queryset(*, user_id: int) -> QuerySet:
+    """A subquery of the ids `user_id` follows (use inside another query, never evaluated alone on hot paths)."""
+    return Follow.objects.filter(follower_id=user_id).values("followee_id")
+
+
+def user_suggestions(*, user: User, limit: int = 20) -> list[User]:
+    """Who to follow: friends of friends (most mutual connections first), then the most followed accounts.
+
+    Never `user` nor anyone `user` already follows, never inactive accounts. Three queries whatever the limit.
+    """
+    already = following_ids_queryset(user_id=user.pk)
+    fof_rows = list(
+        Follow.objects.filter(follower_id__in=already, followee__is_active=True)
+        .exclude(followee_id=user.pk)
+        .exclude(followee_id__in=already)
+        .values("followee_id")
+        .annotate(mutual=Count("id"))
+        .order_by("-mutual", "followee_id")[:limit]
+        .values_list("followee_id", flat=True)
+    )
+    ids = list(fof_rows)
+    if len(ids) < limit:
+        popular = (
+            User.objects.filter(is_active=True)
+            .exclude(pk=user.pk)
+            .exclude(pk__in=already)
+            .exclude(pk__in=ids)
+            .order_by("-followers_count", "id")
+            .values_list("id", flat=True)[: limit - len(ids)]
+        )
+        ids.extend(popular)
+    by_id = {u.pk: u for u in User.objects.filter(pk__in=ids)}
+    result = []
+    for pk in ids:
+        if pk in by_id:
+            by_id[pk].is_following = False
+            result.append(by_id[pk])
+    return result

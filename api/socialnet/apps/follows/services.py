@@ -1,0 +1,65 @@
+"""Writes of the follow graph. Counters move in the same transaction as the row; timelines and notifications
+react after commit, on the `follows` queue."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from rest_framework.exceptions import ValidationError
+
+from apps.users.models import User
+
+from .models import Follow
+
+
+def _after_follow(follower_id: int, followee_id: int) -> None:
+    from apps.feed.tasks import timeline_backfill_task
+
+    from .tasks import follow_notify_task
+
+    timeline_backfill_task.delay(follower_id, followee_id)
+    follow_notify_task.delay(follower_id, followee_id)
+
+
+def _after_unfollow(follower_id: int, followee_id: int) -> None:
+    from apps.feed.tasks import timeline_unmerge_task
+
+    timeline_unmerge_task.delay(follower_id, followee_id)
+
+
+def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
+    """Make `follower` follow `followee`; returns (follow, created). Following again changes nothing.
+
+    The unique constraint, not a prior SELECT, decides who wins a race between two identical requests: the loser
+    gets the existing row and counts nothing.
+    """
+    if follower.pk == followee.pk:
+        raise ValidationError({"detail": "You cannot follow yourself."})
+    existing = Follow.objects.filter(follower=follower, followee=followee).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            follow = Follow.objects.create(follower=follower, followee=followee)
+            User.objects.filter(pk=follower.pk).update(following_count=F("following_count") + 1)
+            User.objects.filter(pk=followee.pk).update(followers_count=F("followers_count") + 1)
+            follower_id, followee_id = follower.pk, followee.pk
+            transaction.on_commit(lambda: _after_follow(follower_id, followee_id))
+    except IntegrityError:
+        return Follow.objects.get(follower=follower, followee=followee), False
+    return follow, True
+
+
+@transaction.atomic
+def follow_delete(*, follower: User, followee: User) -> bool:
+    """Stop following; True if a follow was removed. Unfollowing someone you do not follow is a no-op."""
+    deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
+    if not deleted:
+        return False
+    # Greatest(): a counter drifted by an old bug must still never go negative (PositiveIntegerField would raise).
+    User.objects.filter(pk=follower.pk).update(following_count=Greatest(F("following_count") - 1, 0))
+    User.objects.filter(pk=followee.pk).update(followers_count=Greatest(F("followers_count") - 1, 0))
+    follower_id, followee_id = follower.pk, followee.pk
+    transaction.on_commit(lambda: _after_unfollow(follower_id, followee_id))
+    return True

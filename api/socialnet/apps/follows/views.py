@@ -1,0 +1,79 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.users.selectors import user_get_public
+from apps.users.serializers import PublicProfileSerializer
+
+from . import selectors, services
+
+
+class FollowView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: PublicProfileSerializer, 201: PublicProfileSerializer})
+    def post(self, request, username: str):
+        followee = user_get_public(username=username)
+        _, created = services.follow_create(follower=request.user, followee=followee)
+        followee.refresh_from_db(fields=["followers_count", "following_count", "posts_count"])
+        followee.is_following = True
+        return Response(
+            PublicProfileSerializer(followee).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, username: str):
+        followee = user_get_public(username=username)
+        services.follow_delete(follower=request.user, followee=followee)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _FollowListView(ListAPIView):
+    """Profiles on one side of a user's follows, newest follow first (the cursor runs over follow ids)."""
+
+    permission_classes = [AllowAny]
+    serializer_class = PublicProfileSerializer
+    side = ""  # "follower" or "followee": which end of the Follow row to show
+
+    def get_queryset(self):
+        user = user_get_public(username=self.kwargs["username"])
+        selector = selectors.followers_of if self.side == "follower" else selectors.following_of
+        return selector(user=user, viewer=self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        profiles = []
+        for follow in page:
+            profile = getattr(follow, self.side)
+            profile.is_following = follow.viewer_follows
+            profiles.append(profile)
+        return self.get_paginated_response(self.get_serializer(profiles, many=True).data)
+
+
+class FollowersView(_FollowListView):
+    side = "follower"
+
+
+class FollowingView(_FollowListView):
+    side = "followee"
+
+
+class SuggestionsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=PublicProfileSerializer(many=True))
+    def get(self, request):
+        raw = request.query_params.get("page_size", "20")
+        try:
+            limit = int(raw)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            raise ValidationError({"page_size": ["Must be an integer between 1 and 100."]})
+        users = selectors.user_suggestions(user=request.user, limit=limit)
+        # One page only: suggestions are recomputed on every call, so there is nothing stable to page through.
+        return Response({"next": None, "previous": None, "results": PublicProfileSerializer(users, many=True).data})

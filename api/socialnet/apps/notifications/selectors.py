@@ -1,0 +1,33 @@
+"""Reads of notifications: only what the recipient may still see, with posts as the visibility rule shows them."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from apps.posts.selectors import post_visible_queryset
+from apps.users.models import User
+
+from .models import Notification
+
+
+def _visible_to(user: User) -> QuerySet[Notification]:
+    visible_posts = post_visible_queryset(viewer=user)
+    return (
+        Notification.objects.filter(recipient=user, actor__is_active=True)
+        # A post that was deleted takes its notifications with it (CASCADE); a removed or now-hidden one hides them.
+        .filter(Q(post__isnull=True) | Q(post_id__in=visible_posts.values("pk")))
+        .filter(Q(comment__isnull=True) | Q(comment__removed_at__isnull=True))
+    )
+
+
+def notification_list(*, user: User) -> QuerySet[Notification]:
+    """The user's notifications with actor, comment and the post (annotated `is_locked` for this user)."""
+    return (
+        _visible_to(user)
+        .select_related("actor", "comment")
+        .prefetch_related(Prefetch("post", queryset=post_visible_queryset(viewer=user)))
+    )
+
+
+def notification_unread_count(*, user: User) -> int:
+    return _visible_to(user).filter(read=False).count()
