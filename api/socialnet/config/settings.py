@@ -280,6 +280,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.users.tasks.clear_expired_tokens_task",
         "schedule": crontab(minute=17),
     },
+    # Buffered post views (Redis) into Post.views_count: views show up within about this many seconds.
+    "flush-view-buffer": {
+        "task": "apps.interactions.tasks.flush_view_buffer_task",
+        "schedule": env.float("VIEW_FLUSH_SECONDS", default=10.0),
+    },
+    # Counters move with F() in the same transaction as their rows; this only repairs drift (e.g. manual SQL).
+    "recount-counters": {
+        "task": "apps.posts.tasks.recount_counters_task",
+        "schedule": crontab(minute=41),
+    },
 }
 
 # --- Feeds and notifications (apps.feed, apps.follows, apps.notifications) ------------------------------------

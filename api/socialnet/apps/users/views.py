@@ -53,5 +53,5 @@ class PublicProfileView(APIView):
 
     @extend_schema(responses=PublicProfileSerializer)
     def get(self, request, username: str):
-        user = selectors.user_get_public(username=username)
+        user = selectors.user_get_profile(username=username, viewer=request.user)
         return Response(PublicProfileSerializer(user).data)
