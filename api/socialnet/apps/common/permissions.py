@@ -6,3 +6,12 @@ class ReadOnlyOrAuthenticated(BasePermission):
 
     def has_permission(self, request, view):
         return request.method in SAFE_METHODS or bool(request.user and request.user.is_authenticated)
+
+
+class IsModerator(BasePermission):
+    """Moderators and admins (by role, stored server-side)."""
+
+    message = "Only moderators may do this."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_moderator)

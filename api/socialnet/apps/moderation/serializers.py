@@ -1,0 +1,46 @@
+from rest_framework import serializers
+
+from .models import Report, TargetType
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    target_type = serializers.ChoiceField(choices=TargetType.choices)
+    target_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    reason = serializers.ChoiceField(choices=Report.Reason.choices)
+    note = serializers.CharField(max_length=Report.NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    reporter = UserRefSerializer(read_only=True)
+    resolved_by = UserRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Report
+        fields = [
+            "id",
+            "reporter",
+            "target_type",
+            "target_id",
+            "reason",
+            "note",
+            "status",
+            "resolution",
+            "resolved_by",
+            "resolved_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReportResolveSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=Report.Resolution.choices)
+    note = serializers.CharField(max_length=Report.NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
+
+
+class ReportQueueQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["open", "resolved", "all"], required=False, default="all")
