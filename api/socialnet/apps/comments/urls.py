@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("<int:comment_id>/", views.CommentDetailView.as_view(), name="comment-detail"),
+]

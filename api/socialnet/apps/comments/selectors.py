@@ -1,0 +1,40 @@
+"""Reads of comments. A comment is visible exactly when its post is (posts.selectors) and the comment itself is
+neither removed nor written by a deactivated account; a locked post's comments are refused, not hidden."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from apps.posts.models import Post
+from apps.posts.selectors import Viewer, post_get_visible
+
+from .models import Comment
+
+
+def comment_base_queryset() -> QuerySet[Comment]:
+    return Comment.objects.filter(removed_at__isnull=True, author__is_active=True).select_related("author")
+
+
+def comment_list_for_post(*, post: Post, parent_id: int | None = None) -> QuerySet[Comment]:
+    """Top-level comments of `post` (or the replies to `parent_id`), oldest first. The caller has already
+    checked that the viewer may see the post and that it is not locked for them."""
+    qs = comment_base_queryset().filter(post=post, parent_id=parent_id)  # parent_id=None: top level
+    return qs.order_by("id")
+
+
+def comment_get_for_post(*, post: Post, comment_id: int) -> Comment:
+    """A visible comment of `post` (Http404 otherwise): validates `?parent=` and `parent` on create."""
+    comment = comment_base_queryset().filter(post=post, pk=comment_id).first()
+    if comment is None:
+        raise Http404("No such comment on this post.")
+    return comment
+
+
+def comment_get_visible(*, viewer: Viewer, comment_id: int) -> tuple[Comment, Post]:
+    """The comment and its post as `viewer` may see it (the post carries `is_locked`); Http404 if hidden."""
+    comment = comment_base_queryset().filter(pk=comment_id).first()
+    if comment is None:
+        raise Http404("Not found.")
+    post = post_get_visible(viewer=viewer, post_id=comment.post_id)
+    return comment, post

@@ -1,0 +1,30 @@
+from rest_framework import serializers
+
+from apps.users.serializers import AuthorSerializer
+
+from .models import Comment
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    """`{id, post, parent, author, text, replies_count, created_at, edited_at}`: post and parent as ids."""
+
+    author = AuthorSerializer(read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "post", "parent", "author", "text", "replies_count", "created_at", "edited_at"]
+        read_only_fields = fields
+
+
+class CommentCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(min_length=1, max_length=Comment.TEXT_MAX_LENGTH)
+    # The id only: the view resolves it among the visible comments of the same post (anything else is a 400).
+    parent = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True)
+
+
+class CommentUpdateSerializer(serializers.Serializer):
+    text = serializers.CharField(min_length=1, max_length=Comment.TEXT_MAX_LENGTH)
+
+
+class CommentListQuerySerializer(serializers.Serializer):
+    parent = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)

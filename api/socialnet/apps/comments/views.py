@@ -1,0 +1,92 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.pagination import OldestFirstCursorPagination
+from apps.common.permissions import ReadOnlyOrAuthenticated
+from apps.posts.selectors import post_get_unlocked
+
+from . import selectors, services
+from .serializers import (
+    CommentCreateSerializer,
+    CommentListQuerySerializer,
+    CommentSerializer,
+    CommentUpdateSerializer,
+)
+
+
+class PostCommentsView(APIView):
+    """GET/POST /posts/{id}/comments/: as visible as the post; a locked post's comments are refused (403)."""
+
+    permission_classes = [ReadOnlyOrAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("parent", int, description="list the replies to this comment instead"),
+            OpenApiParameter("page_size", int, description="1..100, default 20"),
+        ],
+        responses=CommentSerializer(many=True),
+    )
+    def get(self, request, post_id: int):
+        post = post_get_unlocked(viewer=request.user, post_id=post_id)
+        query = CommentListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        parent_id = query.validated_data.get("parent")
+        if parent_id is not None:
+            selectors.comment_get_for_post(post=post, comment_id=parent_id)
+        paginator = OldestFirstCursorPagination()
+        page = paginator.paginate_queryset(
+            selectors.comment_list_for_post(post=post, parent_id=parent_id), request, view=self
+        )
+        return paginator.get_paginated_response(CommentSerializer(page, many=True).data)
+
+    @extend_schema(request=CommentCreateSerializer, responses={201: CommentSerializer})
+    def post(self, request, post_id: int):
+        post = post_get_unlocked(viewer=request.user, post_id=post_id)
+        serializer = CommentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        parent = None
+        if serializer.validated_data.get("parent") is not None:
+            parent = selectors.comment_base_queryset().filter(pk=serializer.validated_data["parent"]).first()
+            if parent is None or parent.post_id != post.pk:
+                return Response({"parent": ["No such comment on this post."]}, status=status.HTTP_400_BAD_REQUEST)
+        comment = services.comment_create(
+            post=post, author=request.user, text=serializer.validated_data["text"], parent=parent
+        )
+        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class CommentDetailView(APIView):
+    """GET/PATCH/DELETE /comments/{id}/: visible as its post; content of a locked post's comment is refused."""
+
+    permission_classes = [ReadOnlyOrAuthenticated]
+
+    def _get(self, request, comment_id: int, *, allow_locked: bool = False):
+        comment, post = selectors.comment_get_visible(viewer=request.user, comment_id=comment_id)
+        if post.is_locked and not allow_locked:
+            raise PermissionDenied("This post is for premium members.")
+        return comment, post
+
+    @extend_schema(responses=CommentSerializer)
+    def get(self, request, comment_id: int):
+        comment, _ = self._get(request, comment_id)
+        return Response(CommentSerializer(comment).data)
+
+    @extend_schema(request=CommentUpdateSerializer, responses=CommentSerializer)
+    def patch(self, request, comment_id: int):
+        comment, _ = self._get(request, comment_id)
+        if not services.comment_can_edit(comment=comment, actor=request.user):
+            raise PermissionDenied("Only the author may edit this comment.")
+        serializer = CommentUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_update(comment=comment, actor=request.user, text=serializer.validated_data["text"])
+        return Response(CommentSerializer(comment).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, comment_id: int):
+        # Deleting reveals nothing of a locked post, so a comment's author whose premium lapsed may still do it.
+        comment, post = self._get(request, comment_id, allow_locked=True)
+        services.comment_delete(comment=comment, post=post, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,88 @@
+"""THE visibility rule for posts. Every path that shows a post (lists, detail, comments, likes, feeds,
+notifications, images) starts from `post_visible_queryset`, so "who may see what" is decided here only."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
+from django.shortcuts import get_object_or_404
+
+from apps.follows.models import Follow
+from apps.interactions.models import Like
+from apps.users.models import User
+
+from .models import Post
+
+Viewer = User | AnonymousUser
+
+
+def viewer_sees_premium(viewer: Viewer) -> bool:
+    """Premium content is open to premium users (not expired) and staff; authors are handled per post."""
+    if not getattr(viewer, "is_authenticated", False):
+        return False
+    return bool(viewer.is_premium or viewer.is_staff or viewer.is_moderator)
+
+
+def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
+    """Posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined.
+
+    - hidden: removed by moderation, or the author is deactivated/suspended;
+    - `public`, `premium`: everyone (premium comes back locked unless the viewer is premium, the author or staff);
+    - `followers`: the author and users following the author; for everyone else the post does not exist (404).
+
+    A plain queryset without ordering: callers filter it (by author, by an id list for feeds) and order it.
+    """
+    qs = Post.objects.filter(removed_at__isnull=True, author__is_active=True).select_related("author")
+    open_to_all = Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM])
+
+    if not getattr(viewer, "is_authenticated", False):
+        return qs.filter(open_to_all).annotate(
+            is_locked=ExpressionWrapper(Q(visibility=Post.Visibility.PREMIUM), output_field=BooleanField()),
+            liked_by_me=Value(False, output_field=BooleanField()),
+        )
+
+    follows_author = Exists(Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef("author_id")))
+    qs = qs.filter(open_to_all | Q(author_id=viewer.pk) | (Q(visibility=Post.Visibility.FOLLOWERS) & follows_author))
+    if viewer_sees_premium(viewer):
+        is_locked = Value(False, output_field=BooleanField())
+    else:
+        is_locked = ExpressionWrapper(
+            Q(visibility=Post.Visibility.PREMIUM) & ~Q(author_id=viewer.pk), output_field=BooleanField()
+        )
+    return qs.annotate(
+        is_locked=is_locked,
+        liked_by_me=Exists(Like.objects.filter(post_id=OuterRef("pk"), user_id=viewer.pk)),
+    )
+
+
+def post_get_visible(*, viewer: Viewer, post_id: int) -> Post:
+    """The post as `viewer` may see it; Http404 when it is absent or hidden from them (never reveal which)."""
+    return get_object_or_404(post_visible_queryset(viewer=viewer), pk=post_id)
+
+
+def post_list_visible(*, viewer: Viewer, author_username: str | None = None) -> QuerySet[Post]:
+    """GET /posts/: everything the viewer may see, newest first, optionally one author's posts."""
+    qs = post_visible_queryset(viewer=viewer)
+    if author_username is not None:
+        qs = qs.filter(author__username__iexact=author_username)
+    return qs.order_by("-id")
+
+
+def post_has_images(*, post: Post) -> bool:
+    """Whether a post has images attached (a post may have empty text only then).
+
+    Images do not exist yet: the images feature replaces this body with a query on its model.
+    """
+    return False
+
+
+def post_get_unlocked(*, viewer: Viewer, post_id: int) -> Post:
+    """A visible post whose content the viewer may access: Http404 if hidden, PermissionDenied (403) if locked.
+
+    For everything that reaches into a post's content or engages with it: comments, likes, views, images.
+    """
+    post = post_get_visible(viewer=viewer, post_id=post_id)
+    if post.is_locked:
+        raise PermissionDenied("This post is for premium members.")
+    return post

@@ -1,0 +1,97 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.users.serializers import AuthorSerializer
+
+from .models import Post
+
+MAX_IMAGES_PER_POST = 10
+
+
+def post_is_locked(post: Post) -> bool:
+    """Locked as annotated by posts.selectors. A post that did not come from there is treated as locked when it
+    is premium: failing closed means a forgotten annotation hides content instead of leaking it."""
+    locked = getattr(post, "is_locked", None)
+    if locked is None:
+        return post.visibility == Post.Visibility.PREMIUM
+    return bool(locked)
+
+
+class PostSerializer(serializers.ModelSerializer):
+    """The post object of API.md. Expects posts from `post_visible_queryset` (annotations `is_locked`,
+    `liked_by_me`); a locked post never carries its text or images."""
+
+    author = AuthorSerializer(read_only=True)
+    text = serializers.SerializerMethodField()
+    images = serializers.SerializerMethodField()
+    liked_by_me = serializers.SerializerMethodField()
+    locked = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Post
+        fields = [
+            "id",
+            "author",
+            "text",
+            "visibility",
+            "images",
+            "likes_count",
+            "comments_count",
+            "views_count",
+            "liked_by_me",
+            "locked",
+            "created_at",
+            "edited_at",
+        ]
+        read_only_fields = fields
+
+    def get_text(self, obj: Post) -> str:
+        return "" if post_is_locked(obj) else obj.text
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_images(self, obj: Post) -> list:
+        if post_is_locked(obj):
+            return []
+        return self.images_payload(obj)
+
+    def images_payload(self, obj: Post) -> list:
+        """The post's image objects, in order. Images do not exist yet; the images feature fills this in
+        (from a prefetch, never a per-post query). Only called for posts that are not locked."""
+        return []
+
+    def get_liked_by_me(self, obj: Post) -> bool:
+        return bool(getattr(obj, "liked_by_me", False))
+
+    def get_locked(self, obj: Post) -> bool:
+        return post_is_locked(obj)
+
+
+class PostCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=Post.TEXT_MAX_LENGTH, allow_blank=True, required=False, default="")
+    visibility = serializers.ChoiceField(choices=Post.Visibility.choices, default=Post.Visibility.PUBLIC)
+    image_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        max_length=MAX_IMAGES_PER_POST,
+        required=False,
+        default=list,
+    )
+
+    def validate_image_ids(self, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("The same image is listed twice.")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs.get("text") and not attrs.get("image_ids"):
+            raise serializers.ValidationError({"text": ["A post needs text or at least one image."]})
+        return attrs
+
+
+class PostUpdateSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=Post.TEXT_MAX_LENGTH, allow_blank=True, required=False)
+    visibility = serializers.ChoiceField(choices=Post.Visibility.choices, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError("Send `text` and/or `visibility`.")
+        return attrs

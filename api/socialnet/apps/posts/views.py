@@ -1,0 +1,70 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.pagination import IdCursorPagination
+from apps.common.permissions import ReadOnlyOrAuthenticated
+
+from . import selectors, services
+from .serializers import PostCreateSerializer, PostSerializer, PostUpdateSerializer
+
+
+class PostListView(APIView):
+    """GET /posts/ (visible to the caller, newest first, `?author=`), POST /posts/."""
+
+    permission_classes = [ReadOnlyOrAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("author", str, description="only this user's posts (username)"),
+            OpenApiParameter("page_size", int, description="1..100, default 20"),
+        ],
+        responses=PostSerializer(many=True),
+    )
+    def get(self, request):
+        author = request.query_params.get("author")
+        qs = selectors.post_list_visible(viewer=request.user, author_username=author)
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(PostSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(request=PostCreateSerializer, responses={201: PostSerializer})
+    def post(self, request):
+        serializer = PostCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        post = services.post_create(author=request.user, **serializer.validated_data)
+        # Re-read through the visibility selector so the response carries the same annotations as every read.
+        post = selectors.post_get_visible(viewer=request.user, post_id=post.pk)
+        return Response(PostSerializer(post, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class PostDetailView(APIView):
+    """GET/PATCH/DELETE /posts/{id}/."""
+
+    permission_classes = [ReadOnlyOrAuthenticated]
+
+    @extend_schema(responses=PostSerializer)
+    def get(self, request, post_id: int):
+        post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
+        return Response(PostSerializer(post, context={"request": request}).data)
+
+    @extend_schema(request=PostUpdateSerializer, responses=PostSerializer)
+    def patch(self, request, post_id: int):
+        post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
+        if not services.post_can_edit(post=post, actor=request.user):
+            raise PermissionDenied("Only the author may edit this post.")
+        serializer = PostUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.post_update(post=post, actor=request.user, **serializer.validated_data)
+        post = selectors.post_get_visible(viewer=request.user, post_id=post.pk)
+        return Response(PostSerializer(post, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, post_id: int):
+        post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
+        if not services.post_can_delete(post=post, actor=request.user):
+            raise PermissionDenied("You may not delete this post.")
+        services.post_delete(post=post, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
