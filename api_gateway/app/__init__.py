@@ -1,0 +1,139 @@
+"""SocialNet API gateway: the front door on :5000 in front of Django (see README, "API gateway")."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask, Response, g, request
+
+from .config import GatewayConfig
+from .errors import json_error, register_error_handlers
+from .extensions import Gateway, gateway
+from .forwarding import request_id_for
+from .limits import init_limits, ip_key
+
+logger = logging.getLogger(__name__)
+
+GATEWAY_PATHS = frozenset({"health.healthz", "health.readyz"})
+CORS_EXPOSED = "X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Location"
+CORS_HEADER_RE = re.compile(r"[A-Za-z0-9-]+")
+
+
+def create_app(config: GatewayConfig | None = None) -> Flask:
+    config = config or GatewayConfig.from_env()
+    app = Flask(__name__)
+    # The request target is forwarded as sent: the router must not redirect "//x" to "/x" on its own.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+    gw = Gateway.build(config)
+    app.extensions["gateway"] = gw
+
+    from .routes import health, proxy
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(proxy.bp)
+    register_error_handlers(app)
+
+    # Order matters: request id, CORS preflight and header sanity first, then the limiter, then token checks.
+    app.before_request(_assign_request_id)
+    app.before_request(_cors_preflight)
+    app.before_request(_refuse_oversized_authorization)
+    init_limits(app, gw.limiter)
+    gw.limiter.exempt(health.healthz)
+    gw.limiter.exempt(health.readyz)
+    app.before_request(_authenticate)
+    app.after_request(_finish_response)
+    app.teardown_request(_close_spool)
+
+    if not config.introspection_enabled:
+        logger.warning(
+            "GATEWAY_CLIENT_SECRET is not set: bearer tokens are not checked at the edge (Django still checks them)."
+        )
+    return app
+
+
+def _assign_request_id():
+    g.request_id = request_id_for(request)
+
+
+def _cors_origin() -> str | None:
+    origin = request.headers.get("Origin")
+    allowed = gateway().config.cors_origins
+    if not origin or not allowed:
+        return None
+    if "*" in allowed:
+        return "*"
+    return origin if origin in allowed else None
+
+
+def _cors_preflight():
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return None
+    origin = _cors_origin()
+    if origin is None:
+        return None  # not ours to answer: Django sees a plain OPTIONS
+    requested = request.headers.get("Access-Control-Request-Headers", "")
+    allowed_headers = ", ".join(h.strip() for h in requested.split(",") if CORS_HEADER_RE.fullmatch(h.strip()))
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+    if allowed_headers:
+        response.headers["Access-Control-Allow-Headers"] = allowed_headers
+    response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+def _refuse_oversized_authorization():
+    header = request.headers.get("Authorization")
+    if header is not None and len(header) > gateway().config.max_auth_header_bytes:
+        return json_error(431, "The Authorization header is too large.")
+    return None
+
+
+def _authenticate():
+    """Bearer tokens are checked here; requests without one pass (Django decides what is public)."""
+    if request.endpoint in GATEWAY_PATHS or request.endpoint is None:
+        return None
+    gw = gateway()
+    from .auth import IntrospectionUnavailable, bearer_token
+
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None:
+        return None  # no Authorization, or another scheme (e.g. a confidential client's Basic): Django decides
+    unauthorized = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
+    if token == "":
+        return json_error(401, "Malformed bearer token.", headers=unauthorized)
+    if not gw.config.introspection_enabled:
+        return None
+    ip = ip_key()
+    if gw.bad_tokens.exhausted(ip):
+        return json_error(429, "Too many invalid access tokens from this address.", headers={"Retry-After": "60"})
+    try:
+        active = gw.validator.is_active(token)
+    except IntrospectionUnavailable as exc:
+        logger.warning("Token introspection failed (request %s): %s", g.request_id, exc)
+        return json_error(502, "The access token could not be verified: the API is unreachable.")
+    if not active:
+        gw.bad_tokens.hit(ip)
+        return json_error(401, headers=unauthorized)
+    return None
+
+
+def _finish_response(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id") or request_id_for(request)
+    origin = _cors_origin()
+    if origin:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED
+        if origin != "*":
+            response.headers.add("Vary", "Origin")
+    return response
+
+
+def _close_spool(exc: BaseException | None = None):
+    spool = g.pop("spool", None)
+    if spool is not None:
+        spool.close()
+
+
+__all__ = ["GatewayConfig", "create_app"]

@@ -1,0 +1,168 @@
+"""Forwarding: every other path and method goes to the one upstream, bodies streamed both ways."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Iterator
+from typing import IO
+from urllib.parse import parse_qs
+
+import requests
+import urllib3
+from flask import Blueprint, Response, g, request
+from werkzeug.exceptions import ClientDisconnected
+
+from ..errors import json_error
+from ..extensions import gateway
+from ..forwarding import downstream_response_headers, request_target, upstream_request_headers
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("proxy", __name__)
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+CHUNK = 64 * 1024
+# Chunked uploads have no length to announce; they are spooled (memory up to this, then a temp file) so Django,
+# which needs a Content-Length, still gets one.
+SPOOL_IN_MEMORY = 1024 * 1024
+REVOKE_PATH = "/o/revoke_token/"
+REVOKE_BODY_MAX = 64 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class UpstreamBody:
+    """A request body read lazily while it is sent upstream; `len` lets requests announce its Content-Length."""
+
+    def __init__(self, stream: IO[bytes], length: int):
+        self._stream = stream
+        self.len = length
+        self._left = length
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._stream.read(size)
+        if not data:
+            # The client went away before sending what it announced; the upstream must not get a short body.
+            raise ClientDisconnected()
+        self._left -= len(data)
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(CHUNK):
+            yield chunk
+
+
+def _spool_chunked(stream: IO[bytes], limit: int) -> UpstreamBody:
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (closed at teardown)
+    total = 0
+    while chunk := stream.read(CHUNK):
+        total += len(chunk)
+        if total > limit:
+            spool.close()
+            raise BodyTooLarge()
+        spool.write(chunk)
+    spool.seek(0)
+    g.spool = spool  # closed with the request
+    return UpstreamBody(spool, total)
+
+
+def _request_body(limit: int) -> UpstreamBody | bytes | None:
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise BodyTooLarge()
+        if length == 0:
+            return None if request.method in ("GET", "HEAD") else b""
+        return UpstreamBody(request.stream, length)
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        return _spool_chunked(request.stream, limit)
+    return None
+
+
+def _revoked_token(body: bytes) -> str | None:
+    """The `token` parameter of an RFC 7009 revocation request (form-encoded or JSON, as Django accepts both)."""
+    if request.mimetype == "application/json":
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            return None
+        token = payload.get("token") if isinstance(payload, dict) else None
+        return token if isinstance(token, str) else None
+    values = parse_qs(body.decode("latin-1"), keep_blank_values=False).get("token")
+    return values[0] if values else None
+
+
+def _stream(upstream: requests.Response) -> Iterator[bytes]:
+    try:
+        # decode_content=False: compressed bodies go through untouched, matching the upstream's headers.
+        yield from upstream.raw.stream(CHUNK, decode_content=False)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        # Headers are already sent; all we can do is cut the connection so the client sees a truncated body.
+        logger.warning("Upstream response broke off after the headers (request %s): %s", g.request_id, exc)
+        raise
+
+
+@bp.route("/", defaults={"path": ""}, methods=METHODS)
+@bp.route("/<path:path>", methods=METHODS)
+def forward(path: str):
+    gw = gateway()
+    config = gw.config
+    target = request_target(request)
+    if target is None:
+        return json_error(400, "Only origin-form request targets are accepted.")
+
+    revoked_token = None
+    try:
+        small_revocation = request.path == REVOKE_PATH and (request.content_length or 0) <= REVOKE_BODY_MAX
+        if request.method == "POST" and small_revocation:
+            # Small by contract: read it so a revocation through the gateway evicts the cached introspection now.
+            body = request.get_data(cache=False) if request.content_length else _request_body(config.max_body_bytes)
+            if isinstance(body, bytes):
+                revoked_token = _revoked_token(body)
+        else:
+            body = _request_body(config.max_body_bytes)
+    except BodyTooLarge:
+        return json_error(413, f"Request body too large: at most {config.max_body_bytes} bytes.")
+
+    headers = upstream_request_headers(request, request_id=g.request_id, trusted_proxies=config.trusted_proxies)
+    try:
+        upstream = gw.session.request(
+            request.method,
+            config.upstream_url + target,
+            headers=headers,
+            data=body,
+            stream=True,
+            allow_redirects=False,
+            timeout=(config.connect_timeout, config.read_timeout),
+        )
+    except ClientDisconnected:
+        return json_error(400, "The request body ended before its announced length.")
+    except requests.exceptions.ReadTimeout:
+        logger.warning("Upstream too slow for %s %s (request %s)", request.method, request.path, g.request_id)
+        return json_error(504)
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        logger.warning("Upstream unreachable (request %s): %s", g.request_id, exc)
+        return json_error(502)
+    except requests.RequestException as exc:
+        logger.warning("Upstream request failed (request %s): %s", g.request_id, exc)
+        return json_error(502)
+
+    if revoked_token and upstream.status_code == 200:
+        gw.validator.forget(revoked_token)
+
+    response_headers = downstream_response_headers(upstream.raw.headers.items())
+    g.upstream_retry_after = any(name.lower() == "retry-after" for name, _ in response_headers)
+    response = Response(_stream(upstream), status=upstream.status_code, direct_passthrough=True)
+    # Start from an empty header set: Flask's default Content-Type must not be invented for a 204 or a 304.
+    response.headers.clear()
+    for name, value in response_headers:
+        response.headers.add(name, value)
+    response.call_on_close(upstream.close)
+    return response

@@ -1,0 +1,134 @@
+"""Real HTTP servers for the gateway tests: the gateway itself (werkzeug's threaded server) and a small recording
+peer that plays an upstream whose every received request is visible (or a slow or dead one)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from werkzeug.serving import make_server
+
+from app import GatewayConfig
+
+
+class ServerThread:
+    """A WSGI app served over real HTTP on a free loopback port, in a daemon thread."""
+
+    def __init__(self, wsgi_app):
+        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        self.app = wsgi_app
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Recorder:
+    """A tiny HTTP/1.1 peer that records every request it receives (as soon as its headers arrive).
+
+    Paths: /slow sleeps before answering, /stream sends a first chunk and the rest only after `release` is set,
+    /redirect answers 302 with cookies and hop-by-hop headers; anything else reads the body and answers 200 JSON.
+    """
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+        self.slow_seconds = 3.0
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _handle(self):
+                record = {"method": self.command, "target": self.path, "headers": self.headers, "body_bytes": 0}
+                with recorder.lock:
+                    recorder.requests.append(record)
+                self._read_body(record)
+                path = urlsplit(self.path).path
+                if path == "/slow":
+                    time.sleep(recorder.slow_seconds)
+                if path == "/stream":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self._chunk(b"first")
+                    recorder.release.wait(10)
+                    self._chunk(b"second")
+                    self._chunk(b"")
+                    return
+                if path == "/redirect":
+                    self.send_response(302)
+                    self.send_header("Location", "/elsewhere/?x=1")
+                    self.send_header("Set-Cookie", "a=1; Path=/")
+                    self.send_header("Set-Cookie", "b=2; Path=/; HttpOnly")
+                    self.send_header("Cache-Control", "private, max-age=0")
+                    self.send_header("Connection", "X-Hop")
+                    self.send_header("X-Hop", "secret")
+                    self.send_header("Keep-Alive", "timeout=5")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = json.dumps({"target": self.path, "body_bytes": record["body_bytes"]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("X-Request-ID", "upstream-must-not-win")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _read_body(self, record):
+                length = int(self.headers.get("Content-Length") or 0)
+                while length > 0:
+                    data = self.rfile.read(min(length, 65536))
+                    if not data:
+                        break
+                    length -= len(data)
+                    record["body_bytes"] += len(data)
+
+            def _chunk(self, data: bytes):
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def count(self, path: str | None = None) -> int:
+        with self.lock:
+            return sum(1 for r in self.requests if path is None or urlsplit(r["target"]).path == path)
+
+    def last(self, path: str) -> dict:
+        with self.lock:
+            return [r for r in self.requests if urlsplit(r["target"]).path == path][-1]
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def gateway_config(**overrides) -> GatewayConfig:
+    """Test defaults: real Redis (the test run's REDIS_URL), the real introspection secret, and a key prefix of its
+    own so counters never leak between gateways or runs."""
+    values = {
+        "redis_url": os.environ.get("REDIS_URL", ""),
+        "client_secret": os.environ.get("GATEWAY_CLIENT_SECRET", "test-gateway-secret"),
+        "ratelimit_key_prefix": f"gwtest-{uuid.uuid4().hex[:8]}",
+        **overrides,
+    }
+    return GatewayConfig(**values)
