@@ -1,0 +1,315 @@
+"""GET /feed/: fan-out on write into Redis, backfill/unmerge/purge, celebrity merge, inactive users, the database
+fallback, cursor pagination and visibility. Tasks run eagerly here (test_worker.py runs them on a real worker)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.feed import services, tasks
+from apps.feed.timeline import SENTINEL, timeline_client, timeline_key
+from apps.posts.models import Post
+from apps.posts.tests.factories import PostFactory
+
+from .factories import delete, follow, publish, unfollow
+
+pytestmark = pytest.mark.django_db
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+def feed_ids(client, **params):
+    response = client.get("/feed/", params)
+    assert response.status_code == 200, response.content
+    return [p["id"] for p in response.json()["results"]]
+
+
+def all_feed_ids(client, page_size=2):
+    ids, url, pages = [], f"/feed/?page_size={page_size}", 0
+    while url:
+        body = client.get(url).json()
+        ids += [p["id"] for p in body["results"]]
+        url, pages = body["next"], pages + 1
+        assert pages < 100
+    return ids
+
+
+def test_anonymous_gets_401(api_client):
+    response = api_client.get("/feed/")
+    assert response.status_code == 401
+    assert "Bearer" in response["WWW-Authenticate"]
+
+
+def test_new_post_is_fanned_out_to_every_follower(client_for, active_user, timeline_ids, oncommit):
+    author = active_user()
+    followers = [active_user() for _ in range(3)]
+    stranger = active_user()
+    for f in followers:
+        follow(oncommit, f, author)
+        feed_ids(client_for(f))  # builds a complete timeline, so what follows is fan-out, not a rebuild
+    post = publish(oncommit, author)
+    for f in followers:
+        assert post.pk in timeline_ids(f)
+        assert feed_ids(client_for(f)) == [post.pk]
+    assert post.pk in timeline_ids(author)
+    assert post.pk not in feed_ids(client_for(stranger))
+
+
+def test_own_posts_are_in_own_feed(client_for, active_user, oncommit):
+    me = active_user()
+    post = publish(oncommit, me)
+    assert feed_ids(client_for(me)) == [post.pk]
+
+
+def test_follow_backfills_recent_posts(client_for, active_user, timeline_ids, oncommit):
+    me, author = active_user(), active_user()
+    old = [publish(oncommit, author, f"p{i}").pk for i in range(3)]
+    client = client_for(me)
+    assert feed_ids(client) == []
+    follow(oncommit, me, author)
+    assert set(old) <= timeline_ids(me)
+    assert feed_ids(client) == old[::-1]
+
+
+def test_unfollow_removes_their_posts(client_for, active_user, timeline_ids, oncommit):
+    me, author, friend = active_user(), active_user(), active_user()
+    follow(oncommit, me, author)
+    follow(oncommit, me, friend)
+    client = client_for(me)
+    feed_ids(client)
+    theirs = publish(oncommit, author).pk
+    kept = publish(oncommit, friend).pk
+    assert feed_ids(client) == [kept, theirs]
+    unfollow(oncommit, me, author)
+    assert theirs not in timeline_ids(me)
+    assert feed_ids(client) == [kept]
+
+
+def test_deleted_post_leaves_every_feed(client_for, active_user, timeline_ids, oncommit):
+    author = active_user()
+    followers = [active_user() for _ in range(2)]
+    for f in followers:
+        follow(oncommit, f, author)
+        feed_ids(client_for(f))
+    post = publish(oncommit, author)
+    assert all(post.pk in timeline_ids(f) for f in followers)
+    delete(oncommit, post)
+    for f in [*followers, author]:
+        assert post.pk not in timeline_ids(f)
+        assert feed_ids(client_for(f)) == []
+
+
+def test_removed_by_moderation_post_is_not_shown(client_for, active_user, oncommit):
+    me, author = active_user(), active_user()
+    follow(oncommit, me, author)
+    post = publish(oncommit, author)
+    Post.objects.filter(pk=post.pk).update(removed_at=timezone.now())
+    assert feed_ids(client_for(me)) == []
+
+
+def test_retried_fanout_duplicates_nothing(client_for, active_user, timeline_ids, oncommit):
+    author, me = active_user(), active_user()
+    follow(oncommit, me, author)
+    client = client_for(me)
+    feed_ids(client)
+    post = publish(oncommit, author)
+    size = timeline_client().zcard(timeline_key(me.pk))
+    for _ in range(3):  # a redelivered message, a retry after a crash...
+        tasks.fanout_post_task.apply(args=[post.pk])
+        tasks.fanout_post_batch_task.apply(args=[post.pk, [me.pk]])
+    assert timeline_client().zcard(timeline_key(me.pk)) == size
+    assert feed_ids(client) == [post.pk]
+
+
+def test_fanout_is_batched(client_for, active_user, timeline_ids, settings, oncommit):
+    settings.FEED_FANOUT_BATCH_SIZE = 2
+    author = active_user()
+    followers = [active_user() for _ in range(5)]
+    for f in followers:
+        follow(oncommit, f, author)
+    post = PostFactory(author=author)
+    assert [len(b) for b in services.fanout_post(post_id=post.pk)] == [2, 2, 1]
+    tasks.fanout_post_task.apply(args=[post.pk])
+    assert all(post.pk in timeline_ids(f) for f in followers)
+
+
+def test_redis_down_feed_still_answers_from_the_database(client_for, active_user, settings, oncommit):
+    me, a, b, stranger = active_user(), active_user(), active_user(), active_user()
+    follow(oncommit, me, a)
+    follow(oncommit, me, b)
+    expected = []
+    for i in range(5):
+        expected.append(publish(oncommit, [a, b, me][i % 3]).pk)
+    publish(oncommit, stranger)
+    settings.FEED_REDIS_URL = DEAD_REDIS
+    client = client_for(me)
+    assert all_feed_ids(client, page_size=2) == expected[::-1]
+    # Fan-out with the store down fails loudly (the task retries), the feed keeps answering meanwhile.
+    with pytest.raises(Exception):
+        services.fanout_post(post_id=expected[0])
+    assert feed_ids(client)[0] == expected[-1]
+
+
+def test_stale_timeline_entries_are_filtered_by_the_database(client_for, active_user, timeline_ids, oncommit):
+    """Redis may lag behind an unfollow (purge not yet run): the page still shows only followees' posts."""
+    me, author = active_user(), active_user()
+    follow(oncommit, me, author)
+    client = client_for(me)
+    feed_ids(client)
+    post = publish(oncommit, author)
+    from apps.follows.services import follow_delete
+
+    follow_delete(follower=me, followee=author)  # after-commit purge not run
+    assert post.pk in timeline_ids(me)
+    assert feed_ids(client) == []
+
+
+def test_celebrity_posts_merged_in_order_without_duplicates(client_for, active_user, timeline_ids, settings, oncommit):
+    settings.FEED_CELEBRITY_THRESHOLD = 2
+    me, normal, celebrity = active_user(), active_user(), active_user()
+    follow(oncommit, me, normal)
+    for _ in range(2):
+        follow(oncommit, active_user(), celebrity)
+    # One post while still below the threshold: it is fanned out AND merged at read time; it must appear once.
+    follow(oncommit, me, celebrity)
+    client = client_for(me)
+    feed_ids(client)
+    settings.FEED_CELEBRITY_THRESHOLD = 5
+    early = publish(oncommit, celebrity).pk
+    assert early in timeline_ids(me)
+    settings.FEED_CELEBRITY_THRESHOLD = 2
+    expected = [early]
+    for i in range(6):
+        expected.append(publish(oncommit, [normal, celebrity][i % 2]).pk)
+    celebrity_posts = expected[2::2]
+    assert not set(celebrity_posts) & timeline_ids(me)  # not fanned out...
+    got = all_feed_ids(client, page_size=2)
+    assert got == expected[::-1]  # ...but merged, newest first, each once
+
+
+def test_inactive_users_are_skipped_and_rebuilt_on_return(client_for, active_user, timeline_ids, settings, oncommit):
+    author = active_user()
+    away = active_user()
+    follow(oncommit, away, author)
+    client = client_for(away)
+    feed_ids(client)
+    away.last_login = timezone.now() - timedelta(days=settings.FEED_INACTIVE_DAYS + 1)
+    away.save(update_fields=["last_login"])
+    post = publish(oncommit, author)
+    assert post.pk not in timeline_ids(away)  # fan-out skipped the absent user
+    assert feed_ids(client) == [post.pk]  # their return rebuilds the timeline from the database
+    assert post.pk in timeline_ids(away)
+    away.refresh_from_db()
+    assert away.last_login > timezone.now() - timedelta(minutes=1)
+
+
+def test_fragment_written_by_fanout_is_not_trusted(client_for, active_user, timeline_ids, oncommit):
+    """A set without the sentinel (created by fan-out after the timeline expired) is rebuilt, not served."""
+    me, author = active_user(), active_user()
+    follow(oncommit, me, author)
+    older = publish(oncommit, author).pk
+    timeline_client().delete(timeline_key(me.pk))
+    newer = publish(oncommit, author).pk
+    assert timeline_ids(me) == {newer}
+    assert feed_ids(client_for(me)) == [newer, older]
+    assert timeline_client().zscore(timeline_key(me.pk), SENTINEL) is not None
+
+
+def test_cursor_is_stable_while_new_posts_arrive(client_for, active_user, oncommit):
+    me, author = active_user(), active_user()
+    follow(oncommit, me, author)
+    posts = [publish(oncommit, author).pk for _ in range(5)]
+    client = client_for(me)
+    first = client.get("/feed/?page_size=2").json()
+    assert [p["id"] for p in first["results"]] == posts[:-3:-1]
+    assert first["previous"] is None
+    fresh = publish(oncommit, author).pk
+    second = client.get(first["next"]).json()
+    assert [p["id"] for p in second["results"]] == [posts[2], posts[1]]
+    third = client.get(second["next"]).json()
+    assert [p["id"] for p in third["results"]] == [posts[0]]
+    assert third["next"] is None
+    # Going back towards newer posts reaches the one that arrived meanwhile.
+    back = client.get(second["previous"]).json()
+    assert [p["id"] for p in back["results"]] == [posts[4], posts[3]]
+    newest = client.get(back["previous"]).json()
+    assert [p["id"] for p in newest["results"]] == [fresh]
+
+
+def test_pages_beyond_the_cap_come_from_the_database(client_for, active_user, settings, oncommit):
+    settings.FEED_TIMELINE_MAX = 3
+    me, author = active_user(), active_user()
+    follow(oncommit, me, author)
+    client = client_for(me)
+    feed_ids(client)
+    posts = [publish(oncommit, author).pk for _ in range(7)]
+    assert timeline_client().zcard(timeline_key(me.pk)) == 4  # sentinel + the cap
+    assert all_feed_ids(client, page_size=2) == posts[::-1]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"max_id": "abc"},
+        {"max_id": "0"},
+        {"min_id": "-3"},
+        {"page_size": "0"},
+        {"page_size": "101"},
+        {"max_id": "1", "min_id": "2"},
+        {"max_id": "9" * 30},
+    ],
+)
+def test_bad_cursor_is_a_400(client_for, active_user, params):
+    assert client_for(active_user()).get("/feed/", params).status_code == 400
+
+
+def test_visibility_and_premium_in_the_home_feed(client_for, active_user, oncommit):
+    author = active_user()
+    reader = active_user()
+    premium_reader = active_user(premium=True)
+    for u in (reader, premium_reader):
+        follow(oncommit, u, author)
+    secret = publish(oncommit, author, "premium secret", "premium").pk
+    friends = publish(oncommit, author, "for followers", "followers").pk
+    body = client_for(reader).get("/feed/").json()["results"]
+    by_id = {p["id"]: p for p in body}
+    assert set(by_id) == {secret, friends}
+    assert by_id[secret]["locked"] is True
+    assert by_id[secret]["text"] == ""
+    assert by_id[secret]["images"] == []
+    assert "premium secret" not in str(body)
+    assert by_id[friends]["text"] == "for followers"
+    premium_body = {p["id"]: p for p in client_for(premium_reader).get("/feed/").json()["results"]}
+    assert premium_body[secret]["text"] == "premium secret"
+    assert premium_body[secret]["locked"] is False
+
+
+@pytest.mark.parametrize("redis_down", [False, True])
+def test_query_count_is_constant(client_for, active_user, settings, django_assert_num_queries, redis_down, oncommit):
+    me = active_user()
+    authors = [active_user() for _ in range(5)]
+    for a in authors:
+        follow(oncommit, me, a)
+    client = client_for(me)
+    publish(oncommit, authors[0])
+    if redis_down:
+        settings.FEED_REDIS_URL = DEAD_REDIS
+    client.get("/feed/")  # warm: the last-seen stamp is written at most once an hour
+
+    def count(n):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(f"/feed/?page_size={n}")
+        assert response.status_code == 200
+        assert len(response.json()["results"]) == n
+        return len(ctx.captured_queries)
+
+    one = count(1)
+    for i in range(60):
+        PostFactory(author=authors[i % 5], visibility=["public", "premium", "followers"][i % 3])
+    services.timeline_rebuild(user_id=me.pk) if not redis_down else None
+    with django_assert_num_queries(one):
+        response = client.get("/feed/?page_size=50")
+    assert len(response.json()["results"]) == 50
