@@ -1,0 +1,101 @@
+"""The Django admin as staff use it: who may do what, and changelists that stay cheap on big tables."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from apps.common.testing.factories import UserFactory
+from apps.moderation.models import ModerationAction, Report
+from apps.posts.tests.factories import PostFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def staff_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_regular_users_cannot_enter_the_admin(user):
+    response = staff_client(user).get("/admin/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_moderator_sees_queue_but_cannot_change_roles(moderator):
+    client = staff_client(moderator)
+    assert client.get("/admin/moderation/report/").status_code == 200
+    target = UserFactory()
+    assert client.get(f"/admin/users/user/{target.pk}/change/").status_code == 200  # view only
+    response = client.post(
+        f"/admin/users/user/{target.pk}/change/",
+        {"username": target.username, "role": "admin", "email": target.email},
+    )
+    assert response.status_code == 403
+    target.refresh_from_db()
+    assert target.role == "user"
+
+
+def test_admin_changes_role_through_the_service(admin_user):
+    target = UserFactory()
+    client = staff_client(admin_user)
+    page = client.get(f"/admin/users/user/{target.pk}/change/")
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields if name != "password"}
+    data.update(role="moderator", is_active="on", premium_until_0="", premium_until_1="")
+    data.pop("premium_until", None)
+    response = client.post(f"/admin/users/user/{target.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    target.refresh_from_db()
+    assert target.role == "moderator" and target.is_staff
+    assert ModerationAction.objects.filter(action="set_role", target_id=target.pk, actor=admin_user).exists()
+
+
+def test_grant_premium_action_is_admin_only(moderator, admin_user):
+    target = UserFactory()
+    body = {"action": "grant_premium_30_days", "_selected_action": [target.pk]}
+    staff_client(moderator).post("/admin/users/user/", body)
+    target.refresh_from_db()
+    assert not target.is_premium
+    staff_client(admin_user).post("/admin/users/user/", body)
+    target.refresh_from_db()
+    assert target.is_premium
+
+
+def test_suspend_action_from_user_changelist(moderator):
+    target = UserFactory()
+    staff_client(moderator).post("/admin/users/user/", {"action": "suspend_users", "_selected_action": [target.pk]})
+    target.refresh_from_db()
+    assert not target.is_active
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/users/user/",
+        "/admin/moderation/report/",
+        "/admin/moderation/moderationaction/",
+        "/admin/posts/post/",
+        "/admin/comments/comment/",
+    ],
+)
+def test_changelists_have_no_per_row_queries(admin_user, url):
+    client = staff_client(admin_user)
+
+    def queries_with(n):
+        for _ in range(n):
+            post = PostFactory()
+            report = Report.objects.create(reporter=UserFactory(), target_type="post", target_id=post.pk, reason="spam")
+            ModerationAction.objects.create(
+                actor=admin_user, action="dismiss_report", target_type="post", target_id=post.pk, report=report
+            )
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = queries_with(1)
+    many = queries_with(30)
+    assert many == few, f"{url}: {few} queries for 1 row, {many} for 31"
