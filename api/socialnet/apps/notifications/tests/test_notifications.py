@@ -1,0 +1,210 @@
+"""Notifications: made after commit by tasks, deduplicated, never about your own acts or from hidden users,
+private to their recipient, and never leaking premium content."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.comments.services import comment_create
+from apps.common.testing.factories import UserFactory
+from apps.follows.services import follow_create, follow_delete
+from apps.interactions.services import like_create, like_delete
+from apps.notifications.models import Notification
+from apps.posts.models import Post
+from apps.posts.tests.factories import PostFactory
+
+from .factories import NotificationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run(django_capture_on_commit_callbacks):
+    """run(fn, **kwargs): call a service and its after-commit hooks (the tasks run eagerly)."""
+
+    def call(fn, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(**kwargs)
+
+    return call
+
+
+def listed(client):
+    response = client.get("/notifications/")
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def test_like_comment_reply_and_follow_notifications(client_for, user, other_user, run):
+    third = UserFactory()
+    post = PostFactory(author=user, text="my post")
+    run(like_create, user=other_user, post=post)
+    comment = run(comment_create, post=post, author=other_user, text="nice")
+    my_reply = run(comment_create, post=post, author=user, text="thanks", parent=comment)
+    run(comment_create, post=post, author=third, text="me too", parent=comment)
+    run(follow_create, follower=other_user, followee=user)
+
+    mine = listed(client_for(user))
+    assert [(n["type"], n["actor"]["username"]) for n in mine] == [
+        ("follow", other_user.username),
+        ("comment", third.username),
+        ("comment", other_user.username),
+        ("like", other_user.username),
+    ]
+    assert mine[3]["post"] == {"id": post.pk, "text": "my post", "locked": False}
+    assert mine[2]["comment"] == {"id": comment.pk, "text": "nice"}
+    assert all(n["read"] is False for n in mine)
+    theirs = listed(client_for(other_user))
+    assert {(n["type"], n["actor"]["username"]) for n in theirs} == {
+        ("reply", third.username),
+        ("reply", user.username),
+    }
+    assert {n["comment"]["id"] for n in theirs} >= {my_reply.pk}
+
+
+def test_nothing_for_acting_on_your_own_things(client_for, user, run):
+    post = PostFactory(author=user)
+    run(like_create, user=user, post=post)
+    comment = run(comment_create, post=post, author=user, text="self")
+    run(comment_create, post=post, author=user, text="self reply", parent=comment)
+    assert listed(client_for(user)) == []
+    assert not Notification.objects.exists()
+
+
+def test_at_most_one_per_actor_type_target(user, other_user, run):
+    post = PostFactory(author=user)
+    for _ in range(3):
+        run(like_create, user=other_user, post=post)
+        run(like_delete, user=other_user, post=post)
+        run(follow_create, follower=other_user, followee=user)
+        run(follow_delete, follower=other_user, followee=user)
+    run(follow_create, follower=other_user, followee=user)
+    run(like_create, user=other_user, post=post)
+    assert Notification.objects.filter(type="like").count() == 1
+    assert Notification.objects.filter(type="follow").count() == 1
+
+
+def test_tasks_are_idempotent(user, other_user, run):
+    from apps.notifications.tasks import notification_like_task
+
+    post = PostFactory(author=user)
+    like, _ = run(like_create, user=other_user, post=post)
+    for _ in range(3):
+        notification_like_task.apply(args=[like.pk])
+    assert Notification.objects.count() == 1
+
+
+def test_notifications_are_made_after_commit_only(user, other_user, django_capture_on_commit_callbacks):
+    post = PostFactory(author=user)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        like_create(user=other_user, post=post)
+    assert not Notification.objects.exists()  # nothing on the request path
+    assert len(callbacks) >= 1
+    for callback in callbacks:
+        callback()
+    assert Notification.objects.filter(type="like").count() == 1
+
+
+def test_nothing_from_users_you_cannot_see(client_for, user, other_user, run):
+    post = PostFactory(author=user)
+    run(like_create, user=other_user, post=post)
+    run(follow_create, follower=other_user, followee=user)
+    client = client_for(user)
+    assert len(listed(client)) == 2
+    other_user.is_active = False  # deactivated or suspended
+    other_user.save(update_fields=["is_active"])
+    assert listed(client) == []
+    assert client.get("/notifications/unread_count/").json() == {"count": 0}
+
+
+def test_removed_or_deleted_posts_take_their_notifications_along(client_for, user, other_user, run):
+    removed, deleted = PostFactory(author=user), PostFactory(author=user)
+    run(like_create, user=other_user, post=removed)
+    run(like_create, user=other_user, post=deleted)
+    Post.objects.filter(pk=removed.pk).update(removed_at=timezone.now())
+    deleted.delete()
+    assert listed(client_for(user)) == []
+
+
+def test_reply_to_someone_who_can_no_longer_see_the_post_is_not_notified(user, other_user, run):
+    author = UserFactory()
+    follow_create(follower=other_user, followee=author)
+    post = PostFactory(author=author, visibility=Post.Visibility.FOLLOWERS)
+    comment = run(comment_create, post=post, author=other_user, text="first")
+    follow_delete(follower=other_user, followee=author)
+    follow_create(follower=user, followee=author)
+    run(comment_create, post=post, author=user, text="reply", parent=comment)
+    assert not Notification.objects.filter(recipient=other_user).exists()
+
+
+def test_premium_content_never_leaks_through_notifications(client_for, run):
+    author = UserFactory(premium=True)
+    lapsing = UserFactory(premium=True)
+    replier = UserFactory(premium=True)
+    post = PostFactory(author=author, text="paid post", visibility=Post.Visibility.PREMIUM)
+    comment = run(comment_create, post=post, author=lapsing, text="paid comment")
+    run(comment_create, post=post, author=replier, text="paid reply", parent=comment)
+    lapsing.premium_until = timezone.now() - timedelta(days=1)
+    lapsing.save(update_fields=["premium_until"])
+    body = listed(client_for(lapsing))
+    assert [n["type"] for n in body] == ["reply"]
+    assert body[0]["post"] == {"id": post.pk, "text": "", "locked": True}
+    assert body[0]["comment"] == {"id": body[0]["comment"]["id"], "text": ""}
+    assert "paid" not in str(body)
+    # The author still sees their own post's text.
+    author_view = listed(client_for(author))
+    assert {n["post"]["text"] for n in author_view} == {"paid post"}
+
+
+def test_unread_count_and_mark_read(client_for, user):
+    items = [NotificationFactory(recipient=user) for _ in range(4)]
+    client = client_for(user)
+    assert client.get("/notifications/unread_count/").json() == {"count": 4}
+    assert client.post("/notifications/read/", {"up_to_id": items[1].pk}, format="json").status_code == 204
+    assert client.get("/notifications/unread_count/").json() == {"count": 2}
+    assert [n["read"] for n in listed(client)] == [False, False, True, True]
+    assert client.post("/notifications/read/", {}, format="json").status_code == 204
+    assert client.get("/notifications/unread_count/").json() == {"count": 0}
+
+
+@pytest.mark.parametrize("body", [{"up_to_id": "x"}, {"up_to_id": 0}, {"up_to_id": -5}, {"up_to_id": 10**30}])
+def test_mark_read_rejects_bad_input(client_for, user, body):
+    NotificationFactory(recipient=user)
+    assert client_for(user).post("/notifications/read/", body, format="json").status_code == 400
+    assert Notification.objects.filter(read=False).count() == 1
+
+
+def test_another_user_cannot_read_or_mark_my_notifications(client_for, user, other_user):
+    mine = NotificationFactory(recipient=user)
+    intruder = client_for(other_user)
+    assert listed(intruder) == []
+    assert intruder.get("/notifications/unread_count/").json() == {"count": 0}
+    assert intruder.post("/notifications/read/", {"up_to_id": mine.pk}, format="json").status_code == 204
+    mine.refresh_from_db()
+    assert mine.read is False
+
+
+def test_endpoints_need_a_token(api_client, client_for, user):
+    assert api_client.get("/notifications/").status_code == 401
+    assert api_client.get("/notifications/unread_count/").status_code == 401
+    assert api_client.post("/notifications/read/").status_code == 401
+    assert client_for(user, scope="read").post("/notifications/read/").status_code == 403
+
+
+def test_list_query_count_is_constant(client_for, user, django_assert_num_queries):
+    client = client_for(user)
+
+    def add(n):
+        for _ in range(n):
+            post = PostFactory(author=user, visibility=Post.Visibility.PREMIUM)
+            NotificationFactory(recipient=user, type="like", post=post)
+
+    add(1)
+    with CaptureQueriesContext(connection) as one:
+        assert len(listed(client)) == 1
+    add(60)
+    with django_assert_num_queries(len(one.captured_queries)):
+        assert len(client.get("/notifications/?page_size=50").json()["results"]) == 50
