@@ -40,7 +40,7 @@ class BearerCheck:
 
 def bearer_token(authorization: str) -> str | None:
     """The token of a `Bearer` Authorization header; "" for a malformed bearer header; None for other schemes."""
-    if authorization[:7].lower() != "bearer ":
+    if authorization.strip().split(" ", 1)[0].lower() != "bearer":
         return None
     match = BEARER_RE.fullmatch(authorization.strip())
     return match.group(1) if match else ""

@@ -3,8 +3,10 @@ peer that plays an upstream whose every received request is visible (or a slow o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import threading
 import time
 import uuid
@@ -45,8 +47,15 @@ class Recorder:
         self.slow_seconds = 3.0
         recorder = self
 
+        self.connections: list[socket.socket] = []
+
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with recorder.lock:
+                    recorder.connections.append(self.connection)
 
             def log_message(self, *args):
                 pass
@@ -118,8 +127,14 @@ class Recorder:
             return [r for r in self.requests if urlsplit(r["target"]).path == path][-1]
 
     def stop(self):
+        """Like a killed process: stop listening and cut the kept-alive connections too."""
         self.server.shutdown()
         self.server.server_close()
+        with self.lock:
+            for connection in self.connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                    connection.close()
 
 
 def gateway_config(**overrides) -> GatewayConfig:

@@ -1,0 +1,296 @@
+"""What reaches the upstream and what comes back, seen from a recording upstream (and a slow and a dead one)."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from gw_servers import Recorder
+
+from apps.common.testing.celery_worker import wait_until
+from apps.common.testing.factories import UserFactory
+
+MIB = 1024 * 1024
+
+
+def _connection(server) -> http.client.HTTPConnection:
+    parts = urlsplit(server.url)
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+
+
+def test_query_string_forwarded_exactly(recorded_gateway, recorder):
+    target = "/echo/?a=1&a=2&b=%20x&c=&a=3&d=%2F&e=caf%C3%A9&f=a+b"
+    response = requests.get(recorded_gateway.url + target)
+    assert response.status_code == 200
+    assert recorder.last("/echo/")["target"] == target
+
+
+def test_path_escapes_forwarded_exactly(recorded_gateway, recorder):
+    target = "/users/a%2Fb/x%20y/"
+    requests.get(recorded_gateway.url + target)
+    assert recorder.last("/users/a%2Fb/x%20y/")["target"] == target
+
+
+def test_absolute_form_target_cannot_choose_the_upstream_host(recorded_gateway, recorder):
+    before = recorder.count()
+    conn = _connection(recorded_gateway)
+    conn.putrequest("GET", "http://evil.example/steal/?x=1", skip_host=True)
+    conn.putheader("Host", "evil.example")
+    conn.endheaders()
+    assert conn.getresponse().status == 200
+    assert recorder.count() == before + 1
+    assert recorder.last("/steal/")["target"] == "/steal/?x=1"
+
+
+def test_forwarded_headers_ignore_spoofed_values(recorded_gateway, recorder):
+    requests.get(
+        f"{recorded_gateway.url}/whoami/",
+        headers={"X-Forwarded-For": "6.6.6.6", "X-Real-IP": "6.6.6.6", "X-Forwarded-Host": "evil.example",
+                 "X-Forwarded-Proto": "https", "Forwarded": "for=6.6.6.6"},
+    )  # fmt: skip
+    seen = recorder.last("/whoami/")["headers"]
+    assert seen["X-Forwarded-For"] == "127.0.0.1"
+    assert seen["X-Real-IP"] == "127.0.0.1"
+    assert seen["X-Forwarded-Proto"] == "http"
+    assert seen["X-Forwarded-Host"] == urlsplit(recorded_gateway.url).netloc
+    assert seen["Host"] == urlsplit(recorded_gateway.url).netloc  # the client's Host, for Django's absolute URLs
+    assert seen.get("Forwarded") is None
+
+
+def test_trusted_proxy_entries_are_kept_and_the_rest_dropped(start_gateway, recorder):
+    gateway = start_gateway(upstream_url=recorder.url, trusted_proxies=1)
+    requests.get(
+        f"{gateway.url}/behind-proxy/",
+        headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.9", "X-Forwarded-Proto": "https"},
+    )
+    seen = recorder.last("/behind-proxy/")["headers"]
+    # 6.6.6.6 was written by the client itself; only the last entry comes from the one proxy we trust.
+    assert seen["X-Forwarded-For"] == "203.0.113.9, 127.0.0.1"
+    assert seen["X-Real-IP"] == "203.0.113.9"
+    assert seen["X-Forwarded-Proto"] == "https"
+
+
+def test_request_id_kept_when_sane(recorded_gateway, recorder):
+    response = requests.get(f"{recorded_gateway.url}/rid/", headers={"X-Request-ID": "client-id.42:abc"})
+    assert response.headers["X-Request-ID"] == "client-id.42:abc"
+    assert recorder.last("/rid/")["headers"]["X-Request-ID"] == "client-id.42:abc"
+
+
+@pytest.mark.parametrize("sent", [None, "bad id with spaces", "x" * 200, "<script>"])
+def test_request_id_generated_otherwise(recorded_gateway, recorder, sent):
+    headers = {"X-Request-ID": sent} if sent else {}
+    response = requests.get(f"{recorded_gateway.url}/rid-gen/", headers=headers)
+    returned = response.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", returned)
+    # The same id went upstream, and the upstream's own X-Request-ID does not replace ours.
+    assert recorder.last("/rid-gen/")["headers"]["X-Request-ID"] == returned
+
+
+def test_hop_by_hop_request_headers_stripped(recorded_gateway, recorder):
+    conn = _connection(recorded_gateway)
+    conn.putrequest("GET", "/hop/")
+    for name, value in [("Connection", "X-Secret-Hop"), ("X-Secret-Hop", "1"), ("Keep-Alive", "timeout=1"),
+                        ("TE", "trailers"), ("Proxy-Authorization", "Basic Zm9vOmJhcg=="), ("Upgrade", "h2c"),
+                        ("X-Kept", "yes"), ("Cookie", "sessionid=abc")]:  # fmt: skip
+        conn.putheader(name, value)
+    conn.endheaders()
+    assert conn.getresponse().status == 200
+    seen = recorder.last("/hop/")["headers"]
+    for name in ("X-Secret-Hop", "Keep-Alive", "TE", "Proxy-Authorization", "Upgrade"):
+        assert seen.get(name) is None, name
+    assert seen["X-Kept"] == "yes"
+    assert seen["Cookie"] == "sessionid=abc"
+
+
+def test_redirects_cookies_and_caching_headers_pass_back_untouched(recorded_gateway):
+    response = requests.get(f"{recorded_gateway.url}/redirect", allow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/elsewhere/?x=1"
+    assert response.raw.headers.getlist("Set-Cookie") == ["a=1; Path=/", "b=2; Path=/; HttpOnly"]
+    assert response.headers["Cache-Control"] == "private, max-age=0"
+    assert "X-Hop" not in response.headers  # named by the upstream's Connection header: hop-by-hop
+    assert "Keep-Alive" not in response.headers
+
+
+def test_upload_streams_to_the_upstream_while_the_client_is_still_sending(recorded_gateway, recorder):
+    total = 3 * MIB
+    conn = _connection(recorded_gateway)
+    conn.putrequest("POST", "/upload/")
+    conn.putheader("Content-Type", "application/octet-stream")
+    conn.putheader("Content-Length", str(total))
+    conn.endheaders()
+    conn.send(b"a" * MIB)
+    # Only a gateway that forwards as it reads lets the upstream see bytes before the body is complete.
+    wait_until(
+        lambda: recorder.count("/upload/") and recorder.last("/upload/")["body_bytes"] >= 512 * 1024,
+        message="the upstream to receive the first part of the body",
+    )
+    assert recorder.last("/upload/")["body_bytes"] < total
+    conn.send(b"b" * (total - MIB))
+    response = conn.getresponse()
+    assert response.status == 200
+    assert recorder.last("/upload/")["body_bytes"] == total
+
+
+def test_chunked_upload_reaches_the_upstream_with_a_length(recorded_gateway, recorder):
+    def body():
+        for _ in range(8):
+            yield b"c" * 100_000
+
+    response = requests.post(f"{recorded_gateway.url}/chunked/", data=body())
+    assert response.status_code == 200
+    seen = recorder.last("/chunked/")
+    assert seen["headers"]["Content-Length"] == "800000"
+    assert seen["body_bytes"] == 800_000
+
+
+def test_response_streams_back_before_the_upstream_finishes(recorded_gateway, recorder):
+    recorder.release.clear()
+    response = requests.get(f"{recorded_gateway.url}/stream", stream=True, timeout=10)
+    chunks = response.iter_content(chunk_size=None)
+    assert next(chunks) == b"first"  # arrived while the upstream is still holding "second" back
+    recorder.release.set()
+    assert b"".join(chunks) == b"second"
+
+
+def test_body_over_the_limit_is_refused_before_the_upstream_sees_it(recorded_gateway, recorder):
+    before = recorder.count()
+    conn = _connection(recorded_gateway)
+    conn.putrequest("POST", "/too-big/")
+    conn.putheader("Content-Length", str(5 * MIB))  # recorded_gateway allows 4 MiB
+    conn.endheaders()
+    conn.send(b"x" * 64 * 1024)
+    response = conn.getresponse()
+    assert response.status == 413
+    assert response.getheader("Content-Type") == "application/json"
+    assert b"at most 4194304 bytes" in response.read()
+    assert recorder.count() == before
+
+
+def test_chunked_body_over_the_limit_is_refused_before_the_upstream_sees_it(recorded_gateway, recorder):
+    before = recorder.count()
+
+    def body():
+        for _ in range(5):
+            yield b"x" * MIB
+
+    response = requests.post(f"{recorded_gateway.url}/too-big-chunked/", data=body())
+    assert response.status_code == 413
+    assert recorder.count() == before
+
+
+def test_default_body_limit_lets_a_15_mb_upload_through(start_gateway, recorder):
+    gateway = start_gateway(upstream_url=recorder.url)
+    response = requests.post(f"{gateway.url}/big/", data=b"z" * (15 * MIB), timeout=60)
+    assert response.status_code == 200
+    assert response.json()["body_bytes"] == 15 * MIB
+
+
+def test_slow_upstream_gives_504(recorded_gateway, recorder):
+    recorder.slow_seconds = 2.0
+    started = time.monotonic()
+    response = requests.get(f"{recorded_gateway.url}/slow")
+    assert response.status_code == 504
+    assert response.json() == {"detail": "The API took too long to answer."}
+    assert time.monotonic() - started < 1.9  # read timeout 0.5 s, not the upstream's 2 s
+
+
+def test_dead_upstream_gives_502_and_readyz_503(start_gateway):
+    peer = Recorder()
+    gateway = start_gateway(upstream_url=peer.url, connect_timeout=1.0)
+    assert requests.get(f"{gateway.url}/alive/").status_code == 200
+    peer.stop()
+
+    response = requests.get(f"{gateway.url}/alive/")
+    assert response.status_code == 502
+    assert response.json() == {"detail": "The API is unreachable."}
+    assert "Traceback" not in response.text
+    ready = requests.get(f"{gateway.url}/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["upstream"] == "unreachable"
+    assert requests.get(f"{gateway.url}/healthz").status_code == 200  # alive, just not ready
+
+
+def test_revoked_token_gets_401_within_the_cache_ttl_and_never_reaches_the_upstream(
+    start_gateway, recorder, live_server, token_for
+):
+    ttl = 2
+    gateway = start_gateway(
+        upstream_url=recorder.url,
+        introspection_url=f"{live_server.url}/o/introspect/",
+        introspection_cache_seconds=ttl,
+    )
+    token = token_for(UserFactory())
+    auth = {"Authorization": f"Bearer {token}"}
+    assert requests.get(f"{gateway.url}/private/", headers=auth).status_code == 200
+    assert recorder.count("/private/") == 1
+
+    # Revoked at Django directly: the gateway learns it when its cached answer expires, at most `ttl` later.
+    revoked_at = time.monotonic()
+    revoke = requests.post(f"{live_server.url}/o/revoke_token/", data={"token": token, "client_id": "socialnet-demo"})
+    assert revoke.status_code == 200
+    while True:
+        seen_before = recorder.count("/private/")
+        response = requests.get(f"{gateway.url}/private/", headers=auth)
+        if response.status_code == 401:
+            break
+        assert response.status_code == 200
+        assert time.monotonic() - revoked_at < ttl + 1, "still accepted after the cache TTL"
+        time.sleep(0.1)
+    assert time.monotonic() - revoked_at < ttl + 1
+    assert recorder.count("/private/") == seen_before, "the refused request reached the upstream"
+    assert response.json() == {"detail": "Invalid, expired or revoked access token."}
+
+
+def test_unknown_and_malformed_tokens_never_reach_the_upstream(recorded_gateway, recorder, oauth_clients):
+    before = recorder.count()
+    for header in ("Bearer unknown-token", "Bearer bad token with spaces", "Bearer"):
+        response = requests.get(f"{recorded_gateway.url}/private/", headers={"Authorization": header})
+        assert response.status_code == 401, header
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert recorder.count() == before
+
+
+def test_oversized_authorization_header_refused(recorded_gateway, recorder):
+    before = recorder.count()
+    response = requests.get(f"{recorded_gateway.url}/private/", headers={"Authorization": "Bearer " + "a" * 5000})
+    assert response.status_code == 431
+    assert response.json() == {"detail": "The Authorization header is too large."}
+    assert recorder.count() == before
+
+
+def test_other_authorization_schemes_pass_through(recorded_gateway, recorder):
+    response = requests.post(f"{recorded_gateway.url}/o/introspect-like/", auth=("client", "secret"))
+    assert response.status_code == 200
+    assert recorder.last("/o/introspect-like/")["headers"]["Authorization"] == "Basic Y2xpZW50OnNlY3JldA=="
+
+
+def test_valid_token_reaches_the_upstream_with_its_header(recorded_gateway, recorder, token_for):
+    token = token_for(UserFactory())
+    response = requests.get(f"{recorded_gateway.url}/private/", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert recorder.last("/private/")["headers"]["Authorization"] == f"Bearer {token}"
+
+
+def test_cors_preflight_answered_at_the_edge(recorded_gateway, recorder):
+    before = recorder.count()
+    response = requests.options(
+        f"{recorded_gateway.url}/posts/",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization, content-type"},
+    )  # fmt: skip
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert response.headers["Access-Control-Allow-Headers"] == "authorization, content-type"
+    assert recorder.count() == before
+
+    simple = requests.get(f"{recorded_gateway.url}/posts/", headers={"Origin": "https://app.example"})
+    assert simple.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "X-Request-ID" in simple.headers["Access-Control-Expose-Headers"]
+    other = requests.get(f"{recorded_gateway.url}/posts/", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
