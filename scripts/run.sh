@@ -2,6 +2,7 @@
 # `make run`: prepare the database and start SocialNet.
 #   embedded (default): SQLite, tasks in-process, Django's dev server on :8000.
 #   full (REDIS_URL set): gunicorn + one Celery worker per queue + beat, from the Procfile, via honcho.
+#   Both start the API gateway on :5000 in front of Django: clients use :5000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,13 +17,21 @@ echo "==> Collecting static files"
 "$BIN/python" manage.py collectstatic --noinput -v0
 echo "==> OAuth clients"
 "$BIN/python" manage.py create_demo_client
-if [ -n "${GATEWAY_CLIENT_SECRET:-}" ]; then "$BIN/python" manage.py create_gateway_client; fi
+# The gateway introspects tokens as a confidential client; without a configured secret, a fresh one per run
+# (it lives only in this process tree's environment, and the client is updated to match).
+export GATEWAY_CLIENT_SECRET="${GATEWAY_CLIENT_SECRET:-$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
+"$BIN/python" manage.py create_gateway_client
+if [ "${SEED_DEMO:-true}" = "true" ]; then
+  echo "==> Demo network (skip with SEED_DEMO=false)"
+  "$BIN/python" manage.py seed_demo
+fi
 cd "$ROOT"
 
 echo
+echo "API gateway:        http://localhost:5000/   (use this one: every client-facing path, rate limits)"
 echo "SocialNet API:      http://localhost:8000/"
-echo "API docs (Swagger): http://localhost:8000/api/docs/"
-echo "Health:             http://localhost:8000/health/"
+echo "API docs (Swagger): http://localhost:5000/api/docs/"
+echo "Health:             http://localhost:5000/readyz (gateway), http://localhost:5000/health/ (Django)"
 echo "Stop with Ctrl-C."
 echo
 
@@ -31,6 +40,10 @@ if [ -n "${REDIS_URL:-}" ]; then
   exec "$BIN/honcho" -f Procfile start
 else
   echo "==> Embedded mode: SQLite (unless DATABASE_URL is set), tasks run in-process"
+  # One gateway worker: without Redis, rate limits are counted per process.
+  (cd api_gateway && GATEWAY_WORKERS="${GATEWAY_WORKERS:-1}" exec "$BIN/gunicorn" wsgi:app -c gunicorn.conf.py) &
+  GATEWAY_PID=$!
+  trap 'kill "$GATEWAY_PID" 2>/dev/null || true' EXIT
   cd api/socialnet
-  exec "$BIN/python" manage.py runserver 0.0.0.0:8000
+  "$BIN/python" manage.py runserver 0.0.0.0:8000
 fi

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # api/socialnet/
 env = environ.Env()
@@ -313,6 +314,40 @@ CELERY_BEAT_SCHEDULE["refresh-trending"] = {
     "schedule": FEED_TRENDING_REFRESH_SECONDS,
 }
 
+# --- Images and media storage (apps.images) -------------------------------------------------------------------
+# Where media files live: "local" (FileSystemStorage under MEDIA_ROOT) or "s3" (S3 or MinIO via django-storages).
+# Either way clients fetch files through Django's media view, which checks visibility and signatures.
+MEDIA_STORAGE = env("MEDIA_STORAGE", default="local")
+if MEDIA_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),  # e.g. http://minio:9000
+            "region_name": env("AWS_S3_REGION_NAME", default=None),
+            "access_key": env("AWS_ACCESS_KEY_ID", default=None),
+            "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
+            "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default="path"),  # MinIO wants path-style
+            "default_acl": None,  # the bucket stays private: nothing is reachable without Django
+            "file_overwrite": True,  # deterministic keys: a retried task overwrites
+            "querystring_auth": True,
+        },
+    }
+elif MEDIA_STORAGE != "local":
+    raise ImproperlyConfigured('MEDIA_STORAGE must be "local" or "s3".')
+# Lifetime of signed media URLs (images not public: followers-only/premium posts, unattached, pending).
+MEDIA_URL_TTL_SECONDS = env.int("MEDIA_URL_TTL_SECONDS", default=3600)
+# Cache-Control max-age of public images' files (public posts, avatars).
+MEDIA_PUBLIC_CACHE_SECONDS = env.int("MEDIA_PUBLIC_CACHE_SECONDS", default=86400)
+# Images still pending this long after their last enqueue are sent to the media queue again.
+IMAGE_PENDING_SWEEP_SECONDS = env.int("IMAGE_PENDING_SWEEP_SECONDS", default=300)
+# Processing attempts (task runs, retries and sweeps included) before an image is marked failed.
+IMAGE_PROCESS_MAX_ATTEMPTS = env.int("IMAGE_PROCESS_MAX_ATTEMPTS", default=5)
+CELERY_BEAT_SCHEDULE["sweep-pending-images"] = {
+    "task": "apps.images.tasks.image_sweep_pending_task",
+    "schedule": 60.0,
+}
+
 # --- Security -------------------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the login form reads it from the page, not from JS; keep default for clarity
@@ -344,5 +379,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"oauth2_provider": {"level": "WARNING"}},
+    "loggers": {
+        "oauth2_provider": {"level": "WARNING"},
+        # In the embedded mode tasks run inline: one INFO line per task would drown the server's own log.
+        "celery.app.trace": {"level": "WARNING" if EMBEDDED else "INFO"},
+        "kombu": {"level": "ERROR" if EMBEDDED else "WARNING"},
+    },
 }
