@@ -1,6 +1,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,16 +18,15 @@ from .serializers import (
 )
 
 
-class PostCommentsView(APIView):
+class PostCommentsView(GenericAPIView):
     """GET/POST /posts/{id}/comments/: as visible as the post; a locked post's comments are refused (403)."""
 
     permission_classes = [ReadOnlyOrAuthenticated]
+    pagination_class = OldestFirstCursorPagination
+    serializer_class = CommentSerializer
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("parent", int, description="list the replies to this comment instead"),
-            OpenApiParameter("page_size", int, description="1..100, default 20"),
-        ],
+        parameters=[OpenApiParameter("parent", int, description="list the replies to this comment instead")],
         responses=CommentSerializer(many=True),
     )
     def get(self, request, post_id: int):
@@ -36,11 +36,8 @@ class PostCommentsView(APIView):
         parent_id = query.validated_data.get("parent")
         if parent_id is not None:
             selectors.comment_get_for_post(post=post, comment_id=parent_id)
-        paginator = OldestFirstCursorPagination()
-        page = paginator.paginate_queryset(
-            selectors.comment_list_for_post(post=post, parent_id=parent_id), request, view=self
-        )
-        return paginator.get_paginated_response(CommentSerializer(page, many=True).data)
+        page = self.paginate_queryset(selectors.comment_list_for_post(post=post, parent_id=parent_id))
+        return self.get_paginated_response(CommentSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(request=CommentCreateSerializer, responses={201: CommentSerializer})
     def post(self, request, post_id: int):

@@ -1,5 +1,6 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,17 +44,16 @@ class PostViewView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PostLikesView(APIView):
+class PostLikesView(GenericAPIView):
     """GET /posts/{id}/likes/: who liked a post, newest first; as visible as the post, refused when locked."""
 
     permission_classes = [ReadOnlyOrAuthenticated]
+    pagination_class = IdCursorPagination
+    serializer_class = AuthorSerializer
 
-    @extend_schema(
-        parameters=[OpenApiParameter("page_size", int, description="1..100, default 20")],
-        responses=AuthorSerializer(many=True),
-    )
+    @extend_schema(responses=AuthorSerializer(many=True))
     def get(self, request, post_id: int):
         post = post_get_unlocked(viewer=request.user, post_id=post_id)
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(selectors.like_list_for_post(post=post), request, view=self)
-        return paginator.get_paginated_response(AuthorSerializer([like.user for like in page], many=True).data)
+        page = self.paginate_queryset(selectors.like_list_for_post(post=post))
+        users = [like.user for like in page]
+        return self.get_paginated_response(AuthorSerializer(users, many=True, context={"request": request}).data)

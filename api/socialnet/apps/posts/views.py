@@ -1,6 +1,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,24 +12,21 @@ from . import selectors, services
 from .serializers import PostCreateSerializer, PostSerializer, PostUpdateSerializer
 
 
-class PostListView(APIView):
+class PostListView(GenericAPIView):
     """GET /posts/ (visible to the caller, newest first, `?author=`), POST /posts/."""
 
     permission_classes = [ReadOnlyOrAuthenticated]
+    pagination_class = IdCursorPagination
+    serializer_class = PostSerializer
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("author", str, description="only this user's posts (username)"),
-            OpenApiParameter("page_size", int, description="1..100, default 20"),
-        ],
+        parameters=[OpenApiParameter("author", str, description="only this user's posts (username)")],
         responses=PostSerializer(many=True),
     )
     def get(self, request):
         author = request.query_params.get("author")
-        qs = selectors.post_list_visible(viewer=request.user, author_username=author)
-        paginator = IdCursorPagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(PostSerializer(page, many=True, context={"request": request}).data)
+        page = self.paginate_queryset(selectors.post_list_visible(viewer=request.user, author_username=author))
+        return self.get_paginated_response(PostSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(request=PostCreateSerializer, responses={201: PostSerializer})
     def post(self, request):

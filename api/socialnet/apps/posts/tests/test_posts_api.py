@@ -115,10 +115,13 @@ def test_text_of_exactly_5000_chars_is_accepted(client_for, user):
 
 
 def test_empty_text_is_accepted_with_image_ids(client_for, user):
-    # Attaching belongs to the images feature; the text rule already accepts an image-only post.
-    response = client_for(user).post("/posts/", {"text": "", "image_ids": [1]}, format="json")
+    from apps.images.tests.factories import ImageFactory
+
+    image = ImageFactory(owner=user)
+    response = client_for(user).post("/posts/", {"text": "", "image_ids": [image.pk]}, format="json")
     assert response.status_code == 201
     assert response.json()["text"] == ""
+    assert [i["id"] for i in response.json()["images"]] == [image.pk]
 
 
 # --- list and detail ------------------------------------------------------------------------------------------------
