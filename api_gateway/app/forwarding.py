@@ -59,7 +59,7 @@ def _valid_ip(value: str) -> str | None:
 
 
 def forwarded_chain(request: Request, trusted_proxies: int) -> list[str]:
-    """X-Forwarded-For to send upstream: the entries our trusted proxies vouch for, then the peer's address.
+    """The addresses we can vouch for: the entries our trusted proxies wrote, then the peer's address.
 
     With N trusted proxies in front of the gateway only the last N entries of the incoming header were written by
     them; anything to the left was written by the client and is dropped, so a spoofed header cannot choose the
@@ -134,8 +134,9 @@ def upstream_request_headers(request: Request, *, request_id: str, trusted_proxi
     # Django builds absolute URLs (pagination links, redirects) from Host: keep the one the client used.
     if request.headers.get("Host"):
         headers["Host"] = request.headers["Host"]
-    headers["X-Forwarded-For"] = ", ".join(forwarded_chain(request, trusted_proxies))
-    headers["X-Real-IP"] = client_ip(request, trusted_proxies)
+    # The chain is resolved here, once: Django gets only the client address, so it trusts exactly one proxy (us,
+    # DJANGO_NUM_PROXIES=1) however many proxies stand in front of the gateway.
+    headers["X-Forwarded-For"] = headers["X-Real-IP"] = client_ip(request, trusted_proxies)
     headers["X-Forwarded-Proto"] = proto
     headers["X-Forwarded-Host"] = host
     headers["X-Request-ID"] = request_id
