@@ -1,0 +1,487 @@
+#!/usr/bin/env python3
+"""Home-feed benchmark: seed a realistic follow graph, then measure feed reads and fan-out on a real server.
+
+    .venv/bin/python bench/feed.py                       # 10 000 users, 200 000 follows, 100 000 posts
+    .venv/bin/python bench/feed.py --users 2000 --follows 40000 --posts 20000 --duration 5   # a quick run
+
+What it does, all against 127.0.0.1 only and bounded in time:
+1. (re)creates a separate PostgreSQL database (--db-name, never the project's own), migrates it, and seeds it with
+   COPY: users (10% of them inactive), follows with a skewed popularity (a few accounts followed by many), posts
+   spread over the last week, plus one "star" followed by every user (the fan-out subject);
+2. starts gunicorn (gthread, like the Procfile) on --port, warms the sampled users' timelines, then reads
+   `GET /feed/?page_size=20` from concurrent keep-alive clients: p50/p99 latency and requests/s;
+3. times the fan-out of one post by the star: in-process (the work one task does, sequentially) and end to end
+   through a real Celery worker on the `follows` queue (from the 201 of POST /posts/ to the post being in every
+   active follower's timeline);
+4. restarts gunicorn with the timeline store pointed at a dead port (FEED_REDIS_URL) and reads again: the
+   database fallback path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+API_DIR = ROOT / "api" / "socialnet"
+BIN = Path(sys.executable).parent
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--users", type=int, default=10_000)
+    p.add_argument("--follows", type=int, default=200_000, help="random follows (the star's come on top)")
+    p.add_argument("--posts", type=int, default=100_000)
+    p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL, without database")
+    p.add_argument("--db-name", default="socialnet_bench")
+    p.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    p.add_argument("--port", type=int, default=8189)
+    p.add_argument("--gunicorn-workers", type=int, default=2)
+    p.add_argument("--gunicorn-threads", type=int, default=4)
+    p.add_argument("--sample-users", type=int, default=300, help="distinct readers")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per load phase")
+    p.add_argument("--concurrency", type=int, nargs="+", default=[2, 8])
+    p.add_argument("--skip-seed", action="store_true", help="reuse the database seeded by an earlier run")
+    return p.parse_args()
+
+
+# --- environment --------------------------------------------------------------------------------------------------
+def server_env(args, **extra) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"{args.pg}/{args.db_name}",
+        REDIS_URL=args.redis_url,
+        FEED_REDIS_URL="",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdef",
+        DJANGO_DEBUG="false",
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SECURE_COOKIES="false",
+        THROTTLE_USER="10000000/min",
+        THROTTLE_ANON="10000000/min",
+        LOG_LEVEL="WARNING",
+        DATABASE_POOL_MAX_SIZE="8",
+    )
+    env.update(extra)
+    return env
+
+
+def setup_django(args) -> None:
+    os.environ.update(server_env(args))
+    sys.path.insert(0, str(API_DIR))
+    import django
+
+    django.setup()
+
+
+def recreate_database(args) -> None:
+    import psycopg
+
+    if args.db_name in {"socialnet", "postgres", "template0", "template1"}:
+        sys.exit(f"refusing to recreate database {args.db_name!r}")
+    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.db_name}"')
+    log(f"database {args.db_name} created; migrating")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=API_DIR,
+        env=server_env(args),
+        check=True,
+        timeout=300,
+    )
+
+
+# --- seeding ------------------------------------------------------------------------------------------------------
+def copy_rows(cursor, sql: str, rows, total: int, label: str) -> None:
+    step = max(total // 10, 1)
+    with cursor.copy(sql) as copy:
+        for i, row in enumerate(rows, 1):
+            copy.write_row(row)
+            if i % step == 0:
+                log(f"  {label}: {i:,}/{total:,}")
+
+
+def seed(args) -> None:
+    from django.db import connection
+
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    n = args.users + 1  # + the star
+    started = time.monotonic()
+    with connection.cursor() as c:
+        raw = c.cursor
+        log(f"seeding {n:,} users")
+        inactive_cut = int(args.users * 0.1)
+
+        def users():
+            for i in range(n):
+                # user 0 is the star; the last 10% have not been seen for two months (fan-out skips them).
+                inactive = i > n - 1 - inactive_cut
+                seen = now - timedelta(days=60) if inactive else now - timedelta(hours=rng.random() * 72)
+                name = "star" if i == 0 else f"bench{i}"
+                yield (
+                    "!",  # unusable password: tokens are issued directly
+                    seen,
+                    False,
+                    name,
+                    "",
+                    "",
+                    False,
+                    True,
+                    now - timedelta(days=90),
+                    f"{name}@bench.invalid",
+                    "user",
+                    "",
+                    0,
+                    0,
+                    0,
+                )
+
+        copy_rows(
+            raw,
+            "COPY users_user (password, last_login, is_superuser, username, first_name, last_name, is_staff, "
+            "is_active, date_joined, email, role, bio, followers_count, following_count, posts_count) FROM STDIN",
+            users(),
+            n,
+            "users",
+        )
+        c.execute("SELECT id FROM users_user ORDER BY id")
+        ids = [r[0] for r in c.fetchall()]
+        star, others = ids[0], ids[1:]
+
+        log(f"seeding {args.follows:,} follows (skewed popularity) + {len(others):,} follows of the star")
+        weights = [1.0 / (rank + 1) ** 0.9 for rank in range(len(others))]
+        popular = others[:]
+        rng.shuffle(popular)
+        pairs: set[tuple[int, int]] = set()
+        while len(pairs) < args.follows:
+            batch = rng.choices(popular, weights=weights, k=args.follows - len(pairs))
+            for followee in batch:
+                follower = rng.choice(others)
+                if follower != followee:
+                    pairs.add((follower, followee))
+        pairs.update((u, star) for u in others)
+        created = now - timedelta(days=30)
+        copy_rows(
+            raw,
+            "COPY follows_follow (follower_id, followee_id, created_at) FROM STDIN",
+            ((a, b, created) for a, b in pairs),
+            len(pairs),
+            "follows",
+        )
+
+        log(f"seeding {args.posts:,} posts over the last 7 days")
+        span = 7 * 86400
+        times = sorted(now - timedelta(seconds=rng.random() * span) for _ in range(args.posts))
+        visibilities = ["public"] * 8 + ["followers", "premium"]
+
+        def posts():
+            for t in times:
+                author = star if rng.random() < 0.0005 else rng.choice(popular[:2000] + others)
+                yield (author, f"bench post at {t:%H:%M:%S}", rng.choice(visibilities), 0, 0, 0, t, t)
+
+        copy_rows(
+            raw,
+            "COPY posts_post (author_id, text, visibility, likes_count, comments_count, views_count, created_at, "
+            "updated_at) FROM STDIN",
+            posts(),
+            args.posts,
+            "posts",
+        )
+        log("counters and statistics")
+        c.execute(
+            "UPDATE users_user u SET followers_count = s.n FROM "
+            "(SELECT followee_id AS id, count(*) AS n FROM follows_follow GROUP BY 1) s WHERE u.id = s.id"
+        )
+        c.execute(
+            "UPDATE users_user u SET following_count = s.n FROM "
+            "(SELECT follower_id AS id, count(*) AS n FROM follows_follow GROUP BY 1) s WHERE u.id = s.id"
+        )
+        c.execute(
+            "UPDATE users_user u SET posts_count = s.n FROM "
+            "(SELECT author_id AS id, count(*) AS n FROM posts_post GROUP BY 1) s WHERE u.id = s.id"
+        )
+        c.execute("ANALYZE")
+    log(f"seeded in {time.monotonic() - started:.1f}s")
+
+
+def issue_tokens(args) -> tuple[list[str], str, int]:
+    """Tokens for a sample of active readers, and one for the star."""
+    from apps.common.testing.oauth import issue_access_token
+    from apps.feed.services import active_users_q
+    from apps.users.models import User
+
+    readers = list(
+        User.objects.filter(active_users_q(), following_count__gt=0)
+        .exclude(username="star")
+        .order_by("?")
+        .values_list("pk", flat=True)[: args.sample_users]
+    )
+    users = User.objects.in_bulk(readers)
+    tokens = [issue_access_token(users[pk], expires_in=3600) for pk in readers]
+    star = User.objects.get(username="star")
+    return tokens, issue_access_token(star, expires_in=3600), star.pk
+
+
+# --- server and load ----------------------------------------------------------------------------------------------
+class Server:
+    def __init__(self, args, **env):
+        self.args = args
+        self.proc = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{args.port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                str(args.gunicorn_workers),
+                "--threads",
+                str(args.gunicorn_threads),
+                "--log-level",
+                "warning",
+            ],
+            cwd=API_DIR,
+            env=server_env(args, **env),
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                status, _ = request(args.port, "GET", "/health/")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn did not come up within 30 s")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def request(port: int, method: str, path: str, token: str | None = None, body: dict | None = None, conn=None):
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None
+    if body is not None:
+        data = json.dumps(body)
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=headers)
+    response = conn.getresponse()
+    payload = response.read()
+    if own:
+        conn.close()
+    return response.status, payload
+
+
+def load(args, tokens: list[str], concurrency: int, duration: float) -> dict:
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + duration
+
+    def worker(seed: int):
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+        mine, bad = [], 0
+        while time.monotonic() < stop_at:
+            token = rng.choice(tokens)
+            t0 = time.perf_counter()
+            try:
+                status, _ = request(args.port, "GET", "/feed/?page_size=20", token, conn=conn)
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+                bad += 1
+                continue
+            elapsed = time.perf_counter() - t0
+            if status != 200:
+                bad += 1
+            else:
+                mine.append(elapsed)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=duration + 30)
+    wall = time.monotonic() - started
+    latencies.sort()
+    if not latencies:
+        return {"concurrency": concurrency, "requests": 0, "errors": errors[0]}
+    return {
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "errors": errors[0],
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "rps": len(latencies) / wall,
+    }
+
+
+def read_phases(args, tokens, label: str) -> list[dict]:
+    results = []
+    for c in args.concurrency:
+        log(f"{label}: GET /feed/?page_size=20, {c} concurrent clients, {args.duration:.0f}s")
+        r = load(args, tokens, c, args.duration)
+        r["label"] = label
+        log(
+            f"  {r['requests']} requests, {r['errors']} errors, p50 {r.get('p50_ms', 0):.1f} ms, "
+            f"p99 {r.get('p99_ms', 0):.1f} ms, {r.get('rps', 0):.0f} req/s"
+        )
+        results.append(r)
+    return results
+
+
+# --- fan-out ------------------------------------------------------------------------------------------------------
+def fanout_in_process(star_id: int) -> tuple[float, int]:
+    from apps.feed import services
+    from apps.posts.models import Post
+
+    post = Post.objects.create(author_id=star_id, text="in-process fan-out probe")
+    t0 = time.perf_counter()
+    batches = services.fanout_post(post_id=post.pk)
+    for batch in batches:
+        services.fanout_post_batch(post_id=post.pk, user_ids=batch)
+    return time.perf_counter() - t0, sum(len(b) for b in batches)
+
+
+def fanout_through_worker(args, star_token: str, star_id: int) -> tuple[float, int]:
+    from apps.feed import services
+    from apps.feed.timeline import timeline_client, timeline_key
+    from config.celery import app
+
+    recipients = services.fanout_recipients(author_id=star_id)
+    app.control.purge()
+    worker = subprocess.Popen(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "follows",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=API_DIR,
+        env=server_env(args),
+    )
+    try:
+        time.sleep(4)  # worker boot
+        client = timeline_client()
+        status, payload = request(args.port, "POST", "/posts/", star_token, body={"text": "worker fan-out probe"})
+        t0 = time.perf_counter()
+        if status != 201:
+            raise RuntimeError(f"POST /posts/ answered {status}: {payload[:200]!r}")
+        post_id = json.loads(payload)["id"]
+        member = str(post_id)
+        pending = list(recipients)
+        deadline = time.monotonic() + 30
+        while pending and time.monotonic() < deadline:
+            pipe = client.pipeline(transaction=False)
+            for uid in pending:
+                pipe.zscore(timeline_key(uid), member)
+            pending = [uid for uid, score in zip(pending, pipe.execute(), strict=True) if score is None]
+            if pending:
+                time.sleep(0.02)
+        elapsed = time.perf_counter() - t0
+        if pending:
+            raise RuntimeError(f"{len(pending)} followers still without the post after 30 s")
+        return elapsed, len(recipients)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def main() -> None:
+    args = parse_args()
+    if not args.skip_seed:
+        recreate_database(args)
+    setup_django(args)
+    if not args.skip_seed:
+        seed(args)
+    from apps.common.redis import get_redis
+
+    get_redis().flushdb()  # timelines of an earlier run would make the first reads look warm
+    tokens, star_token, star_id = issue_tokens(args)
+    log(f"{len(tokens)} readers with tokens")
+
+    summary: list[dict] = []
+    server = Server(args)
+    try:
+        log("warming timelines (first read of each sampled user rebuilds it from PostgreSQL)")
+        t0 = time.perf_counter()
+        for token in tokens:
+            request(args.port, "GET", "/feed/?page_size=20", token)
+        log(f"  {len(tokens)} cold reads in {time.perf_counter() - t0:.1f}s")
+        summary += read_phases(args, tokens, "timelines in Redis")
+        took, n = fanout_in_process(star_id)
+        log(f"fan-out in process (one worker, sequential batches): {n:,} timelines in {took * 1000:.0f} ms")
+        summary.append({"label": "fan-out in process", "followers": n, "ms": took * 1000})
+        took, n = fanout_through_worker(args, star_token, star_id)
+        log(f"fan-out through a Celery worker (POST /posts/ -> every timeline): {n:,} in {took * 1000:.0f} ms")
+        summary.append({"label": "fan-out via worker", "followers": n, "ms": took * 1000})
+    finally:
+        server.stop()
+
+    server = Server(args, FEED_REDIS_URL=DEAD_REDIS)
+    try:
+        summary += read_phases(args, tokens, "timeline Redis down (database fallback)")
+    finally:
+        server.stop()
+
+    print("\n== results ==")
+    for row in summary:
+        if "rps" in row:
+            print(
+                f"{row['label']:<42} c={row['concurrency']:<3} p50 {row['p50_ms']:6.1f} ms  p99 {row['p99_ms']:6.1f} ms"
+                f"  {row['rps']:7.0f} req/s  ({row['requests']} requests, {row['errors']} errors)"
+            )
+        elif "ms" in row:
+            print(f"{row['label']:<42} {row['followers']:,} active followers in {row['ms']:.0f} ms")
+        else:
+            print(f"{row['label']:<42} no successful request ({row['errors']} errors)")
+
+
+if __name__ == "__main__":
+    main()
