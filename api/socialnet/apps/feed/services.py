@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 
 # Refreshing the last-seen stamp at most this often keeps the home read path free of writes almost always.
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
+# The sweeper looks at posts between these ages: younger ones may simply still be queued.
+FANOUT_SWEEP_GRACE = timedelta(minutes=1)
+FANOUT_SWEEP_WINDOW = timedelta(minutes=30)
 
 
 def active_cutoff():
@@ -112,11 +115,30 @@ def fanout_post(*, post_id: int) -> list[list[int]]:
         return []
     author_id, followers_count = row
     timeline.timeline_push(client=client, user_ids=[author_id], post_ids=[post_id])
+    timeline.fanout_mark_done(client=client, post_id=post_id)
     if is_celebrity(followers_count):
         return []
     ids = fanout_recipients(author_id=author_id)
     size = settings.FEED_FANOUT_BATCH_SIZE
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def fanout_sweep(
+    *, older_than: timedelta = FANOUT_SWEEP_GRACE, newer_than: timedelta = FANOUT_SWEEP_WINDOW
+) -> list[int]:
+    """Posts of the recent past whose fan-out never started (broker down at commit, message lost): returns their
+    ids for re-enqueueing. Postgres says which posts exist, a short-lived Redis marker which were fanned out."""
+    client = timeline.timeline_client()
+    if client is None:
+        return []
+    now = timezone.now()
+    ids = list(
+        Post.objects.filter(
+            created_at__lt=now - older_than, created_at__gte=now - newer_than, removed_at__isnull=True
+        ).values_list("id", flat=True)
+    )
+    done = timeline.fanout_done(client=client, post_ids=ids)
+    return [pid for pid, ok in zip(ids, done, strict=True) if not ok]
 
 
 def fanout_post_batch(*, post_id: int, user_ids: list[int]) -> None:

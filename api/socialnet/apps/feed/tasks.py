@@ -21,6 +21,15 @@ def fanout_post_task(post_id: int) -> None:
 
 
 @shared_task(acks_late=True, **_RETRY)
+def fanout_sweep_task() -> int:
+    """Periodic: re-enqueue the fan-out of recent posts whose fan-out never ran (it is idempotent anyway)."""
+    missed = services.fanout_sweep()
+    for post_id in missed:
+        fanout_post_task.delay(post_id)
+    return len(missed)
+
+
+@shared_task(acks_late=True, **_RETRY)
 def fanout_post_batch_task(post_id: int, user_ids: list[int]) -> None:
     services.fanout_post_batch(post_id=post_id, user_ids=user_ids)
 

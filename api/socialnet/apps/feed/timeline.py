@@ -89,6 +89,24 @@ def timeline_remove(*, client: redis.Redis, user_ids: Iterable[int], post_ids: S
     pipe.execute()
 
 
+def _done_key(post_id: int) -> str:
+    return f"feed:fanned:{post_id}"
+
+
+def fanout_mark_done(*, client: redis.Redis, post_id: int) -> None:
+    # Outlives the sweeper's window (30 min), then expires: nothing to clean up.
+    client.set(_done_key(post_id), 1, ex=3600)
+
+
+def fanout_done(*, client: redis.Redis, post_ids: Sequence[int]) -> list[bool]:
+    if not post_ids:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for pid in post_ids:
+        pipe.exists(_done_key(pid))
+    return [bool(v) for v in pipe.execute()]
+
+
 def timeline_is_complete(*, client: redis.Redis, user_id: int) -> bool:
     return client.zscore(timeline_key(user_id), SENTINEL) is not None
 

@@ -313,3 +313,16 @@ def test_query_count_is_constant(client_for, active_user, settings, django_asser
     with django_assert_num_queries(one):
         response = client.get("/feed/?page_size=50")
     assert len(response.json()["results"]) == 50
+
+
+def test_sweeper_redoes_a_fanout_that_never_ran(client_for, active_user, timeline_ids, oncommit):
+    author, me = active_user(), active_user()
+    follow(oncommit, me, author)
+    feed_ids(client_for(me))
+    lost = PostFactory(author=author)  # committed, but its fan-out message never reached a worker
+    done = publish(oncommit, author)
+    Post.objects.filter(pk__in=[lost.pk, done.pk]).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert services.fanout_sweep() == [lost.pk]
+    assert tasks.fanout_sweep_task.apply().get() == 1
+    assert {lost.pk, done.pk} <= timeline_ids(me)
+    assert services.fanout_sweep() == []
