@@ -313,6 +313,8 @@ CELERY_BEAT_SCHEDULE["refresh-trending"] = {
     "task": "apps.feed.tasks.trending_refresh_task",
     "schedule": FEED_TRENDING_REFRESH_SECONDS,
 }
+# Re-enqueues the fan-out of recent posts whose fan-out never started (broker outage at commit time).
+CELERY_BEAT_SCHEDULE["sweep-fanout"] = {"task": "apps.feed.tasks.fanout_sweep_task", "schedule": 60.0}
 
 # --- Images and media storage (apps.images) -------------------------------------------------------------------
 # Where media files live: "local" (FileSystemStorage under MEDIA_ROOT) or "s3" (S3 or MinIO via django-storages).
