@@ -95,3 +95,8 @@ class PostUpdateSerializer(serializers.Serializer):
         if not attrs:
             raise serializers.ValidationError("Send `text` and/or `visibility`.")
         return attrs
+
+
+class PostListQuerySerializer(serializers.Serializer):
+    # Validated, not passed through raw: a NUL byte in a query string would otherwise reach PostgreSQL as a 500.
+    author = serializers.CharField(max_length=150, required=False)

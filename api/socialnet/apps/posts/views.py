@@ -9,7 +9,7 @@ from apps.common.pagination import IdCursorPagination
 from apps.common.permissions import ReadOnlyOrAuthenticated
 
 from . import selectors, services
-from .serializers import PostCreateSerializer, PostSerializer, PostUpdateSerializer
+from .serializers import PostCreateSerializer, PostListQuerySerializer, PostSerializer, PostUpdateSerializer
 
 
 class PostListView(GenericAPIView):
@@ -24,7 +24,9 @@ class PostListView(GenericAPIView):
         responses=PostSerializer(many=True),
     )
     def get(self, request):
-        author = request.query_params.get("author")
+        query = PostListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        author = query.validated_data.get("author")
         page = self.paginate_queryset(selectors.post_list_visible(viewer=request.user, author_username=author))
         return self.get_paginated_response(PostSerializer(page, many=True, context={"request": request}).data)
 

@@ -147,6 +147,12 @@ def test_list_paginates_with_stable_cursor(api_client, user):
     assert [p["id"] for p in page2["results"]] == [posts[2].id, posts[1].id]
 
 
+@pytest.mark.parametrize("author", ["a\x00b", "x" * 151])
+def test_list_rejects_bad_author_filter(api_client, user, author):
+    make_post(user)
+    assert api_client.get("/posts/", {"author": author}).status_code == 400
+
+
 @pytest.mark.parametrize("page_size", ["0", "101", "1000000000", "-1", "abc", ""])
 def test_list_rejects_bad_page_size(api_client, user, page_size):
     make_post(user)
