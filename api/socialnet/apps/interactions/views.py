@@ -7,10 +7,12 @@ from rest_framework.views import APIView
 
 from apps.common.pagination import IdCursorPagination
 from apps.common.permissions import ReadOnlyOrAuthenticated
+from apps.posts.models import Post
 from apps.posts.selectors import post_get_unlocked, post_get_visible
 from apps.users.serializers import AuthorSerializer
 
 from . import selectors, services
+from .serializers import LikeStatusSerializer
 
 
 class PostLikeView(APIView):
@@ -18,11 +20,15 @@ class PostLikeView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: None, 201: None})
+    @extend_schema(request=None, responses={200: LikeStatusSerializer, 201: LikeStatusSerializer})
     def post(self, request, post_id: int):
         post = post_get_unlocked(viewer=request.user, post_id=post_id)
         _, created = services.like_create(user=request.user, post=post)
-        return Response(status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        likes_count = Post.objects.filter(pk=post.pk).values_list("likes_count", flat=True).first() or 0
+        return Response(
+            LikeStatusSerializer({"liked": True, "likes_count": likes_count}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int):

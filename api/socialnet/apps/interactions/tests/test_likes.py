@@ -23,8 +23,10 @@ def likes_count(post):
 
 def test_like_is_201_then_200_and_counted_once(client_for, post, other_user):
     client = client_for(other_user)
-    assert client.post(f"/posts/{post.id}/like/").status_code == 201
-    assert client.post(f"/posts/{post.id}/like/").status_code == 200
+    first = client.post(f"/posts/{post.id}/like/")
+    assert (first.status_code, first.json()) == (201, {"liked": True, "likes_count": 1})
+    again = client.post(f"/posts/{post.id}/like/")
+    assert (again.status_code, again.json()) == (200, {"liked": True, "likes_count": 1})
     assert likes_count(post) == 1
     assert Like.objects.filter(post=post, user=other_user).count() == 1
     body = client.get(f"/posts/{post.id}/").json()
