@@ -21,7 +21,7 @@ def followers_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow
     """Follow rows whose follower is shown (active accounts only), follower joined and annotated."""
     return (
         Follow.objects.filter(followee=user, follower__is_active=True)
-        .select_related("follower")
+        .select_related("follower", "follower__avatar")
         .annotate(viewer_follows=viewer_follows(viewer=viewer, user_ref="follower_id"))
     )
 
@@ -29,7 +29,7 @@ def followers_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow
 def following_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow]:
     return (
         Follow.objects.filter(follower=user, followee__is_active=True)
-        .select_related("followee")
+        .select_related("followee", "followee__avatar")
         .annotate(viewer_follows=viewer_follows(viewer=viewer, user_ref="followee_id"))
     )
 
@@ -65,7 +65,7 @@ def user_suggestions(*, user: User, limit: int = 20) -> list[User]:
             .values_list("id", flat=True)[: limit - len(ids)]
         )
         ids.extend(popular)
-    by_id = {u.pk: u for u in User.objects.filter(pk__in=ids)}
+    by_id = {u.pk: u for u in User.objects.filter(pk__in=ids).select_related("avatar")}
     result = []
     for pk in ids:
         if pk in by_id:

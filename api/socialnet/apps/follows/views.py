@@ -22,7 +22,8 @@ class FollowView(APIView):
         followee.refresh_from_db(fields=["followers_count", "following_count", "posts_count"])
         followee.is_following = True
         return Response(
-            PublicProfileSerializer(followee).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            PublicProfileSerializer(followee, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
     @extend_schema(responses={204: None})
@@ -51,7 +52,7 @@ class _FollowListView(ListAPIView):
             profile = getattr(follow, self.side)
             profile.is_following = follow.viewer_follows
             profiles.append(profile)
-        return self.get_paginated_response(self.get_serializer(profiles, many=True).data)
+        return self.get_paginated_response(self.get_serializer(profiles, many=True, context={"request": request}).data)
 
 
 class FollowersView(_FollowListView):
@@ -76,4 +77,10 @@ class SuggestionsView(APIView):
             raise ValidationError({"page_size": ["Must be an integer between 1 and 100."]})
         users = selectors.user_suggestions(user=request.user, limit=limit)
         # One page only: suggestions are recomputed on every call, so there is nothing stable to page through.
-        return Response({"next": None, "previous": None, "results": PublicProfileSerializer(users, many=True).data})
+        return Response(
+            {
+                "next": None,
+                "previous": None,
+                "results": PublicProfileSerializer(users, many=True, context={"request": request}).data,
+            }
+        )

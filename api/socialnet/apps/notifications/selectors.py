@@ -24,7 +24,7 @@ def notification_list(*, user: User) -> QuerySet[Notification]:
     """The user's notifications with actor, comment and the post (annotated `is_locked` for this user)."""
     return (
         _visible_to(user)
-        .select_related("actor", "comment")
+        .select_related("actor", "actor__avatar", "comment")
         .prefetch_related(Prefetch("post", queryset=post_visible_queryset(viewer=user)))
     )
 

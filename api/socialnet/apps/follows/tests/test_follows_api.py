@@ -6,11 +6,20 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.common.testing.factories import UserFactory
 from apps.follows.models import Follow
+from apps.images.tests.factories import ImageFactory
 from apps.notifications.models import Notification
+from apps.users.models import User
 
 from .factories import FollowFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def with_avatar(user):
+    """Profiles in lists carry their avatar: query-count tests must include them (no per-row image query)."""
+    image = ImageFactory(owner=user, ready=True)
+    User.objects.filter(pk=user.pk).update(avatar=image)
+    return user
 
 
 def counts(user):
@@ -111,6 +120,7 @@ def test_follow_lists_query_count_is_constant(client_for, user, side, django_ass
 
     def add(n):
         for u in UserFactory.create_batch(n):
+            with_avatar(u)
             if side == "followers":
                 FollowFactory(follower=u, followee=star)
             else:
@@ -168,6 +178,7 @@ def test_suggestions_query_count_is_constant(client_for, user, django_assert_num
     with CaptureQueriesContext(connection) as one:
         assert len(client.get("/users/suggestions/?page_size=1").json()["results"]) == 1
     for u in UserFactory.create_batch(60):
+        with_avatar(u)
         FollowFactory(follower=friend, followee=u)
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(client.get("/users/suggestions/?page_size=50").json()["results"]) == 50

@@ -11,10 +11,12 @@ from django.utils import timezone
 from apps.comments.services import comment_create
 from apps.common.testing.factories import UserFactory
 from apps.follows.services import follow_create, follow_delete
+from apps.images.tests.factories import ImageFactory
 from apps.interactions.services import like_create, like_delete
 from apps.notifications.models import Notification
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
+from apps.users.models import User
 
 from .factories import NotificationFactory
 
@@ -200,7 +202,9 @@ def test_list_query_count_is_constant(client_for, user, django_assert_num_querie
     def add(n):
         for _ in range(n):
             post = PostFactory(author=user, visibility=Post.Visibility.PREMIUM)
-            NotificationFactory(recipient=user, type="like", post=post)
+            actor = UserFactory()
+            User.objects.filter(pk=actor.pk).update(avatar=ImageFactory(owner=actor, ready=True))
+            NotificationFactory(recipient=user, actor=actor, type="like", post=post)
 
     add(1)
     with CaptureQueriesContext(connection) as one:
