@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
 from apps.common.views import HealthView
+from apps.images.views import media_view
 
 # Only the OAuth endpoints we support: no application-management or device-flow views for end users.
 oauth_patterns = (
@@ -31,6 +32,8 @@ urlpatterns = [
     path("posts/", include("apps.posts.urls")),
     path("comments/", include("apps.comments.urls")),
     path("images/", include("apps.images.urls")),
+    # Media files only through this view (visibility and URL signatures), never as a served directory.
+    path("media/<path:key>", media_view, name="media"),
     path("feed/", include("apps.feed.urls")),
     path("notifications/", include("apps.notifications.urls")),
     path("", include("apps.moderation.urls")),  # /reports/ and /moderation/...

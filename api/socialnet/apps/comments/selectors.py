@@ -13,7 +13,9 @@ from .models import Comment
 
 
 def comment_base_queryset() -> QuerySet[Comment]:
-    return Comment.objects.filter(removed_at__isnull=True, author__is_active=True).select_related("author")
+    return Comment.objects.filter(removed_at__isnull=True, author__is_active=True).select_related(
+        "author", "author__avatar"
+    )
 
 
 def comment_list_for_post(*, post: Post, parent_id: int | None = None) -> QuerySet[Comment]:

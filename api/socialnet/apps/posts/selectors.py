@@ -9,6 +9,8 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.shortcuts import get_object_or_404
 
 from apps.follows.models import Follow
+from apps.images.models import Image
+from apps.images.selectors import post_images_prefetch
 from apps.interactions.models import Like
 from apps.users.models import User
 
@@ -33,7 +35,11 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
 
     A plain queryset without ordering: callers filter it (by author, by an id list for feeds) and order it.
     """
-    qs = Post.objects.filter(removed_at__isnull=True, author__is_active=True).select_related("author")
+    qs = (
+        Post.objects.filter(removed_at__isnull=True, author__is_active=True)
+        .select_related("author", "author__avatar")
+        .prefetch_related(post_images_prefetch())  # one query per page for every post's images
+    )
     open_to_all = Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM])
 
     if not getattr(viewer, "is_authenticated", False):
@@ -70,11 +76,8 @@ def post_list_visible(*, viewer: Viewer, author_username: str | None = None) -> 
 
 
 def post_has_images(*, post: Post) -> bool:
-    """Whether a post has images attached (a post may have empty text only then).
-
-    Images do not exist yet: the images feature replaces this body with a query on its model.
-    """
-    return False
+    """Whether a post has images attached (a post may have empty text only then)."""
+    return Image.objects.filter(post_id=post.pk).exists()
 
 
 def post_get_unlocked(*, viewer: Viewer, post_id: int) -> Post:

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.images.serializers import images_payload_for_post
 from apps.users.serializers import AuthorSerializer
 
 from .models import Post
@@ -55,9 +56,9 @@ class PostSerializer(serializers.ModelSerializer):
         return self.images_payload(obj)
 
     def images_payload(self, obj: Post) -> list:
-        """The post's image objects, in order. Images do not exist yet; the images feature fills this in
-        (from a prefetch, never a per-post query). Only called for posts that are not locked."""
-        return []
+        """The post's image objects, in order, from the selector's prefetch (never a per-post query).
+        Only called for posts that are not locked."""
+        return images_payload_for_post(obj, request=self.context.get("request"))
 
     def get_liked_by_me(self, obj: Post) -> bool:
         return bool(getattr(obj, "liked_by_me", False))

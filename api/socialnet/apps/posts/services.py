@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.comments.models import Comment
+from apps.images.services import images_attach_to_post, images_delete_for_post
 from apps.interactions.models import Like
 from apps.users.models import User
 
@@ -43,8 +44,8 @@ def post_create(
 ) -> Post:
     """Create a post and count it on the author's profile.
 
-    `image_ids` only makes an empty text acceptable for now; attaching (ownership, status, not attached
-    elsewhere) belongs to the images feature, which hooks in below.
+    `image_ids` (at most 10, the author's own, not failed, not attached elsewhere) are attached in this
+    transaction with their rows locked; any bad id rolls the whole post back with a 400.
     """
     if visibility not in Post.Visibility.values:
         raise ValidationError({"visibility": [f'"{visibility}" is not a valid choice.']})
@@ -53,7 +54,7 @@ def post_create(
         raise ValidationError({"text": ["A post needs text or at least one image."]})
 
     post = Post.objects.create(author=author, text=text, visibility=visibility)
-    # ---- images: attach `image_ids` to `post` here (same transaction). ----
+    images_attach_to_post(post=post, image_ids=image_ids)
     User.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1)
 
     # ---- after commit: fan-out and anything else reacting to a new post (apps.posts.events). ----
@@ -98,6 +99,7 @@ def post_delete(*, post: Post, actor: User) -> None:
     if locked is None:
         return  # deleted concurrently: nothing left to do, nothing to uncount twice
     post_id, author_id, removed_at = locked
+    images_delete_for_post(post_id=post_id)  # rows now, files after commit
     Post.objects.filter(pk=post_id).delete()
     if removed_at is None:  # a post removed by moderation was already uncounted
         User.objects.filter(pk=author_id).update(posts_count=Greatest(F("posts_count") - 1, 0))

@@ -8,7 +8,7 @@ from .models import User
 
 def user_public_queryset() -> QuerySet[User]:
     """Accounts anyone may see: deactivated and suspended ones are gone from every public path."""
-    return User.objects.filter(is_active=True)
+    return User.objects.filter(is_active=True).select_related("avatar")
 
 
 def user_get_public(*, username: str) -> User:

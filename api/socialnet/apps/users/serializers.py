@@ -1,6 +1,8 @@
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
+from apps.images.serializers import avatar_payload
+
 from .models import User
 
 # Paths under /users/ that a username must never shadow.
@@ -40,8 +42,9 @@ class AuthorSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "username", "avatar"]
 
-    def get_avatar(self, obj) -> dict | None:  # replaced by the image payload once images exist
-        return None
+    def get_avatar(self, obj) -> dict | None:
+        # Avatars are public (profiles are); callers select_related("avatar") so lists stay one query.
+        return avatar_payload(obj, request=self.context.get("request"))
 
 
 class PublicProfileSerializer(serializers.ModelSerializer):
@@ -67,7 +70,7 @@ class PublicProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_avatar(self, obj) -> dict | None:
-        return None
+        return avatar_payload(obj, request=self.context.get("request"))
 
     def get_is_following(self, obj) -> bool:
         # Annotated by the selectors (one query for a whole page); absent means anonymous or not computed.
@@ -84,3 +87,4 @@ class ProfileUpdateSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     bio = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    avatar_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)

@@ -28,9 +28,14 @@ def user_create(*, username: str, email: str, password: str, first_name: str = "
 
 
 def user_update_profile(*, user: User, data: dict) -> User:
+    from apps.images.services import image_for_avatar
+
     fields = [name for name in ("first_name", "last_name", "bio") if name in data]
     for name in fields:
         setattr(user, name, data[name])
+    if "avatar_id" in data:  # an image of the user's own, or None to clear it
+        user.avatar = image_for_avatar(user=user, image_id=data["avatar_id"])
+        fields.append("avatar")
     if fields:
         user.save(update_fields=fields)
     return user

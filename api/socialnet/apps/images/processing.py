@@ -1,0 +1,427 @@
+"""Image bytes in, validated facts or rendered files out. No database, no storage: the services do that.
+
+Two stages, both pure functions so they can be tested and benchmarked without Django's ORM:
+
+- `inspect_upload(data)` runs on the request path. It must be cheap and must never decode pixels: it decides the
+  format from the content (magic bytes, then Pillow's header parser restricted to that one format), checks the
+  declared pixel count against IMAGE_MAX_PIXELS before anything allocates a bitmap, and checks the file's
+  structure (end markers, chunk sizes, CRCs) so truncated files and files with something appended are refused.
+- `render_image(data, fmt)` runs on the media queue. It decodes frame 0, applies the EXIF orientation, and
+  produces a metadata-free original plus WebP variants and a blurhash. JPEGs take a fast path: the decoder is
+  asked (`draft()`) for a DCT-scaled image no larger than needed for the largest variant, so a 12 MP photo is
+  decoded at 1/2 or 1/4 of its size, and when no rotation is needed the original is cleaned losslessly, at the
+  byte level, instead of being decoded and re-encoded.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass, field
+
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+try:  # HEIC/HEIF only where the decoder is installed (it is an optional, binary dependency).
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIC_SUPPORTED = True
+except ImportError:  # pragma: no cover - depends on the environment
+    HEIC_SUPPORTED = False
+
+# Never upscaled: an image smaller than a variant's bound is written at its own size.
+VARIANTS: tuple[tuple[str, int], ...] = (("large", 1440), ("medium", 720), ("small", 320))
+VARIANT_NAMES = tuple(name for name, _ in VARIANTS)
+WEBP_QUALITY = 82
+JPEG_QUALITY = 90
+
+JPEG, PNG, GIF, WEBP, HEIC = "jpeg", "png", "gif", "webp", "heic"
+PIL_FORMATS = {JPEG: ("JPEG", "MPO"), PNG: ("PNG",), GIF: ("GIF",), WEBP: ("WEBP",), HEIC: ("HEIF",)}
+# What the metadata-free original is written as: browsers cannot show HEIC, and a GIF's frame 0 is a still image.
+ORIGINAL_FORMAT = {JPEG: "jpg", PNG: "png", GIF: "png", WEBP: "webp", HEIC: "jpg"}
+CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+
+# Markup that makes a file a browser-executable polyglot. Only the header and trailer regions and JPEG metadata
+# segments are searched: compressed pixel data can contain any short byte sequence by chance.
+_MARKUP = (b"<script", b"<html", b"<!doctype", b"<?php", b"<svg", b"<iframe", b"<body", b"<?xml-stylesheet")
+_SCAN_WINDOW = 4096
+
+
+class ImageRejected(Exception):
+    """The upload is not an acceptable image. `status` is the HTTP status the API answers with."""
+
+    def __init__(self, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class ImageRenderError(Exception):
+    """The image passed the upload checks but cannot be decoded; the image ends up `failed` with this reason."""
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    format: str
+    width: int  # as stored, before orientation is applied
+    height: int
+
+
+@dataclass
+class RenderedImage:
+    width: int  # after orientation
+    height: int
+    blurhash: str
+    original: bytes
+    original_ext: str
+    variants: dict[str, bytes] = field(default_factory=dict)
+
+
+def allowed_formats_text() -> str:
+    return "JPEG, PNG, WebP, GIF" + (" or HEIC" if HEIC_SUPPORTED else "")
+
+
+def sniff_format(head: bytes) -> str | None:
+    """The format by magic bytes alone, or None. The file name and the client's Content-Type are never asked."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return GIF
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in HEIC_BRANDS:
+        return HEIC
+    return None
+
+
+# --- JPEG structure -------------------------------------------------------------------------------------------
+
+_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM and RST0-7 carry no length
+
+
+def _jpeg_segments(data: bytes):
+    """Yield (marker, start, end) for every marker segment, the entropy-coded data folded into the scans,
+    and finally ("EOI", pos, pos + 2). Raises ValueError on a malformed or truncated stream."""
+    pos = 2
+    n = len(data)
+    in_scan = False
+    while True:
+        if in_scan:
+            # Entropy-coded data: 0xFF is followed by 0x00 (stuffing), RSTn, fill bytes, or the next marker.
+            while True:
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= n:
+                    raise ValueError("truncated JPEG: no end-of-image marker")
+                nxt = data[pos + 1]
+                if nxt == 0x00 or 0xD0 <= nxt <= 0xD7:
+                    pos += 2
+                    continue
+                if nxt == 0xFF:
+                    pos += 1
+                    continue
+                break
+            in_scan = False
+        if pos + 1 >= n or data[pos] != 0xFF:
+            raise ValueError("corrupt JPEG: marker expected")
+        while pos + 1 < n and data[pos + 1] == 0xFF:  # fill bytes before a marker
+            pos += 1
+        if pos + 1 >= n:
+            raise ValueError("truncated JPEG")
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            yield marker, pos, pos + 2
+            return
+        if marker in _STANDALONE:
+            yield marker, pos, pos + 2
+            pos += 2
+            continue
+        if pos + 4 > n:
+            raise ValueError("truncated JPEG")
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        end = pos + 2 + length
+        if length < 2 or end > n:
+            raise ValueError("truncated JPEG segment")
+        yield marker, pos, end
+        pos = end
+        if marker == 0xDA:
+            in_scan = True
+
+
+def _jpeg_check(data: bytes) -> None:
+    has_scan = False
+    eoi_end = None
+    for marker, start, end in _jpeg_segments(data):
+        if marker == 0xDA:
+            has_scan = True
+        elif marker == 0xD9:
+            eoi_end = end
+        elif marker == 0xFE or 0xE0 <= marker <= 0xEF:
+            _reject_markup(data[start:end])
+    if not has_scan or eoi_end is None:
+        raise ImageRejected("The image file is truncated or corrupt.")
+    trailer = data[eoi_end:]
+    # Phones append secondary JPEGs after the first (MPF: depth maps, gain maps); anything else after the end of
+    # the image (a ZIP, a script) is what makes a polyglot.
+    if trailer.strip(b"\x00") and not trailer.lstrip(b"\x00").startswith(b"\xff\xd8\xff"):
+        raise ImageRejected("The file has unexpected data after the end of the image.")
+
+
+def jpeg_strip_metadata(data: bytes) -> bytes:
+    """The same JPEG, byte for byte in its pixel data, without EXIF, XMP, IPTC, comments or anything after EOI.
+
+    Kept: JFIF (APP0), the ICC colour profile (APP2 "ICC_PROFILE") and Adobe's colour-transform flag (APP14):
+    they say how to decode the pixels' colours and carry nothing about the person or place.
+    """
+    out = [data[:2]]
+    for marker, start, end in _jpeg_segments(data):
+        segment = data[start:end]
+        if marker == 0xFE or (0xE1 <= marker <= 0xEF and not _kept_app_segment(marker, segment)):
+            continue
+        out.append(segment)
+        if marker == 0xDA:
+            # The scan's entropy-coded data runs up to the next marker: copy it through unchanged.
+            nxt = _next_marker_after_scan(data, end)
+            out.append(data[end:nxt])
+    return b"".join(out)
+
+
+def _kept_app_segment(marker: int, segment: bytes) -> bool:
+    payload = segment[4:]
+    return (marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00")) or (
+        marker == 0xEE and payload.startswith(b"Adobe")
+    )
+
+
+def _next_marker_after_scan(data: bytes, pos: int) -> int:
+    n = len(data)
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= n:
+            return n
+        nxt = data[pos + 1]
+        if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
+            pos += 1 if nxt == 0xFF else 2
+            continue
+        return pos
+
+
+# --- Other formats' structure ---------------------------------------------------------------------------------
+
+
+def _png_check(data: bytes) -> None:
+    if not data.endswith(b"\x00\x00\x00\x00IEND\xaeB`\x82"):
+        if b"IEND\xaeB`\x82" in data[-_SCAN_WINDOW:]:
+            raise ImageRejected("The file has unexpected data after the end of the image.")
+        raise ImageRejected("The image file is truncated or corrupt.")
+
+
+def _gif_check(data: bytes) -> None:
+    if not data.endswith(b";"):
+        raise ImageRejected("The image file is truncated or corrupt.")
+
+
+def _webp_check(data: bytes) -> None:
+    declared = struct.unpack("<I", data[4:8])[0] + 8
+    if declared > len(data):
+        raise ImageRejected("The image file is truncated or corrupt.")
+    if len(data) - declared > 1:  # one padding byte is legal
+        raise ImageRejected("The file has unexpected data after the end of the image.")
+
+
+def _heic_check(data: bytes) -> None:
+    box = struct.unpack(">I", data[:4])[0]
+    if box < 16 or box > len(data):
+        raise ImageRejected("The image file is truncated or corrupt.")
+
+
+_STRUCTURE_CHECKS = {JPEG: _jpeg_check, PNG: _png_check, GIF: _gif_check, WEBP: _webp_check, HEIC: _heic_check}
+
+
+def _reject_markup(chunk: bytes) -> None:
+    lowered = chunk.lower()
+    if any(token in lowered for token in _MARKUP):
+        raise ImageRejected("The file contains markup or script and is not accepted as an image.")
+
+
+# --- Upload inspection ----------------------------------------------------------------------------------------
+
+
+def inspect_upload(data: bytes, *, max_pixels: int) -> UploadInfo:
+    """Decide whether `data` is an acceptable image without decoding its pixels. Raises ImageRejected."""
+    if not data:
+        raise ImageRejected("The submitted file is empty.")
+    fmt = sniff_format(data[:32])
+    if fmt is None or (fmt == HEIC and not HEIC_SUPPORTED):
+        raise ImageRejected(
+            f"Unsupported file type: upload a {allowed_formats_text()} image (the format is read from the "
+            "file's content, not its name).",
+            status=415,
+        )
+    _reject_markup(data[:_SCAN_WINDOW])
+    _reject_markup(data[-_SCAN_WINDOW:])
+    try:
+        _STRUCTURE_CHECKS[fmt](data)
+    except (ValueError, struct.error) as exc:
+        raise ImageRejected("The image file is truncated or corrupt.") from exc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=PIL_FORMATS[fmt]) as im:
+                width, height = im.size
+                if width < 1 or height < 1:
+                    raise ImageRejected("The image has no pixels.")
+                # Declared dimensions, checked before anything allocates a bitmap for them.
+                if width * height > max_pixels:
+                    raise ImageRejected(
+                        f"The image is {width}x{height} pixels; at most {max_pixels // 1_000_000} megapixels "
+                        "are accepted.",
+                        status=413,
+                    )
+                if fmt == PNG:
+                    im.verify()  # chunk CRCs and order, without inflating the pixel data
+        except ImageRejected:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageRejected(
+                f"The image's dimensions are too large: at most {max_pixels // 1_000_000} megapixels are accepted.",
+                status=413,
+            ) from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+            raise ImageRejected("The image file is truncated or corrupt.") from exc
+        except Exception as exc:  # any other parser failure on hostile input is still the client's bad file
+            raise ImageRejected("The file could not be read as an image.") from exc
+    return UploadInfo(format=fmt, width=width, height=height)
+
+
+# --- Rendering ------------------------------------------------------------------------------------------------
+
+_TRANSPOSE = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+_SRGB = ImageCms.createProfile("sRGB")
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except Exception:  # a broken EXIF block must not fail the image: treat it as upright
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def _fit(width: int, height: int, bound: int) -> tuple[int, int]:
+    """The size `thumbnail()` produces for a long side of `bound`, never larger than the source."""
+    if max(width, height) <= bound:
+        return width, height
+    if width >= height:
+        return bound, max(1, round(height * bound / width))
+    return max(1, round(width * bound / height)), bound
+
+
+def _normalise(im: Image.Image) -> Image.Image:
+    """A decoded frame in sRGB, RGB or RGBA, with no metadata attached."""
+    icc = im.info.get("icc_profile")
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    target = "RGBA" if has_alpha else "RGB"
+    if icc and im.mode in ("RGB", "RGBA", "CMYK", "L"):
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            im = ImageCms.profileToProfile(im, src, _SRGB, outputMode=target if im.mode != "L" else "RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # an unusable profile: show the numbers as sRGB rather than fail the image
+    if im.mode != target:
+        im = im.convert(target)
+    im.info = {}
+    return im
+
+
+def _apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
+    for method in _TRANSPOSE.get(orientation, ()):
+        im = im.transpose(method)
+    return im
+
+
+def _encode(im: Image.Image, ext: str) -> bytes:
+    im.info = {}
+    buf = io.BytesIO()
+    if ext == "webp-variant":
+        im.save(buf, "WEBP", quality=WEBP_QUALITY, method=4, exif=b"", xmp=b"", icc_profile=None)
+    elif ext == "jpg":
+        im.convert("RGB").save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True, exif=b"")
+    elif ext == "png":
+        im.save(buf, "PNG", optimize=False, compress_level=6)
+    elif ext == "webp":
+        im.save(buf, "WEBP", quality=JPEG_QUALITY, method=4, exif=b"", xmp=b"", icc_profile=None)
+    else:  # pragma: no cover - programming error
+        raise ValueError(ext)
+    return buf.getvalue()
+
+
+def render_image(data: bytes, fmt: str, *, max_pixels: int) -> RenderedImage:
+    """Decode, orient, clean and resize. Deterministic: the same bytes always give the same files."""
+    from .blurhash import blurhash_encode
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return _render(data, fmt, max_pixels=max_pixels, blurhash_encode=blurhash_encode)
+        except ImageRenderError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageRenderError("The image's dimensions are too large.") from exc
+        except MemoryError as exc:
+            raise ImageRenderError("The image is too large to process.") from exc
+        except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... on broken pixel data
+            raise ImageRenderError(f"The image could not be decoded ({type(exc).__name__}).") from exc
+
+
+def _render(data: bytes, fmt: str, *, max_pixels: int, blurhash_encode) -> RenderedImage:
+    im = Image.open(io.BytesIO(data), formats=PIL_FORMATS[fmt])
+    source_width, source_height = im.size
+    if source_width * source_height > max_pixels:
+        raise ImageRenderError("The image's dimensions are too large.")
+    orientation = _orientation(im)
+    original_ext = ORIGINAL_FORMAT[fmt]
+    largest = VARIANTS[0][1]
+
+    if fmt == JPEG and orientation == 1:
+        # Fast path: no rotation needed, so the original is cleaned without decoding it, and the pixels are
+        # decoded only at the DCT scale (1/1..1/8) that still covers the largest variant; thumbnail() then loads
+        # that reduced image and resizes it in place. Colour management runs on the small result only.
+        original = jpeg_strip_metadata(data)
+        im.draft("RGB", _fit(source_width, source_height, largest))
+        im.thumbnail((largest, largest), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        current = _normalise(im)
+        width, height = source_width, source_height
+    else:
+        im.seek(0)  # frame 0 of animations
+        im.load()
+        current = _apply_orientation(_normalise(im), orientation)
+        width, height = current.size
+        original = _encode(current, original_ext)
+
+    variants: dict[str, bytes] = {}
+    for name, bound in VARIANTS:
+        # In place and largest first: each variant is resized from the previous, already smaller, one.
+        # thumbnail() never upscales, so a small image keeps its own size.
+        current.thumbnail((bound, bound), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        variants[name] = _encode(current, "webp-variant")
+    return RenderedImage(
+        width=width,
+        height=height,
+        blurhash=blurhash_encode(current),
+        original=original,
+        original_ext=original_ext,
+        variants=variants,
+    )

@@ -1,0 +1,102 @@
+"""Processing and sweeping as the media worker runs them: idempotent, bounded, never losing an image."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from apps.images import services
+from apps.images.models import Image
+from apps.images.tasks import image_process_task, image_sweep_pending_task
+
+from . import samples
+
+pytestmark = pytest.mark.django_db
+
+
+def pending(owner, data=None) -> Image:
+    upload = SimpleUploadedFile("x.jpg", data or samples.jpeg_with_gps(orientation=6), content_type="image/jpeg")
+    with_commit = services.image_create(owner=owner, upload=upload)
+    return Image.objects.get(pk=with_commit.pk)
+
+
+def test_processing_twice_is_harmless(user, media_root):
+    image = pending(user)
+    services.image_process(image_id=image.pk)
+    image.refresh_from_db()
+    files = {key: (media_root / key).read_bytes() for key in image.served_keys().values()}
+    services.image_process(image_id=image.pk)  # a duplicate delivery
+    image.refresh_from_db()
+    assert image.status == Image.Status.READY
+    assert image.attempts == 1  # the second run saw a ready image and did nothing
+    assert {key: (media_root / key).read_bytes() for key in image.served_keys().values()} == files
+
+
+def test_a_retry_after_a_crash_overwrites_the_same_keys(user, media_root):
+    image = pending(user)
+    # A first run that died after writing files but before marking the image ready:
+    services.image_process(image_id=image.pk)
+    image.refresh_from_db()
+    written = samples.stored_files(media_root)
+    Image.objects.filter(pk=image.pk).update(status=Image.Status.PENDING)
+    (media_root / image.upload_key).parent.mkdir(parents=True, exist_ok=True)
+    (media_root / image.upload_key).write_bytes(samples.jpeg_with_gps(orientation=6))
+    services.image_process(image_id=image.pk)
+    image.refresh_from_db()
+    assert image.status == Image.Status.READY
+    assert samples.stored_files(media_root) == written  # same keys, no duplicates like small_aB3x.webp
+
+
+def test_processing_a_deleted_image_does_nothing(user, media_root):
+    image = pending(user)
+    image_id = image.pk
+    services.image_delete(image=image)
+    assert services.image_process(image_id=image_id) is None
+    assert not Image.objects.filter(pk=image_id).exists()
+
+
+def test_attempts_are_bounded(user, settings):
+    image = pending(user)
+    Image.objects.filter(pk=image.pk).update(attempts=settings.IMAGE_PROCESS_MAX_ATTEMPTS)
+    image_process_task.delay(image.pk)
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert "repeatedly" in image.failure_reason
+
+
+def test_missing_upload_fails_the_image(user, media_root):
+    image = pending(user)
+    (media_root / image.upload_key).unlink()
+    services.image_process(image_id=image.pk)
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert "missing" in image.failure_reason
+
+
+def test_sweeper_re_enqueues_images_left_pending(user, django_capture_on_commit_callbacks):
+    stale = pending(user)
+    fresh = pending(user)
+    Image.objects.filter(pk=stale.pk).update(enqueued_at=timezone.now() - timedelta(minutes=10))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert image_sweep_pending_task.delay().get() == 1
+    assert len(callbacks) == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == Image.Status.READY  # the re-sent task ran (eagerly here)
+    assert fresh.status == Image.Status.PENDING  # not stale yet: its own task is still on its way
+    # Nothing left to sweep, and a second sweep right away finds nothing either.
+    assert services.image_sweep_pending() == 0
+
+
+def test_sweeper_is_scheduled(settings):
+    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "apps.images.tasks.image_sweep_pending_task" in schedule
+
+
+def test_tasks_go_to_the_media_queue():
+    from config.celery import app
+
+    for task in (image_process_task, image_sweep_pending_task):
+        route = app.amqp.router.route({}, task.name)
+        assert route["queue"].name == "media"
