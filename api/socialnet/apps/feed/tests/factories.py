@@ -2,7 +2,9 @@
 (fan-out, backfill, purge) eagerly, the way a worker would."""
 
 from apps.follows.services import follow_create, follow_delete
+from apps.images.tests.factories import ImageFactory
 from apps.posts.services import post_create, post_delete
+from apps.users.models import User
 
 
 def follow(capture, follower, followee):
@@ -23,3 +25,16 @@ def publish(capture, author, text="hello", visibility="public"):
 def delete(capture, post):
     with capture(execute=True):
         post_delete(post=post, actor=post.author)
+
+
+def with_avatar(user):
+    """Give the user a ready avatar: query-count tests must cover the author cards' images."""
+    User.objects.filter(pk=user.pk).update(avatar=ImageFactory(owner=user, ready=True))
+    user.refresh_from_db()
+    return user
+
+
+def with_image(post):
+    """Attach a ready image to the post (locked posts must still not show it)."""
+    ImageFactory(owner_id=post.author_id, post=post, ready=True)
+    return post

@@ -15,6 +15,8 @@ from apps.interactions.tests.factories import LikeFactory
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
 
+from .factories import with_avatar, with_image
+
 pytestmark = pytest.mark.django_db
 
 
@@ -150,6 +152,8 @@ def test_recommended_query_count_is_constant(client_for, user, django_assert_num
     with CaptureQueriesContext(connection) as one:
         assert len(recommended(client, page_size=1)) == 1
     for post in PostFactory.create_batch(60, visibility=Post.Visibility.PREMIUM):
+        with_avatar(post.author)
+        with_image(post)
         like(post, friend)
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(recommended(client, page_size=50)) == 50
@@ -222,6 +226,8 @@ def test_trending_query_count_is_constant(api_client, django_assert_num_queries)
     with CaptureQueriesContext(connection) as one:
         assert len(api_client.get("/feed/trending/?page_size=1").json()["results"]) == 1
     for post in PostFactory.create_batch(60):
+        with_avatar(post.author)
+        with_image(post)
         like(post, liker)
     ranking.trending_refresh()
     with django_assert_num_queries(len(one.captured_queries)):
