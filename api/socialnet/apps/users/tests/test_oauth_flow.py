@@ -2,7 +2,6 @@
 
 import json
 import re
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -11,63 +10,11 @@ from authlib.common.security import generate_token
 from authlib.common.urls import url_decode
 from authlib.integrations.requests_client import OAuth2Session
 
-from apps.common.testing.factories import TEST_PASSWORD, UserFactory
+from apps.common.testing.factories import UserFactory
+from apps.common.testing.oauth_browser import browser_login_and_consent
 from apps.users.oauth_clients import demo_client_ensure
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
-
-
-class FormParser(HTMLParser):
-    """Collects the inputs of the first form on a page (what a browser would submit)."""
-
-    def __init__(self):
-        super().__init__()
-        self.fields: dict[str, str] = {}
-        self._in_form = False
-        self._done = False
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and not self._done:
-            self._in_form = True
-        elif tag == "input" and self._in_form and attrs.get("name") and attrs.get("type") != "submit":
-            self.fields[attrs["name"]] = attrs.get("value", "")
-
-    def handle_endtag(self, tag):
-        if tag == "form" and self._in_form:
-            self._in_form, self._done = False, True
-
-
-def form_fields(html: str) -> dict[str, str]:
-    parser = FormParser()
-    parser.feed(html)
-    return parser.fields
-
-
-def browser_login_and_consent(base: str, authorize_url: str, username: str) -> str:
-    """Plays the user's browser: login form with CSRF, consent page, returns the redirect Location."""
-    browser = requests.Session()
-    response = browser.get(authorize_url, allow_redirects=False)
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/accounts/login/?next=")
-
-    login_page = browser.get(base + response.headers["Location"])
-    assert login_page.status_code == 200
-    fields = form_fields(login_page.text)
-    assert fields["csrfmiddlewaretoken"]
-    fields.update(username=username, password=TEST_PASSWORD)
-    response = browser.post(login_page.url, data=fields, headers={"Referer": login_page.url}, allow_redirects=False)
-    assert response.status_code == 302, "login refused"
-    assert urlparse(response.headers["Location"]).path == "/o/authorize/"
-
-    consent = browser.get(base + response.headers["Location"])
-    assert consent.status_code == 200
-    assert "Authorize" in consent.text
-    fields = form_fields(consent.text)
-    fields["allow"] = "Authorize"
-    response = browser.post(consent.url, data=fields, headers={"Referer": consent.url}, allow_redirects=False)
-    assert response.status_code == 302
-    return response.headers["Location"]
 
 
 class JsonTokenRequestSession(OAuth2Session):
