@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 
@@ -64,12 +65,27 @@ class CachedIntrospectionValidator(IntrospectTokenValidator):
             revocation_endpoint_auth_method="client_secret_basic",
         )
         self.session.trust_env = False  # no proxy or .netrc credentials from the environment
+        self._inflight: dict[str, threading.Lock] = {}
+        self._inflight_guard = threading.Lock()
 
     def introspect_token(self, token_string: str) -> dict:
         key = token_key(token_string)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
+        # Single flight: when a popular token's entry expires, the threads that miss together ask Django once.
+        with self._inflight_guard:
+            lock = self._inflight.setdefault(key, threading.Lock())
+        try:
+            with lock:
+                cached = self.cache.get(key)
+                return cached if cached is not None else self._ask_django(token_string, key)
+        finally:
+            with self._inflight_guard:
+                if self._inflight.get(key) is lock:
+                    del self._inflight[key]
+
+    def _ask_django(self, token_string: str, key: str) -> dict:
         try:
             response = self.session.introspect_token(
                 self.config.introspection_url,

@@ -45,6 +45,8 @@ class Recorder:
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.slow_seconds = 3.0
+        # What /o/introspect/ answers when this peer plays Django's introspection endpoint.
+        self.introspection = {"active": True, "scope": "read write", "exp_in": 3600, "delay": 0.3}
         recorder = self
 
         self.connections: list[socket.socket] = []
@@ -66,6 +68,11 @@ class Recorder:
                     recorder.requests.append(record)
                 self._read_body(record)
                 path = urlsplit(self.path).path
+                if path == "/o/introspect/":
+                    answer = dict(recorder.introspection)
+                    time.sleep(answer.pop("delay"))
+                    answer["exp"] = int(time.time()) + answer.pop("exp_in")
+                    return self._json(answer)
                 if path == "/slow":
                     time.sleep(recorder.slow_seconds)
                 if path == "/stream":
@@ -90,7 +97,10 @@ class Recorder:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                body = json.dumps({"target": self.path, "body_bytes": record["body_bytes"]}).encode()
+                self._json({"target": self.path, "body_bytes": record["body_bytes"]})
+
+            def _json(self, payload: dict):
+                body = json.dumps(payload).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

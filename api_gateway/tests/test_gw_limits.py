@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -212,3 +213,37 @@ def test_config_rejects_bad_values(env):
 def test_bad_rate_limit_string_refused_at_start():
     with pytest.raises(ConfigError):
         create_app(GatewayConfig(limit_anon="often"))
+
+
+def test_concurrent_misses_for_one_token_introspect_once(start_gateway, recorder):
+    """Single flight: the recorder plays a slow introspection endpoint and counts how often it is asked."""
+    gateway = start_gateway(upstream_url=recorder.url, introspection_url=f"{recorder.url}/o/introspect/")
+    before = recorder.count("/o/introspect/")
+    auth = {"Authorization": "Bearer popular-token"}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(lambda _: requests.get(f"{gateway.url}/hot/", headers=auth).status_code, range(6)))
+    assert statuses == [200] * 6
+    assert recorder.count("/o/introspect/") == before + 1
+
+
+def test_cached_answer_never_outlives_the_token(start_gateway, recorder):
+    recorder.introspection.update(exp_in=2, delay=0)
+    try:
+        gateway = start_gateway(upstream_url=recorder.url, introspection_url=f"{recorder.url}/o/introspect/")
+        auth = {"Authorization": "Bearer short-lived"}
+        before = recorder.count("/o/introspect/")
+        assert requests.get(f"{gateway.url}/short/", headers=auth).status_code == 200
+        assert requests.get(f"{gateway.url}/short/", headers=auth).status_code == 200
+        assert recorder.count("/o/introspect/") == before + 1  # the second one was answered from the cache
+        time.sleep(2.5)
+        requests.get(f"{gateway.url}/short/", headers=auth)
+        assert recorder.count("/o/introspect/") == before + 2, "the cache kept an answer past the token's exp"
+    finally:
+        recorder.introspection.update(exp_in=3600, delay=0.3)
+
+
+def test_gateway_client_secret_is_checked_without_a_slow_hash(oauth_clients):
+    from oauth2_provider.models import get_application_model
+
+    client = get_application_model().objects.get(client_id="socialnet-gateway")
+    assert client.hash_client_secret is False

@@ -34,6 +34,10 @@ def gateway_client_ensure(*, secret: str) -> tuple[object, bool]:
             "skip_authorization": True,
             "algorithm": "",
             "client_secret": secret,
+            # The gateway authenticates on every introspection cache miss. A slow password hash (PBKDF2, ~0.75 s
+            # of CPU here) guards guessable user passwords; this is a long random machine secret, and hashing it
+            # made every miss cost a CPU-second and time out under load. Compared in constant time instead.
+            "hash_client_secret": False,
         },
     )
     return app, created
