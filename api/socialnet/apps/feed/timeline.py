@@ -66,14 +66,40 @@ def _trim(pipe, key: str) -> None:
     pipe.zremrangebyrank(key, 1, -(settings.FEED_TIMELINE_MAX + 1))
 
 
+# One round trip and one command per batch: ZADD + trim for every key inside Redis. Building a 2 000-command
+# pipeline costs more Python time than Redis spends executing it; a script call costs one command.
+# ARGV: member, score, cap. Rank 0 (the sentinel, when present) survives the trim.
+_PUSH_SCRIPT = """
+local cap = tonumber(ARGV[3])
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1])
+  redis.call('ZREMRANGEBYRANK', KEYS[i], 1, -(cap + 1))
+end
+return #KEYS
+"""
+_push_script = None
+
+
 def timeline_push(*, client: redis.Redis, user_ids: Iterable[int], post_ids: Sequence[int]) -> None:
-    """Add posts to several timelines in one round trip. ZADD is idempotent: running it twice changes nothing."""
-    if not post_ids:
+    """Add posts to several timelines. ZADD is idempotent: running it twice changes nothing.
+
+    Keys of one call must live on one Redis node: true for a single instance; a sharded deployment groups
+    `user_ids` per shard before calling (timelines shard by user id).
+    """
+    keys = [timeline_key(uid) for uid in user_ids]
+    if not post_ids or not keys:
         return
+    global _push_script
+    if _push_script is None:  # a Script is not tied to its client: every call below passes `client`
+        _push_script = client.register_script(_PUSH_SCRIPT)
+    cap = settings.FEED_TIMELINE_MAX
+    if len(post_ids) == 1:
+        _push_script(keys=keys, args=[str(post_ids[0]), post_ids[0], cap], client=client)
+        return
+    # Several posts (backfill) into one timeline: a plain pipeline is simpler and just as cheap.
     mapping = {str(pid): pid for pid in post_ids}
     pipe = client.pipeline(transaction=False)
-    for uid in user_ids:
-        key = timeline_key(uid)
+    for key in keys:
         pipe.zadd(key, mapping)
         _trim(pipe, key)
     pipe.execute()
