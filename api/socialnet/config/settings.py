@@ -209,6 +209,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set used by several fields (a report's `resolution`, the resolve `action`).
+    "ENUM_NAME_OVERRIDES": {"ReportResolutionEnum": "apps.moderation.models.Report.Resolution"},
     "OAUTH2_FLOWS": ["authorizationCode"],
     "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
     "OAUTH2_TOKEN_URL": "/o/token/",
