@@ -187,10 +187,7 @@ def timeline_unmerge(*, user_id: int, author_id: int) -> None:
     client = timeline.timeline_client()
     if client is None or Follow.objects.filter(follower_id=user_id, followee_id=author_id).exists():
         return
-    # Every post of the author newer than the oldest one kept; capped, since a timeline never holds more.
-    ids = list(
-        Post.objects.filter(author_id=author_id)
-        .order_by("-id")
-        .values_list("id", flat=True)[: settings.FEED_TIMELINE_MAX * 4]
-    )
+    # Exactly the author's posts among the (at most FEED_TIMELINE_MAX) ids stored: one bounded query.
+    stored = timeline.timeline_members(client=client, user_id=user_id)
+    ids = list(Post.objects.filter(id__in=stored, author_id=author_id).values_list("id", flat=True))
     timeline.timeline_remove(client=client, user_ids=[user_id], post_ids=ids)

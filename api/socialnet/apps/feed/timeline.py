@@ -68,12 +68,16 @@ def _trim(pipe, key: str) -> None:
 
 # One round trip and one command per batch: ZADD + trim for every key inside Redis. Building a 2 000-command
 # pipeline costs more Python time than Redis spends executing it; a script call costs one command.
-# ARGV: member, score, cap. Rank 0 (the sentinel, when present) survives the trim.
+# ARGV: member, score, cap, ttl. Rank 0 (the sentinel, when present) survives the trim. A set this call creates
+# (a fragment: its owner never read their feed or it expired) gets the TTL too, so nobody's set lives forever.
 _PUSH_SCRIPT = """
 local cap = tonumber(ARGV[3])
 for i = 1, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1])
   redis.call('ZREMRANGEBYRANK', KEYS[i], 1, -(cap + 1))
+  if redis.call('TTL', KEYS[i]) == -1 then
+    redis.call('EXPIRE', KEYS[i], ARGV[4])
+  end
 end
 return #KEYS
 """
@@ -94,7 +98,7 @@ def timeline_push(*, client: redis.Redis, user_ids: Iterable[int], post_ids: Seq
         _push_script = client.register_script(_PUSH_SCRIPT)
     cap = settings.FEED_TIMELINE_MAX
     if len(post_ids) == 1:
-        _push_script(keys=keys, args=[str(post_ids[0]), post_ids[0], cap], client=client)
+        _push_script(keys=keys, args=[str(post_ids[0]), post_ids[0], cap, _ttl_seconds()], client=client)
         return
     # Several posts (backfill) into one timeline: a plain pipeline is simpler and just as cheap.
     mapping = {str(pid): pid for pid in post_ids}
@@ -144,6 +148,11 @@ def timeline_oldest_id(*, client: redis.Redis, user_id: int) -> int | None:
         return None
     rows = client.zrange(key, 1, 1, withscores=True)
     return int(rows[0][1]) if rows else None
+
+
+def timeline_members(*, client: redis.Redis, user_id: int) -> list[int]:
+    """Every post id in the timeline (at most FEED_TIMELINE_MAX)."""
+    return [int(m) for m in client.zrange(timeline_key(user_id), 0, -1) if m != SENTINEL.encode()]
 
 
 def timeline_replace(*, client: redis.Redis, user_id: int, post_ids: Sequence[int]) -> None:

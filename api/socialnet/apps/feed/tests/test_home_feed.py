@@ -320,3 +320,11 @@ def test_sweeper_redoes_a_fanout_that_never_ran(client_for, active_user, timelin
     assert tasks.fanout_sweep_task.apply().get() == 1
     assert {lost.pk, done.pk} <= timeline_ids(me)
     assert services.fanout_sweep() == []
+
+
+def test_fragments_created_by_fanout_expire(active_user, oncommit, settings):
+    author, never_reads = active_user(), active_user()
+    follow(oncommit, never_reads, author)
+    publish(oncommit, author)
+    ttl = timeline_client().ttl(timeline_key(never_reads.pk))
+    assert 0 < ttl <= settings.FEED_INACTIVE_DAYS * 86400
