@@ -1,0 +1,151 @@
+"""docker-compose.yml, the Procfile, the Dockerfiles, settings and .env.example must agree.
+
+No Docker engine runs here, so these checks are what stands between a typo and a stack that does not start.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+QUEUES = {"default", "follows", "media"}
+EXPECTED_SERVICES = {
+    "socialnet_backend",
+    "auth_proxy",
+    "postgres_db",
+    "redis",
+    "celery_default",
+    "celery_follows",
+    "celery_media",
+    "celery_beat",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def env_file(name: str) -> dict[str, str]:
+    pairs = {}
+    for line in (ROOT / name).read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def variables_read_by_the_code() -> set[str]:
+    settings = (ROOT / "api/socialnet/config/settings.py").read_text()
+    names = set(re.findall(r"\benv(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]*)\"", settings))
+    gateway = (ROOT / "api_gateway/app/config.py").read_text()
+    names |= set(re.findall(r"\"((?:GATEWAY_|REDIS_URL)[A-Z0-9_]*)\"", gateway))
+    return names
+
+
+def test_compose_file_is_valid_for_a_compose_implementation():
+    tool = shutil.which("docker-compose")
+    if tool is None:
+        if os.environ.get("CI"):
+            pytest.fail("docker-compose is missing: .ci/run installs it")
+        pytest.skip("docker-compose not installed (apt-get install docker-compose)")
+    result = subprocess.run(
+        [tool, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_has_every_service_with_healthchecks_and_ordering(compose):
+    services = compose["services"]
+    assert set(services) >= EXPECTED_SERVICES
+    assert "8000:8000" in services["socialnet_backend"]["ports"]
+    assert "5000:5000" in services["auth_proxy"]["ports"]
+    for name in ("postgres_db", "redis", "socialnet_backend"):
+        assert "healthcheck" in services[name], f"{name} needs a healthcheck for depends_on conditions"
+    assert services["migrate"]["depends_on"]["postgres_db"]["condition"] == "service_healthy"
+    for name in ("socialnet_backend", "celery_default", "celery_follows", "celery_media", "celery_beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert services[name]["env_file"] == ".env.dev"
+    assert services["auth_proxy"]["depends_on"]["socialnet_backend"]["condition"] == "service_healthy"
+    assert {"pgdata", "media"} <= set(compose["volumes"])
+
+
+def test_migrations_run_once_and_never_makemigrations(compose):
+    commands = {name: str(service.get("command", "")) for name, service in compose["services"].items()}
+    assert not any("makemigrations" in command for command in commands.values())
+    assert [name for name, command in commands.items() if "migrate --noinput" in command] == ["migrate"]
+    assert "gunicorn" in commands["socialnet_backend"] and "runserver" not in commands["socialnet_backend"]
+
+
+def worker_queues(command: str) -> set[str]:
+    match = re.search(r"-Q[ =,']+([\w,]+)", command)
+    return set(match.group(1).split(",")) if match else set()
+
+
+def test_each_queue_has_a_worker_in_compose_and_procfile(compose):
+    from config.celery import app
+
+    configured = {queue.name for queue in app.conf.task_queues}
+    assert configured == QUEUES
+    compose_queues = set()
+    for name in ("celery_default", "celery_follows", "celery_media"):
+        command = " ".join(compose["services"][name]["command"])
+        assert "-A config worker" in command
+        compose_queues |= worker_queues(command)
+    assert compose_queues == QUEUES
+    procfile = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    assert {"web", "gateway", "celery_default", "celery_follows", "celery_media", "celery_beat"} <= set(procfile)
+    assert set().union(*(worker_queues(cmd) for cmd in procfile.values())) == QUEUES
+    assert "--prefetch-multiplier 1" in procfile["celery_media"]
+    assert "--prefetch-multiplier=1" in " ".join(compose["services"]["celery_media"]["command"])
+
+
+def test_routes_only_name_known_queues():
+    from django.conf import settings
+
+    assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} <= QUEUES
+
+
+def test_commands_named_in_compose_exist(compose):
+    from django.core.management import get_commands
+
+    migrate_command = compose["services"]["migrate"]["command"]
+    for command in re.findall(r"manage\.py (\w+)", migrate_command):
+        assert command in get_commands(), command
+    import config.wsgi  # noqa: F401  gunicorn's target must import
+
+
+def test_env_example_documents_every_variable():
+    documented = set(env_file(".env.example"))
+    read = variables_read_by_the_code()
+    assert read - documented == set(), f"add to .env.example: {sorted(read - documented)}"
+    assert documented - read == set(), f"not read by any code, remove: {sorted(documented - read)}"
+
+
+def test_env_dev_only_sets_known_variables_and_matches_compose_hosts(compose):
+    dev = env_file(".env.dev")
+    known = variables_read_by_the_code() | {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
+    assert set(dev) - known == set()
+    assert "@postgres_db:5432/" in dev["DATABASE_URL"]
+    assert dev["REDIS_URL"].startswith("redis://redis:6379")
+    assert dev["GATEWAY_UPSTREAM_URL"] == "http://socialnet_backend:8000"
+    assert dev["DJANGO_DEBUG"] == "false"
+
+
+@pytest.mark.parametrize("dockerfile", ["api/Dockerfile", "api_gateway/Dockerfile"])
+def test_dockerfiles_are_slim_pinned_and_non_root(dockerfile):
+    text = (ROOT / dockerfile).read_text()
+    stages = re.split(r"^FROM ", text, flags=re.M)[1:]
+    assert all(stage.startswith("python:3.11-slim") for stage in stages)
+    final = stages[-1]
+    assert re.search(r"^USER (?!root)\w+", final, flags=re.M), "the final image runs as a non-root user"
+    assert "build-essential" not in final and "gcc" not in final, "no compilers in the final image"
+    requirements = (ROOT / dockerfile).parent / "requirements.txt"
+    for line in requirements.read_text().splitlines():
+        if line.strip() and not line.startswith(("#", "-r")):
+            assert "==" in line, f"{requirements}: unpinned {line!r}"
