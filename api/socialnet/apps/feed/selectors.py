@@ -27,11 +27,19 @@ class HomePage:
     prev_min_id: int | None  # newer page
 
 
-def _celebrity_post_ids(*, user_id: int, max_id: int | None, min_id: int | None, limit: int) -> list[int]:
-    """Posts of followed authors that fan-out skips (too many followers), in the same window as the page."""
-    celebrities = Follow.objects.filter(
-        follower_id=user_id, followee__followers_count__gt=settings.FEED_CELEBRITY_THRESHOLD
-    ).values("followee_id")
+def followed_celebrities(*, user_id: int) -> list[int]:
+    """Followed authors whose posts are merged at read time (more than FEED_CELEBRITY_THRESHOLD followers)."""
+    return list(
+        Follow.objects.filter(
+            follower_id=user_id, followee__followers_count__gt=settings.FEED_CELEBRITY_THRESHOLD
+        ).values_list("followee_id", flat=True)
+    )
+
+
+def _celebrity_post_ids(*, celebrities: list[int], max_id: int | None, min_id: int | None, limit: int) -> list[int]:
+    """Posts of followed celebrities (fan-out skips them), in the same window as the page."""
+    if not celebrities:
+        return []  # most users: no query at all
     qs = Post.objects.filter(author_id__in=celebrities, removed_at__isnull=True)
     if max_id is not None:
         qs = qs.filter(id__lt=max_id)
@@ -52,13 +60,13 @@ def _candidate_ids(*, user_id: int, max_id: int | None, min_id: int | None, limi
                 result = timeline.timeline_read(
                     client=client, user_id=user_id, max_id=max_id, min_id=min_id, limit=limit
                 )
-            if result is not None:
-                ids, truncated = result
-                if truncated:
-                    ids = None  # older than what Redis keeps: the database has the rest
-                else:
-                    celebrity = _celebrity_post_ids(user_id=user_id, max_id=max_id, min_id=min_id, limit=limit)
-                    ids = sorted(set(ids) | set(celebrity), reverse=min_id is None)[:limit]
+            if result is not None and not result.truncated:  # truncated: the database has what lies beyond
+                celebrities = result.celebrities
+                if celebrities is None:
+                    celebrities = followed_celebrities(user_id=user_id)
+                    timeline.celebrities_store(client=client, user_id=user_id, author_ids=celebrities)
+                merged = _celebrity_post_ids(celebrities=celebrities, max_id=max_id, min_id=min_id, limit=limit)
+                ids = sorted(set(result.ids) | set(merged), reverse=min_id is None)[:limit]
         except redis.RedisError:
             logger.warning("feed: timeline store unavailable, reading user %s's feed from the database", user_id)
             ids = None
@@ -69,7 +77,8 @@ def _candidate_ids(*, user_id: int, max_id: int | None, min_id: int | None, limi
 
 def feed_home_page(*, viewer: User, max_id: int | None = None, min_id: int | None = None, limit: int = 20) -> HomePage:
     """One page of the home timeline. A constant number of SQL queries whatever the page size or the number of
-    people followed: the celebrity ids, maybe the fallback ids, and the posts."""
+    people followed: the posts (and their images), plus the celebrity posts when the user follows any (their list
+    is cached in Redis) or the fallback ids when Redis cannot answer."""
     candidates = _candidate_ids(user_id=viewer.pk, max_id=max_id, min_id=min_id, limit=limit + 1)
     more = len(candidates) > limit
     page_ids = candidates[:limit]

@@ -39,8 +39,26 @@ def active_users_q(prefix: str = "") -> Q:
     )
 
 
+# Fan-out keeps writing for authors up to 10% above the threshold. Readers cache their list of followed celebrities
+# for a few minutes; an author who just crossed the threshold is then merged by some readers and fanned out to all,
+# never neither (duplicates are dropped on read).
+FANOUT_HYSTERESIS = 1.1
+
+
 def is_celebrity(followers_count: int) -> bool:
-    return followers_count > settings.FEED_CELEBRITY_THRESHOLD
+    """Too many followers to fan out to: readers merge this author's posts in instead."""
+    return followers_count > settings.FEED_CELEBRITY_THRESHOLD * FANOUT_HYSTERESIS
+
+
+def celebrities_forget_safely(*, user_id: int) -> None:
+    """After a follow or unfollow: the user's cached list of followed celebrities is stale."""
+    client = timeline.timeline_client()
+    if client is None:
+        return
+    try:
+        timeline.celebrities_forget(client=client, user_id=user_id)
+    except redis.RedisError:
+        logger.warning("feed: cannot drop the celebrity list of user %s", user_id)
 
 
 def home_post_ids_from_db(

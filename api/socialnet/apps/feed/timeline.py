@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
@@ -165,14 +166,35 @@ def timeline_replace(*, client: redis.Redis, user_id: int, post_ids: Sequence[in
     pipe.execute()
 
 
+# How long a user's list of followed celebrities is cached (follow/unfollow drop it at once).
+CELEBRITIES_TTL = 300
+
+
+def celebrities_key(user_id: int) -> str:
+    # The threshold is part of the key: changing the setting must not serve lists computed under the old one.
+    return f"feed:celebs:{user_id}:{settings.FEED_CELEBRITY_THRESHOLD}"
+
+
+def celebrities_store(*, client: redis.Redis, user_id: int, author_ids: Sequence[int]) -> None:
+    client.set(celebrities_key(user_id), ",".join(map(str, author_ids)), ex=CELEBRITIES_TTL)
+
+
+def celebrities_forget(*, client: redis.Redis, user_id: int) -> None:
+    client.delete(celebrities_key(user_id))
+
+
+@dataclass
+class TimelineSlice:
+    ids: list[int]
+    truncated: bool  # the cap cut older posts off: the caller must ask the database for what lies beyond
+    celebrities: list[int] | None  # cached ids of followed authors merged at read time; None = not cached
+
+
 def timeline_read(
     *, client: redis.Redis, user_id: int, max_id: int | None, min_id: int | None, limit: int
-) -> tuple[list[int], bool] | None:
-    """Up to `limit` post ids: older than max_id (newest first), or newer than min_id (oldest first).
-
-    Returns (ids, truncated) where `truncated` says the cap cut older posts off (the caller must ask the database
-    for what lies beyond), or None when the timeline is not complete and must be rebuilt.
-    """
+) -> TimelineSlice | None:
+    """Up to `limit` post ids: older than max_id (newest first), or newer than min_id (oldest first), plus the
+    cached celebrity list, in one round trip. None when the timeline is not complete and must be rebuilt."""
     key = timeline_key(user_id)
     pipe = client.pipeline(transaction=False)
     pipe.zscore(key, SENTINEL)
@@ -182,9 +204,12 @@ def timeline_read(
         pipe.zrevrangebyscore(key, f"({max_id}" if max_id is not None else "+inf", "(0", start=0, num=limit)
     pipe.zcard(key)
     pipe.expire(key, _ttl_seconds())
-    sentinel, members, size, _ = pipe.execute()
+    pipe.get(celebrities_key(user_id))
+    sentinel, members, size, _, celebrities = pipe.execute()
     if sentinel is None:
         return None
     ids = [int(m) for m in members]
     truncated = min_id is None and len(ids) < limit and size > settings.FEED_TIMELINE_MAX
-    return ids, truncated
+    if celebrities is not None:
+        celebrities = [int(x) for x in celebrities.split(b",") if x]
+    return TimelineSlice(ids=ids, truncated=truncated, celebrities=celebrities)

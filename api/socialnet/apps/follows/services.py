@@ -14,17 +14,21 @@ from .models import Follow
 
 
 def _after_follow(follower_id: int, followee_id: int) -> None:
+    from apps.feed.services import celebrities_forget_safely
     from apps.feed.tasks import timeline_backfill_task
 
     from .tasks import follow_notify_task
 
+    celebrities_forget_safely(user_id=follower_id)
     timeline_backfill_task.delay(follower_id, followee_id)
     follow_notify_task.delay(follower_id, followee_id)
 
 
 def _after_unfollow(follower_id: int, followee_id: int) -> None:
+    from apps.feed.services import celebrities_forget_safely
     from apps.feed.tasks import timeline_unmerge_task
 
+    celebrities_forget_safely(user_id=follower_id)
     timeline_unmerge_task.delay(follower_id, followee_id)
 
 

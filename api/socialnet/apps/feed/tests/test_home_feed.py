@@ -328,3 +328,33 @@ def test_fragments_created_by_fanout_expire(active_user, oncommit, settings):
     publish(oncommit, author)
     ttl = timeline_client().ttl(timeline_key(never_reads.pk))
     assert 0 < ttl <= settings.FEED_INACTIVE_DAYS * 86400
+
+
+def test_following_a_celebrity_merges_their_posts_at_once(client_for, active_user, timeline_ids, settings, oncommit):
+    settings.FEED_CELEBRITY_THRESHOLD = 1
+    me, celebrity = active_user(), active_user()
+    for _ in range(2):
+        follow(oncommit, active_user(), celebrity)
+    posts = [publish(oncommit, celebrity).pk for _ in range(2)]
+    client = client_for(me)
+    assert feed_ids(client) == []  # caches "follows no celebrity"
+    follow(oncommit, me, celebrity)
+    assert not set(posts) & timeline_ids(me)  # no backfill for celebrities...
+    assert feed_ids(client) == posts[::-1]  # ...the follow dropped the cached list, so they are merged at once
+    unfollow(oncommit, me, celebrity)
+    assert feed_ids(client) == []
+
+
+def test_author_just_above_the_threshold_is_fanned_out_and_merged_once(
+    client_for, active_user, timeline_ids, settings, oncommit
+):
+    settings.FEED_CELEBRITY_THRESHOLD = 10
+    me, author = active_user(), active_user()
+    follow(oncommit, me, author)
+    for _ in range(10):
+        follow(oncommit, active_user(), author)  # 11 followers: above 10, within the fan-out hysteresis
+    client = client_for(me)
+    feed_ids(client)
+    post = publish(oncommit, author).pk
+    assert post in timeline_ids(me)
+    assert feed_ids(client) == [post]
