@@ -55,7 +55,7 @@ def parse_args():
     p.add_argument("--gunicorn-threads", type=int, default=4)
     p.add_argument("--sample-users", type=int, default=300, help="distinct readers")
     p.add_argument("--duration", type=float, default=10.0, help="seconds per load phase")
-    p.add_argument("--concurrency", type=int, nargs="+", default=[2, 8])
+    p.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--skip-seed", action="store_true", help="reuse the database seeded by an earlier run")
     return p.parse_args()
 
