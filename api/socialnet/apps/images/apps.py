@@ -1,3 +1,5 @@
+import warnings
+
 from django.apps import AppConfig
 
 
@@ -8,8 +10,10 @@ class ImagesConfig(AppConfig):
         from django.conf import settings
         from PIL import Image
 
-        # Pillow's own bomb guard, aligned with ours: warns past the limit and refuses outright at twice it.
-        # processing.py turns the warning into an error as well, so nothing decodes a bitmap we would not accept.
+        # Pillow's own bomb guard, aligned with ours: it warns past the limit and refuses at twice it. The warning
+        # becomes an error process-wide, set once here (warnings.catch_warnings per call is not thread-safe, and
+        # the media worker and gunicorn both run threads). processing.py also checks the declared size itself.
         Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
         from . import processing  # noqa: F401  registers the HEIC opener when pillow-heif is installed
