@@ -121,23 +121,43 @@ def _remove_target(*, report: Report, moderator: User, note: str) -> None:
     if report.target_type == TargetType.POST:
         post = Post.objects.filter(pk=report.target_id).first()
         if post is not None:
-            post_remove(post=post, actor=moderator)
-        action = ModerationAction.Action.REMOVE_POST
+            content_remove_post(post=post, actor=moderator, reason=note, report=report)
     elif report.target_type == TargetType.COMMENT:
         comment = Comment.objects.filter(pk=report.target_id).first()
         if comment is not None:
-            comment_remove(comment=comment, actor=moderator)
-        action = ModerationAction.Action.REMOVE_COMMENT
+            content_remove_comment(comment=comment, actor=moderator, reason=note, report=report)
     else:
         raise ValidationError({"action": ["A user is not content: use suspend_user."]})
+
+
+@transaction.atomic
+def content_remove_post(*, post: Post, actor: User, reason: str = "", report: Report | None = None) -> Post:
+    """Remove a post (hidden everywhere, kept for the record) and log who did it and why."""
+    post = post_remove(post=post, actor=actor)
     _record(
-        actor=moderator,
-        action=action,
-        target_type=report.target_type,
-        target_id=report.target_id,
-        reason=note,
+        actor=actor,
+        action=ModerationAction.Action.REMOVE_POST,
+        target_type=TargetType.POST,
+        target_id=post.pk,
+        reason=reason,
         report=report,
     )
+    return post
+
+
+@transaction.atomic
+def content_remove_comment(*, comment: Comment, actor: User, reason: str = "", report: Report | None = None) -> Comment:
+    """Remove a comment (hidden everywhere, kept for the record) and log who did it and why."""
+    comment = comment_remove(comment=comment, actor=actor)
+    _record(
+        actor=actor,
+        action=ModerationAction.Action.REMOVE_COMMENT,
+        target_type=TargetType.COMMENT,
+        target_id=comment.pk,
+        reason=reason,
+        report=report,
+    )
+    return comment
 
 
 def _target_user(report: Report) -> User:

@@ -1,10 +1,22 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+
+from apps.common.admin import RoleBasedAdmin
+from apps.moderation.services import content_remove_post
 
 from .models import Post
 
 
+@admin.action(description="Remove selected posts (moderation)")
+def remove_posts(modeladmin, request, queryset):
+    removed = 0
+    for post in queryset.filter(removed_at__isnull=True):
+        content_remove_post(post=post, actor=request.user, reason="via admin")
+        removed += 1
+    modeladmin.message_user(request, f"{removed} post(s) removed.", messages.SUCCESS)
+
+
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(RoleBasedAdmin):
     list_display = [
         "id",
         "author",
@@ -15,9 +27,11 @@ class PostAdmin(admin.ModelAdmin):
         "created_at",
         "removed_at",
     ]
-    list_filter = ["visibility", "removed_at"]
+    list_filter = ["visibility", ("removed_at", admin.EmptyFieldListFilter)]
     search_fields = ["text", "author__username"]
     raw_id_fields = ["author"]
     # Counters are maintained by the services and the recount task; editing them by hand would only drift.
-    readonly_fields = ["likes_count", "comments_count", "views_count", "created_at", "edited_at"]
+    readonly_fields = ["likes_count", "comments_count", "views_count", "created_at", "edited_at", "removed_at"]
     list_select_related = ["author"]
+    show_full_result_count = False
+    actions = [remove_posts]

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from apps.comments.tests.factories import CommentFactory
 from apps.common.testing.factories import UserFactory
 from apps.moderation.models import ModerationAction, Report
 from apps.posts.tests.factories import PostFactory
@@ -88,6 +89,7 @@ def test_changelists_have_no_per_row_queries(admin_user, url):
     def queries_with(n):
         for _ in range(n):
             post = PostFactory()
+            CommentFactory(post=post, parent=CommentFactory(post=post))
             report = Report.objects.create(reporter=UserFactory(), target_type="post", target_id=post.pk, reason="spam")
             ModerationAction.objects.create(
                 actor=admin_user, action="dismiss_report", target_type="post", target_id=post.pk, report=report
@@ -99,3 +101,23 @@ def test_changelists_have_no_per_row_queries(admin_user, url):
     few = queries_with(1)
     many = queries_with(30)
     assert many == few, f"{url}: {few} queries for 1 row, {many} for 31"
+
+
+def test_moderator_removes_posts_and_comments_with_admin_actions(moderator):
+    post = PostFactory()
+    comment = CommentFactory()
+    client = staff_client(moderator)
+    client.post("/admin/posts/post/", {"action": "remove_posts", "_selected_action": [post.pk]})
+    client.post("/admin/comments/comment/", {"action": "remove_comments", "_selected_action": [comment.pk]})
+    post.refresh_from_db()
+    comment.refresh_from_db()
+    assert post.removed_at is not None and comment.removed_at is not None
+    assert set(ModerationAction.objects.values_list("action", flat=True)) == {"remove_post", "remove_comment"}
+
+
+def test_moderator_cannot_edit_posts_directly(moderator):
+    post = PostFactory(text="original")
+    response = staff_client(moderator).post(f"/admin/posts/post/{post.pk}/change/", {"text": "edited"})
+    assert response.status_code == 403
+    post.refresh_from_db()
+    assert post.text == "original"
