@@ -1,5 +1,6 @@
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -13,6 +14,18 @@ from . import ranking, selectors, services
 from .serializers import RecommendedPostSerializer
 
 _MAX_ID = 2**63 - 1
+
+
+def page_schema(name: str, item) -> object:
+    """The `{next, previous, results}` shape of every list, for the OpenAPI schema."""
+    return inline_serializer(
+        name,
+        {
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
 
 
 def _page_size(request) -> int:
@@ -50,7 +63,7 @@ class HomeFeedView(APIView):
             OpenApiParameter("min_id", OpenApiTypes.INT, description="posts newer than this id (the `previous` link)"),
             OpenApiParameter("page_size", OpenApiTypes.INT),
         ],
-        responses=PostSerializer(many=True),
+        responses=page_schema("HomeFeedPage", PostSerializer),
     )
     def get(self, request):
         max_id, min_id = _positive_id(request, "max_id"), _positive_id(request, "min_id")
@@ -95,7 +108,7 @@ class RecommendedFeedView(_RankedView):
 
     @extend_schema(
         parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("page_size", OpenApiTypes.INT)],
-        responses=RecommendedPostSerializer(many=True),
+        responses=page_schema("RecommendedFeedPage", RecommendedPostSerializer),
     )
     def get(self, request):
         return super().get(request)
@@ -109,7 +122,7 @@ class TrendingFeedView(_RankedView):
 
     @extend_schema(
         parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("page_size", OpenApiTypes.INT)],
-        responses=PostSerializer(many=True),
+        responses=page_schema("TrendingFeedPage", PostSerializer),
     )
     def get(self, request):
         return super().get(request)

@@ -1,4 +1,5 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -6,6 +7,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.feed.views import page_schema
 from apps.users.selectors import user_get_public
 from apps.users.serializers import PublicProfileSerializer
 
@@ -66,7 +68,10 @@ class FollowingView(_FollowListView):
 class SuggestionsView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=PublicProfileSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("page_size", OpenApiTypes.INT)],
+        responses=page_schema("SuggestionsPage", PublicProfileSerializer),
+    )
     def get(self, request):
         raw = request.query_params.get("page_size", "20")
         try:
