@@ -48,7 +48,9 @@ def _celebrity_post_ids(*, celebrities: list[int], max_id: int | None, min_id: i
     return list(qs.order_by("id" if min_id is not None else "-id").values_list("id", flat=True)[:limit])
 
 
-def _candidate_ids(*, user_id: int, max_id: int | None, min_id: int | None, limit: int) -> list[int]:
+def _candidate_ids(
+    *, user_id: int, max_id: int | None, min_id: int | None, limit: int, following_count: int | None = None
+) -> list[int]:
     """Up to `limit` ids in page order: newest first, or oldest first when paging towards newer posts."""
     ids: list[int] | None = None
     client = timeline.timeline_client()
@@ -56,7 +58,7 @@ def _candidate_ids(*, user_id: int, max_id: int | None, min_id: int | None, limi
         try:
             result = timeline.timeline_read(client=client, user_id=user_id, max_id=max_id, min_id=min_id, limit=limit)
             if result is None:
-                services.timeline_rebuild(user_id=user_id)
+                services.timeline_rebuild(user_id=user_id, following_count=following_count)
                 result = timeline.timeline_read(
                     client=client, user_id=user_id, max_id=max_id, min_id=min_id, limit=limit
                 )
@@ -71,7 +73,9 @@ def _candidate_ids(*, user_id: int, max_id: int | None, min_id: int | None, limi
             logger.warning("feed: timeline store unavailable, reading user %s's feed from the database", user_id)
             ids = None
     if ids is None:
-        ids = services.home_post_ids_from_db(user_id=user_id, max_id=max_id, min_id=min_id, limit=limit)
+        ids = services.home_post_ids_from_db(
+            user_id=user_id, max_id=max_id, min_id=min_id, limit=limit, following_count=following_count
+        )
     return ids
 
 
@@ -79,7 +83,9 @@ def feed_home_page(*, viewer: User, max_id: int | None = None, min_id: int | Non
     """One page of the home timeline. A constant number of SQL queries whatever the page size or the number of
     people followed: the posts (and their images), plus the celebrity posts when the user follows any (their list
     is cached in Redis) or the fallback ids when Redis cannot answer."""
-    candidates = _candidate_ids(user_id=viewer.pk, max_id=max_id, min_id=min_id, limit=limit + 1)
+    candidates = _candidate_ids(
+        user_id=viewer.pk, max_id=max_id, min_id=min_id, limit=limit + 1, following_count=viewer.following_count
+    )
     more = len(candidates) > limit
     page_ids = candidates[:limit]
     if not page_ids:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import redis
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -61,11 +62,48 @@ def celebrities_forget_safely(*, user_id: int) -> None:
         logger.warning("feed: cannot drop the celebrity list of user %s", user_id)
 
 
+# Up to this many followees, the home query walks each author's (author_id, id) index (LATERAL): cost grows with
+# the number of followees, not with how far back their last posts are. Above it, followees' posts are dense enough
+# that walking the posts newest first and filtering is cheaper.
+LATERAL_MAX_FOLLOWING = 2000
+
+_HOME_IDS_LATERAL = """
+SELECT p.id FROM (
+    SELECT f.followee_id AS author_id FROM {follow} f WHERE f.follower_id = %(user)s
+    UNION SELECT %(user)s
+) a
+JOIN {user} u ON u.id = a.author_id AND u.is_active
+CROSS JOIN LATERAL (
+    SELECT id FROM {post} WHERE author_id = a.author_id AND removed_at IS NULL AND id {cmp} %(bound)s
+    ORDER BY id {direction} LIMIT %(limit)s
+) p
+ORDER BY p.id {direction} LIMIT %(limit)s
+"""
+
+
 def home_post_ids_from_db(
-    *, user_id: int, max_id: int | None = None, min_id: int | None = None, limit: int
+    *,
+    user_id: int,
+    max_id: int | None = None,
+    min_id: int | None = None,
+    limit: int,
+    following_count: int | None = None,
 ) -> list[int]:
     """The home timeline straight from PostgreSQL (own posts and followees'), newest first (oldest first with
     min_id). Both the fallback read path and the rebuild use it, so the two can never disagree."""
+    if connection.vendor == "postgresql" and (following_count or 0) <= LATERAL_MAX_FOLLOWING:
+        ascending = min_id is not None
+        sql = _HOME_IDS_LATERAL.format(
+            follow=Follow._meta.db_table,
+            user=User._meta.db_table,
+            post=Post._meta.db_table,
+            cmp=">" if ascending else "<",
+            direction="ASC" if ascending else "DESC",
+        )
+        bound = min_id if ascending else (max_id if max_id is not None else 2**63 - 1)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"user": user_id, "bound": bound, "limit": limit})
+            return [row[0] for row in cursor.fetchall()]
     qs = Post.objects.filter(
         Q(author_id=user_id) | Q(author_id__in=Follow.objects.filter(follower_id=user_id).values("followee_id")),
         removed_at__isnull=True,
@@ -79,19 +117,19 @@ def home_post_ids_from_db(
     return list(qs.order_by(order).values_list("id", flat=True)[:limit])
 
 
-def timeline_rebuild(*, user_id: int) -> list[int]:
+def timeline_rebuild(*, user_id: int, following_count: int | None = None) -> list[int]:
     """Rebuild a user's timeline from the database (a returning inactive user, a lost or partial set)."""
-    ids = home_post_ids_from_db(user_id=user_id, limit=settings.FEED_TIMELINE_MAX)
+    ids = home_post_ids_from_db(user_id=user_id, limit=settings.FEED_TIMELINE_MAX, following_count=following_count)
     client = timeline.timeline_client()
     if client is not None:
         timeline.timeline_replace(client=client, user_id=user_id, post_ids=ids)
     return ids
 
 
-def timeline_rebuild_safely(*, user_id: int) -> None:
+def timeline_rebuild_safely(*, user_id: int, following_count: int | None = None) -> None:
     """Rebuild on the request path: with Redis down the read simply takes the database path instead."""
     try:
-        timeline_rebuild(user_id=user_id)
+        timeline_rebuild(user_id=user_id, following_count=following_count)
     except redis.RedisError:
         logger.warning("feed: cannot rebuild timeline of user %s (timeline store unavailable)", user_id)
 

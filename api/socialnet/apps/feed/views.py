@@ -72,7 +72,7 @@ class HomeFeedView(APIView):
         limit = _page_size(request)
         if services.feed_mark_seen(user=request.user):
             # Back after a long absence: fan-out skipped this user, so their stored timeline is stale.
-            services.timeline_rebuild_safely(user_id=request.user.pk)
+            services.timeline_rebuild_safely(user_id=request.user.pk, following_count=request.user.following_count)
         page = selectors.feed_home_page(viewer=request.user, max_id=max_id, min_id=min_id, limit=limit)
         return Response(
             {

@@ -358,3 +358,24 @@ def test_author_just_above_the_threshold_is_fanned_out_and_merged_once(
     post = publish(oncommit, author).pk
     assert post in timeline_ids(me)
     assert feed_ids(client) == [post]
+
+
+@pytest.mark.parametrize("window", [{}, {"max_id": "mid"}, {"min_id": "mid"}])
+def test_both_database_strategies_agree(active_user, oncommit, window):
+    """The per-author (LATERAL) query and the newest-first scan return the same ids in the same order."""
+    me = active_user()
+    authors = [active_user() for _ in range(4)]
+    for a in authors:
+        follow(oncommit, me, a)
+    ids = [PostFactory(author=[me, *authors][i % 5]).pk for i in range(25)]
+    PostFactory()  # a stranger's
+    Post.objects.filter(pk=ids[3]).update(removed_at=timezone.now())
+    authors[0].is_active = False
+    authors[0].save(update_fields=["is_active"])
+    params = {k: ids[12] for k in window}
+    lateral = services.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=4, **params)
+    scan = services.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=10**6, **params)
+    assert lateral == scan
+    assert len(lateral) == 7
+    assert ids[3] not in lateral
+    assert not {p.pk for p in Post.objects.filter(author=authors[0])} & set(lateral)
