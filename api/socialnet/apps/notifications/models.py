@@ -5,9 +5,8 @@ from django.db import models
 class Notification(models.Model):
     """Something another user did to you or your content.
 
-    At most one row per (recipient, actor, type, post, comment): liking, unliking and liking again, or following
-    twice, never notifies twice. NULLs count as equal in that constraint (PostgreSQL 15 NULLS NOT DISTINCT), so a
-    follow notification (no post, no comment) is unique too.
+    At most one row per (actor, type, target): liking, unliking and liking again, or following twice, never
+    notifies twice (the target of a follow is the recipient, of a like the post, of a comment or reply the comment).
     """
 
     class Type(models.TextChoices):
@@ -25,11 +24,19 @@ class Notification(models.Model):
     read = models.BooleanField(default=False)
 
     class Meta:
+        # One partial constraint per kind of target rather than one NULLS NOT DISTINCT constraint: the same rule
+        # then holds on SQLite (embedded mode), which has no NULLS NOT DISTINCT.
         constraints = [
             models.UniqueConstraint(
-                fields=["recipient", "actor", "type", "post", "comment"],
-                nulls_distinct=False,
-                name="notification_once",
+                fields=["recipient", "actor"], condition=models.Q(type="follow"), name="notification_follow_once"
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "actor", "post"], condition=models.Q(type="like"), name="notification_like_once"
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "actor", "type", "comment"],
+                condition=models.Q(type__in=["comment", "reply"]),
+                name="notification_comment_once",
             ),
         ]
         indexes = [

@@ -212,3 +212,17 @@ def test_list_query_count_is_constant(client_for, user, django_assert_num_querie
     add(60)
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(client.get("/notifications/?page_size=50").json()["results"]) == 50
+
+
+def test_database_enforces_one_per_target(user, other_user):
+    from django.db import IntegrityError, transaction
+
+    post = PostFactory(author=user)
+    NotificationFactory(recipient=user, actor=other_user, type="follow")
+    NotificationFactory(recipient=user, actor=other_user, type="like", post=post)
+    for kwargs in ({"type": "follow"}, {"type": "like", "post": post}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            NotificationFactory(recipient=user, actor=other_user, **kwargs)
+    # Another target is another notification.
+    NotificationFactory(recipient=user, actor=other_user, type="like", post=PostFactory(author=user))
+    assert Notification.objects.count() == 3
