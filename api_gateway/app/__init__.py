@@ -106,10 +106,18 @@ def _authenticate():
     if not gw.config.introspection_enabled:
         return None
     ip = ip_key()
-    if gw.bad_tokens.exhausted(ip):
-        return json_error(429, "Too many invalid access tokens from this address.", headers={"Retry-After": "60"})
+
+    def refuse_if_guessing():
+        # Checked only for tokens the cache does not know: random tokens must not buy fresh buckets or
+        # unlimited introspection calls.
+        if gw.bad_tokens.exhausted(ip):
+            raise _TooManyBadTokens()
+
     try:
-        active = gw.validator.is_active(token)
+        active = gw.validator.is_active(token, before_asking=refuse_if_guessing)
+    except _TooManyBadTokens:
+        g.retry_after = str(gw.bad_tokens.retry_after(ip))
+        return json_error(429, "Too many invalid access tokens from this address.")
     except IntrospectionUnavailable as exc:
         logger.warning("Token introspection failed (request %s): %s", g.request_id, exc)
         return json_error(502, "The access token could not be verified: the API is unreachable.")
@@ -117,6 +125,10 @@ def _authenticate():
         gw.bad_tokens.hit(ip)
         return json_error(401, headers=unauthorized)
     return None
+
+
+class _TooManyBadTokens(Exception):
+    pass
 
 
 def _finish_response(response: Response) -> Response:

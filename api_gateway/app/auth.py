@@ -68,11 +68,13 @@ class CachedIntrospectionValidator(IntrospectTokenValidator):
         self._inflight: dict[str, threading.Lock] = {}
         self._inflight_guard = threading.Lock()
 
-    def introspect_token(self, token_string: str) -> dict:
+    def introspect_token(self, token_string: str, before_asking=None) -> dict:
         key = token_key(token_string)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
+        if before_asking is not None:
+            before_asking()  # may refuse (raise) before Django is bothered
         # Single flight: when a popular token's entry expires, the threads that miss together ask Django once.
         with self._inflight_guard:
             lock = self._inflight.setdefault(key, threading.Lock())
@@ -123,9 +125,10 @@ class CachedIntrospectionValidator(IntrospectTokenValidator):
         if isinstance(exp, int | float) and exp <= time.time():
             raise InvalidTokenError(realm=self.realm)
 
-    def is_active(self, token_string: str) -> bool:
-        """True for an active, unexpired token; raises IntrospectionUnavailable when Django cannot tell."""
-        result = self.authenticate_token(token_string)
+    def is_active(self, token_string: str, before_asking=None) -> bool:
+        """True for an active, unexpired token; raises IntrospectionUnavailable when Django cannot tell.
+        `before_asking` runs only on a cache miss, right before Django would be asked."""
+        result = self.introspect_token(token_string, before_asking)
         try:
             self.validate_token(result, None, None)
         except InvalidTokenError:

@@ -13,6 +13,8 @@ counts in its own memory: limits stay enforced, per process, and no request fail
 from __future__ import annotations
 
 import contextlib
+import math
+import time
 
 from flask import Flask, current_app, g, request
 from flask_limiter import Limit, Limiter
@@ -21,6 +23,7 @@ from limits import parse_many
 from .auth import bearer_token, token_key
 from .config import ConfigError, GatewayConfig
 from .forwarding import client_ip
+from .limit_storage import SCHEME_PREFIX
 
 SIGNUP_PATHS = frozenset({"/users/create/"})
 LOGIN_PATHS = frozenset({"/o/token/", "/accounts/login/"})
@@ -50,6 +53,14 @@ def _is_post_to(paths: frozenset[str]) -> bool:
     return request.method == "POST" and request.path in paths
 
 
+def storage_uri(config: GatewayConfig) -> str:
+    if not config.redis_url:
+        return "memory://"
+    if config.ratelimit_strategy == "fixed-window" and config.redis_url.startswith(("redis://", "rediss://")):
+        return SCHEME_PREFIX + config.redis_url  # one Redis round trip per limit instead of three
+    return config.redis_url
+
+
 def build_limiter(config: GatewayConfig) -> Limiter:
     for name in ("limit_token", "limit_anon", "limit_signup", "limit_login", "limit_bad_token"):
         try:
@@ -73,7 +84,7 @@ def build_limiter(config: GatewayConfig) -> Limiter:
     return Limiter(
         key_func=ip_key,
         default_limits=limits,
-        storage_uri=config.redis_url or "memory://",
+        storage_uri=storage_uri(config),
         storage_options=storage_options,
         strategy=config.ratelimit_strategy,
         key_prefix=config.ratelimit_key_prefix,
@@ -101,6 +112,13 @@ class BadTokenLimit:
         except Exception:
             return False
 
+    def retry_after(self, ip: str) -> int:
+        try:
+            reset_at = self.limiter.limiter.get_window_stats(self.item, self.prefix, "badtoken", ip).reset_time
+        except Exception:
+            return self.item.get_expiry()
+        return max(1, math.ceil(reset_at - time.time()))
+
     def hit(self, ip: str) -> None:
         if not self.limiter.enabled:
             return
@@ -114,7 +132,9 @@ def init_limits(app: Flask, limiter: Limiter) -> None:
     # that it runs after the limiter's own after_request hook (Flask runs them in reverse order).
     @app.after_request
     def _retry_after_only_when_meaningful(response):
-        if response.status_code != 429 and not g.get("upstream_retry_after"):
+        if g.get("retry_after"):  # a refusal that is not Flask-Limiter's knows its own wait
+            response.headers["Retry-After"] = g.retry_after
+        elif response.status_code != 429 and not g.get("upstream_retry_after"):
             response.headers.pop("Retry-After", None)
         return response
 
