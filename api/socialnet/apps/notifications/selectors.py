@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from apps.posts.selectors import post_visible_queryset
 from apps.users.models import User
@@ -15,7 +15,8 @@ def _visible_to(user: User) -> QuerySet[Notification]:
     return (
         Notification.objects.filter(recipient=user, actor__is_active=True)
         # A post that was deleted takes its notifications with it (CASCADE); a removed or now-hidden one hides them.
-        .filter(Q(post__isnull=True) | Q(post_id__in=visible_posts.values("pk")))
+        # Correlated (EXISTS per row), never `post_id IN (every visible post)`: that would build the whole set.
+        .filter(Q(post__isnull=True) | Exists(visible_posts.filter(pk=OuterRef("post_id"))))
         .filter(Q(comment__isnull=True) | Q(comment__removed_at__isnull=True))
     )
 
