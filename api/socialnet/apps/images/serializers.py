@@ -4,10 +4,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Image
-from .processing import VARIANT_NAMES
 from .signing import media_path, sign_media_path
 
-URL_NAMES = ("original", *VARIANT_NAMES)
+URL_NAMES = ("original", "small", "medium", "large")
 
 
 def image_urls(image: Image, *, public: bool, request=None) -> dict[str, str | None]:
