@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 
+from apps.images import processing
 from apps.images.models import Image
 from apps.images.uploads import SizeLimitedUploadHandler, UploadTooLarge
 
@@ -216,3 +217,30 @@ def test_owner_deletes_an_image_and_its_files(client_for, user, media_root, djan
     assert not Image.objects.filter(pk=image_id).exists()
     assert samples.stored_files(media_root) == []
     assert client.get(f"/images/{image_id}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("make", "fmt", "original_ext"),
+    [
+        (samples.png_with_alpha, "png", "png"),
+        (samples.animated_gif, "gif", "png"),
+        (samples.webp_bytes, "webp", "webp"),
+        (lambda: samples.png_bytes(PILImage.new("RGB", (1, 1), (1, 2, 3))), "png", "png"),
+        pytest.param(
+            samples.heic_bytes,
+            "heic",
+            "jpg",
+            marks=pytest.mark.skipif(not processing.HEIC_SUPPORTED, reason="pillow-heif is not installed"),
+        ),
+    ],
+)
+def test_every_accepted_format_goes_through_upload_and_processing(
+    client_for, user, media_root, django_capture_on_commit_callbacks, make, fmt, original_ext
+):
+    client = client_for(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, make(), name="upload.bin", content_type="application/octet-stream")
+    assert response.status_code == 201, response.content
+    image = Image.objects.get(pk=response.json()["id"])
+    assert (image.source_format, image.status, image.original_ext) == (fmt, Image.Status.READY, original_ext)
+    assert client.get(f"/images/{image.pk}/").json()["urls"]["original"].split("?")[0].endswith(f".{original_ext}")
