@@ -37,7 +37,7 @@ class MemoryTTLCache:
                 return None
             return value
 
-    def set(self, key: str, value: dict, ttl: int) -> None:
+    def set(self, key: str, value: dict, ttl: float) -> None:
         with self._lock:
             self._data[key] = (time.monotonic() + ttl, value)
             self._data.move_to_end(key)
@@ -51,12 +51,19 @@ class MemoryTTLCache:
 
 class TTLCache:
     """Redis when configured and reachable, else memory. After a Redis error, Redis is skipped for a few seconds
-    so that a dead Redis costs one timeout per back-off period, not one per request."""
+    so that a dead Redis costs one timeout per back-off period, not one per request.
+
+    With Redis up, process memory still keeps each answer for at most `local_seconds` in front of it: a busy
+    token then costs no Redis round trip at all, and a revocation seen by another gateway process reaches this
+    one at most that much later (always within the overall TTL)."""
 
     RETRY_AFTER_SECONDS = 5.0
 
-    def __init__(self, *, redis_url: str = "", prefix: str = "gw:introspect:", timeout: float = 0.25):
+    def __init__(
+        self, *, redis_url: str = "", prefix: str = "gw:introspect:", timeout: float = 0.25, local_seconds: int = 0
+    ):
         self.memory = MemoryTTLCache()
+        self.local_seconds = local_seconds
         self.prefix = prefix
         self._redis = (
             redis.Redis.from_url(redis_url, socket_timeout=timeout, socket_connect_timeout=timeout)
@@ -89,24 +96,37 @@ class TTLCache:
             return False
 
     def get(self, key: str) -> dict | None:
+        local = self.memory.get(key)
+        if local is not None:
+            return local
         if self._redis is not None and not self._redis_skipped():
             try:
-                raw = self._redis.get(self.prefix + key)
+                # One round trip for the value and its remaining life (the local copy must not outlive it).
+                pipe = self._redis.pipeline(transaction=False)
+                raw, ttl_ms = pipe.get(self.prefix + key).pttl(self.prefix + key).execute()
             except redis.RedisError as exc:
                 self._redis_failed(exc)
             else:
-                return json.loads(raw) if raw else None
-        return self.memory.get(key)
+                if not raw:
+                    return None
+                value = json.loads(raw)
+                if self.local_seconds and ttl_ms > 0:
+                    self.memory.set(key, value, min(self.local_seconds, ttl_ms / 1000))
+                return value
+        return None
 
-    def set(self, key: str, value: dict, ttl: int) -> None:
+    def set(self, key: str, value: dict, ttl: float) -> None:
         if ttl <= 0:
             return
         if self._redis is not None and not self._redis_skipped():
             try:
                 self._redis.set(self.prefix + key, json.dumps(value), ex=ttl)
-                return
             except redis.RedisError as exc:
                 self._redis_failed(exc)
+            else:
+                if self.local_seconds:
+                    self.memory.set(key, value, min(ttl, self.local_seconds))
+                return
         self.memory.set(key, value, ttl)
 
     def delete(self, key: str) -> None:

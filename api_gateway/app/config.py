@@ -69,6 +69,7 @@ class GatewayConfig:
     redis_timeout: float = 0.25
     introspection_cache_seconds: int = 30
     introspection_timeout: float = 5.0
+    local_cache_seconds: int = 5
     ratelimit_enabled: bool = True
     ratelimit_strategy: str = "fixed-window"
     ratelimit_key_prefix: str = "gw"
@@ -118,6 +119,7 @@ class GatewayConfig:
                 env, "GATEWAY_INTROSPECTION_CACHE_SECONDS", cls.introspection_cache_seconds, minimum=1
             ),
             introspection_timeout=_float(env, "GATEWAY_INTROSPECTION_TIMEOUT", cls.introspection_timeout),
+            local_cache_seconds=_int(env, "GATEWAY_LOCAL_CACHE_SECONDS", cls.local_cache_seconds),
             ratelimit_enabled=env.get("GATEWAY_RATELIMIT_ENABLED", "true").strip().lower() not in ("0", "false", "no"),
             ratelimit_strategy=env.get("GATEWAY_RATELIMIT_STRATEGY", "").strip() or cls.ratelimit_strategy,
             ratelimit_key_prefix=env.get("GATEWAY_RATELIMIT_KEY_PREFIX", "").strip() or cls.ratelimit_key_prefix,

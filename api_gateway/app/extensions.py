@@ -54,6 +54,7 @@ class Gateway:
             redis_url=config.redis_url,
             prefix=f"{config.ratelimit_key_prefix}:introspect:",
             timeout=config.redis_timeout,
+            local_seconds=min(config.local_cache_seconds, config.introspection_cache_seconds),
         )
         limiter = build_limiter(config)
         return cls(

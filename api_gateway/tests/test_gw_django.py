@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlparse
 
@@ -162,3 +163,23 @@ def test_gateway_own_paths(django_gateway, db):
     wrong = requests.post(f"{django_gateway.url}/healthz")
     assert wrong.status_code == 405
     assert wrong.json() == {"detail": "Method not allowed."}
+
+
+def test_revocation_through_one_gateway_reaches_the_others_within_their_local_cache(
+    start_gateway, live_server, token_for
+):
+    prefix = f"gwtest-pair-{time.time_ns()}"
+    first = start_gateway(upstream_url=live_server.url, ratelimit_key_prefix=prefix, local_cache_seconds=1)
+    second = start_gateway(upstream_url=live_server.url, ratelimit_key_prefix=prefix, local_cache_seconds=1)
+    token = token_for(UserFactory())
+    auth = {"Authorization": f"Bearer {token}"}
+    assert requests.get(f"{first.url}/users/me/", headers=auth).status_code == 200
+    assert requests.get(f"{second.url}/users/me/", headers=auth).status_code == 200  # both hold it locally now
+
+    revoke = requests.post(f"{first.url}/o/revoke_token/", data={"token": token, "client_id": "socialnet-demo"})
+    assert revoke.status_code == 200
+    assert requests.get(f"{first.url}/users/me/", headers=auth).status_code == 401
+    revoked_at = time.monotonic()
+    while requests.get(f"{second.url}/users/me/", headers=auth).status_code == 200:
+        assert time.monotonic() - revoked_at < 2, "the other gateway kept its copy past GATEWAY_LOCAL_CACHE_SECONDS"
+        time.sleep(0.1)
