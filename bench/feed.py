@@ -353,7 +353,9 @@ def load(args, tokens: list[str], concurrency: int, duration: float) -> dict:
 def read_phases(args, tokens, label: str) -> list[dict]:
     results = []
     for c in args.concurrency:
-        log(f"{label}: GET /feed/?page_size=20, {c} concurrent clients, {args.duration:.0f}s")
+        log(
+            f"{label}: GET /feed/?page_size=20, {c} concurrent clients, {args.duration:.0f}s, load {os.getloadavg()[0]:.1f}"
+        )
         r = load(args, tokens, c, args.duration)
         r["label"] = label
         log(
@@ -470,7 +472,7 @@ def main() -> None:
     finally:
         server.stop()
 
-    print("\n== results ==")
+    print("\n== results ==  (load average now: {:.1f} {:.1f} {:.1f})".format(*os.getloadavg()))
     for row in summary:
         if "rps" in row:
             print(
