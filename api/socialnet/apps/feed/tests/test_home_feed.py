@@ -372,7 +372,7 @@ def test_both_database_strategies_agree(active_user, oncommit, window):
     Post.objects.filter(pk=ids[3]).update(removed_at=timezone.now())
     authors[0].is_active = False
     authors[0].save(update_fields=["is_active"])
-    params = {k: ids[12] for k in window}
+    params = dict.fromkeys(window, ids[12])
     lateral = services.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=4, **params)
     scan = services.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=10**6, **params)
     assert lateral == scan
