@@ -9,6 +9,9 @@ ROOT=$PWD
 BIN="$ROOT/.venv/bin"
 export DJANGO_DEBUG="${DJANGO_DEBUG:-true}"
 export PYTHONUNBUFFERED=1
+export DJANGO_PORT="${DJANGO_PORT:-8000}" GATEWAY_PORT="${GATEWAY_PORT:-5000}"
+export GATEWAY_BIND="${GATEWAY_BIND:-0.0.0.0:$GATEWAY_PORT}"
+export GATEWAY_UPSTREAM_URL="${GATEWAY_UPSTREAM_URL:-http://127.0.0.1:$DJANGO_PORT}"
 
 cd api/socialnet
 echo "==> Applying migrations"
@@ -28,10 +31,14 @@ fi
 cd "$ROOT"
 
 echo
-echo "API gateway:        http://localhost:5000/   (use this one: every client-facing path, rate limits)"
-echo "SocialNet API:      http://localhost:8000/"
-echo "API docs (Swagger): http://localhost:5000/api/docs/"
-echo "Health:             http://localhost:5000/readyz (gateway), http://localhost:5000/health/ (Django)"
+echo "API gateway:        http://localhost:$GATEWAY_PORT/   (use this one: every client-facing path, rate limits)"
+echo "SocialNet API:      http://localhost:$DJANGO_PORT/"
+echo "API docs (Swagger): http://localhost:$GATEWAY_PORT/api/docs/"
+echo "Health:             http://localhost:$GATEWAY_PORT/readyz (gateway), http://localhost:$GATEWAY_PORT/health/ (Django)"
+echo "Demo OAuth client:  ${DEMO_CLIENT_ID:-socialnet-demo} (public, PKCE; redirect http://127.0.0.1:8765/callback or Swagger UI)"
+if [ "${SEED_DEMO:-true}" = "true" ]; then
+  echo "Demo logins:        alice (premium), bob, carol (moderator); password socialnet-demo-2026"
+fi
 echo "Stop with Ctrl-C."
 echo
 
@@ -45,5 +52,6 @@ else
   GATEWAY_PID=$!
   trap 'kill "$GATEWAY_PID" 2>/dev/null || true' EXIT
   cd api/socialnet
-  "$BIN/python" manage.py runserver 0.0.0.0:8000
+  # The dev server only on loopback: clients come through the gateway.
+  "$BIN/python" manage.py runserver "127.0.0.1:$DJANGO_PORT"
 fi

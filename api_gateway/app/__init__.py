@@ -22,7 +22,8 @@ CORS_HEADER_RE = re.compile(r"[A-Za-z0-9-]+")
 
 def create_app(config: GatewayConfig | None = None) -> Flask:
     config = config or GatewayConfig.from_env()
-    app = Flask(__name__)
+    # No static folder: Flask would otherwise own /static/* and hide Django's static files (Swagger UI, admin).
+    app = Flask(__name__, static_folder=None)
     # The request target is forwarded as sent: the router must not redirect "//x" to "/x" on its own.
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
