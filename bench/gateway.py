@@ -105,7 +105,7 @@ class Stack:
                 "-c",
                 "from apps.common.testing.factories import UserFactory;"
                 "from apps.common.testing.oauth import issue_access_token;"
-                "print(issue_access_token(UserFactory(), expires_in=3600))",
+                f"print(issue_access_token(UserFactory(username='bench-{secrets.token_hex(4)}'), expires_in=3600))",
                 capture=True,
             )
             .strip()
@@ -128,6 +128,7 @@ class Stack:
             "GATEWAY_THREADS": str(self.threads),
         }
         self.spawn([gunicorn, "wsgi:app", "-c", "gunicorn.conf.py", "--log-level=warning"], GATEWAY_DIR, gateway_env)
+        self.gateway_pgid = self.processes[-1].pid
         gateway_url = f"http://127.0.0.1:{gateway_port}"
         wait_ready(f"{django_url}/health/")
         wait_ready(f"{gateway_url}/healthz")
@@ -142,6 +143,23 @@ class Stack:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+
+
+def group_cpu_seconds(pgid: int | None) -> float:
+    """User + system CPU of every process in a process group (Linux /proc), to cost the gateway per request."""
+    if pgid is None:
+        return 0.0
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after "(comm)": state ppid pgrp ... utime(11) stime(12)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_round(url: str, token: str, clients: int, max_requests: int, max_seconds: float) -> tuple[list[float], float]:
@@ -214,9 +232,14 @@ def main() -> None:
         print(header)
         for clients in args.clients:
             results: dict[str, tuple[list[float], float]] = {"direct": ([], 0.0), "gateway": ([], 0.0)}
+            gateway_cpu = 0.0
+            pgid = stack.gateway_pgid if stack else None
             for _ in range(args.rounds):
                 for name, url in (("direct", django_url), ("gateway", gateway_url)):
+                    cpu_before = group_cpu_seconds(pgid)
                     latencies, wall = run_round(url, token, clients, args.requests, args.duration)
+                    if name == "gateway":
+                        gateway_cpu += group_cpu_seconds(pgid) - cpu_before
                     results[name] = (results[name][0] + latencies, results[name][1] + wall)
             summary = {}
             for name, (latencies, wall) in results.items():
@@ -230,6 +253,9 @@ def main() -> None:
                 f"p50 {summary['gateway'][1] - summary['direct'][1]:+.2f} ms, "
                 f"p99 {summary['gateway'][2] - summary['direct'][2]:+.2f} ms"
             )
+            if pgid:
+                per_request = gateway_cpu / len(results["gateway"][0]) * 1000
+                print(f"{clients:>7} {'gateway':>8} CPU of the gateway processes: {per_request:.2f} ms per request")
     finally:
         if stack:
             stack.stop()
