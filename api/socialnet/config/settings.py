@@ -354,6 +354,12 @@ CELERY_BEAT_SCHEDULE["sweep-pending-images"] = {
     "task": "apps.images.tasks.image_sweep_pending_task",
     "schedule": 60.0,
 }
+# Uploads never attached to a post nor used as an avatar are deleted (with their files) after this many hours.
+IMAGE_ORPHAN_HOURS = env.int("IMAGE_ORPHAN_HOURS", default=24)
+CELERY_BEAT_SCHEDULE["delete-orphan-images"] = {
+    "task": "apps.images.tasks.image_delete_orphans_task",
+    "schedule": crontab(minute=41),
+}
 
 # --- Security -------------------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

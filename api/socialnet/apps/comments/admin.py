@@ -4,6 +4,7 @@ from apps.common.admin import RoleBasedAdmin
 from apps.moderation.services import content_remove_comment
 
 from .models import Comment
+from .services import comment_delete
 
 
 @admin.action(description="Remove selected comments (moderation)")
@@ -30,3 +31,11 @@ class CommentAdmin(RoleBasedAdmin):
     @admin.display(description="text")
     def short_text(self, obj: Comment) -> str:
         return obj.text[:80]
+
+    # Deleting from the admin goes through the service like the API, so the counters stay right.
+    def delete_model(self, request, obj):
+        comment_delete(comment=obj, post=obj.post, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for comment in queryset.select_related("post"):
+            comment_delete(comment=comment, post=comment.post, actor=request.user)

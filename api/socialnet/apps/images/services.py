@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -172,6 +173,30 @@ def image_delete(*, image: Image) -> None:
     keys = image.all_keys()
     image.delete()
     _delete_files_after_commit(keys)
+
+
+def image_delete_orphans(*, older_than: timedelta | None = None, limit: int = 500) -> int:
+    """Delete uploads never used: not attached to a post, not anyone's avatar, older than `older_than`.
+
+    Clients upload first and post after; an upload abandoned in between would otherwise keep its files forever.
+    Returns how many were deleted (at most `limit` per run; the next run continues).
+    """
+    if older_than is None:
+        older_than = timedelta(hours=settings.IMAGE_ORPHAN_HOURS)
+    cutoff = timezone.now() - older_than
+    with transaction.atomic():
+        used_as_avatar = Exists(get_user_model().objects.filter(avatar_id=OuterRef("pk")))
+        orphans = list(
+            Image.objects.select_for_update(skip_locked=True)
+            .filter(~used_as_avatar, post__isnull=True, created_at__lt=cutoff)
+            .order_by("id")[:limit]
+        )
+        keys = [key for image in orphans for key in image.all_keys()]
+        Image.objects.filter(pk__in=[image.pk for image in orphans]).delete()
+        _delete_files_after_commit(keys)
+    if orphans:
+        logger.info("images: deleted %d unused upload(s)", len(orphans))
+    return len(orphans)
 
 
 @transaction.atomic

@@ -36,3 +36,8 @@ def image_files_delete_task(self, keys: list[str]) -> None:
 @shared_task(acks_late=True)
 def image_sweep_pending_task() -> int:
     return services.image_sweep_pending()
+
+
+@shared_task(acks_late=True)
+def image_delete_orphans_task() -> int:
+    return services.image_delete_orphans()

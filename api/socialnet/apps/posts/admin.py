@@ -4,6 +4,7 @@ from apps.common.admin import RoleBasedAdmin
 from apps.moderation.services import content_remove_post
 
 from .models import Post
+from .services import post_delete
 
 
 @admin.action(description="Remove selected posts (moderation)")
@@ -35,3 +36,11 @@ class PostAdmin(RoleBasedAdmin):
     list_select_related = ["author"]
     show_full_result_count = False
     actions = [remove_posts]
+
+    # Deleting from the admin goes through the service like the API: counters, timelines and image files follow.
+    def delete_model(self, request, obj):
+        post_delete(post=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for post in queryset:
+            post_delete(post=post, actor=request.user)

@@ -100,3 +100,24 @@ def test_tasks_go_to_the_media_queue():
     for task in (image_process_task, image_sweep_pending_task):
         route = app.amqp.router.route({}, task.name)
         assert route["queue"].name == "media"
+
+
+def test_unused_uploads_are_deleted_with_their_files(user, media_root, django_capture_on_commit_callbacks):
+    from apps.posts.tests.factories import PostFactory
+
+    old = timezone.now() - timedelta(hours=48)
+    abandoned = pending(user)
+    on_post = pending(user)
+    avatar = pending(user)
+    fresh = pending(user)
+    Image.objects.filter(pk=on_post.pk).update(post=PostFactory(author=user))
+    user.avatar = avatar
+    user.save(update_fields=["avatar"])
+    Image.objects.exclude(pk=fresh.pk).update(created_at=old)
+    assert (media_root / abandoned.upload_key).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.image_delete_orphans() == 1
+
+    assert set(Image.objects.values_list("pk", flat=True)) == {on_post.pk, avatar.pk, fresh.pk}
+    assert not (media_root / abandoned.upload_key).exists()

@@ -121,3 +121,25 @@ def test_moderator_cannot_edit_posts_directly(moderator):
     assert response.status_code == 403
     post.refresh_from_db()
     assert post.text == "original"
+
+
+def test_admin_delete_goes_through_the_services(admin_user):
+    from apps.posts.models import Post
+    from apps.posts.services import post_create
+
+    author = UserFactory()
+    post = post_create(author=author, text="to be deleted")
+    author.refresh_from_db()
+    assert author.posts_count == 1
+    response = staff_client(admin_user).post(f"/admin/posts/post/{post.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Post.objects.filter(pk=post.pk).exists()
+    author.refresh_from_db()
+    assert author.posts_count == 0
+
+
+def test_moderators_cannot_delete_rows_in_the_admin(moderator):
+    post = PostFactory()
+    response = staff_client(moderator).post(f"/admin/posts/post/{post.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    post.refresh_from_db()
