@@ -90,9 +90,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse; Django must not hold them too
 USES_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-# SQLite (embedded mode only) cannot enforce UNIQUE ... NULLS NOT DISTINCT; the notification service dedupes
-# in code as well, so the warning says nothing actionable there. PostgreSQL enforces the constraint.
-SILENCED_SYSTEM_CHECKS = [] if USES_POSTGRES else ["models.W047"]
 
 # --- Redis: cache, broker, timelines --------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
