@@ -40,3 +40,14 @@ def comment_get_visible(*, viewer: Viewer, comment_id: int) -> tuple[Comment, Po
         raise Http404("Not found.")
     post = post_get_visible(viewer=viewer, post_id=comment.post_id)
     return comment, post
+
+
+def comment_get_for_delete(*, viewer: Viewer, comment_id: int) -> tuple[Comment, Post]:
+    """The comment a DELETE addresses. Moderators and admins may delete any comment (API.md), even on posts they
+    cannot read; everyone else goes through the visibility rule (hidden stays 404)."""
+    if getattr(viewer, "is_authenticated", False) and viewer.is_moderator:
+        comment = comment_base_queryset().select_related("post").filter(pk=comment_id).first()
+        if comment is None or comment.post.removed_at is not None:
+            raise Http404("Not found.")
+        return comment, comment.post
+    return comment_get_visible(viewer=viewer, comment_id=comment_id)

@@ -84,6 +84,6 @@ class CommentDetailView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, comment_id: int):
         # Deleting reveals nothing of a locked post, so a comment's author whose premium lapsed may still do it.
-        comment, post = self._get(request, comment_id, allow_locked=True)
+        comment, post = selectors.comment_get_for_delete(viewer=request.user, comment_id=comment_id)
         services.comment_delete(comment=comment, post=post, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -227,6 +227,7 @@ def images_attach_to_post(*, post, image_ids: Sequence[int]) -> list[Image]:
         image.pk: image
         for image in Image.objects.select_for_update().filter(pk__in=ids, owner_id=post.author_id).order_by("pk")
     }
+    avatar_ids = set(get_user_model().objects.filter(avatar_id__in=ids).values_list("avatar_id", flat=True))
     missing = [image_id for image_id in ids if image_id not in images]
     if missing:
         raise ValidationError({"image_ids": [f"Unknown image id(s): {', '.join(map(str, missing))}."]})
@@ -234,6 +235,8 @@ def images_attach_to_post(*, post, image_ids: Sequence[int]) -> list[Image]:
         image = images[image_id]
         if image.post_id is not None:
             raise ValidationError({"image_ids": [f"Image {image_id} is already attached to a post."]})
+        if image_id in avatar_ids:  # public as an avatar: attaching it would publish a premium post's image
+            raise ValidationError({"image_ids": [f"Image {image_id} is your avatar; upload it again for a post."]})
         if image.status == Image.Status.FAILED:
             raise ValidationError({"image_ids": [f"Image {image_id} could not be processed and cannot be used."]})
     ordered = []
@@ -255,4 +258,7 @@ def image_for_avatar(*, user, image_id: int | None) -> Image | None:
     image = Image.objects.filter(pk=image_id, owner_id=user.pk).exclude(status=Image.Status.FAILED).first()
     if image is None:
         raise ValidationError({"avatar_id": ["Unknown image, or not one of yours."]})
+    # Avatars are public; an image of a post (maybe premium or followers-only) must not become one.
+    if image.post_id is not None:
+        raise ValidationError({"avatar_id": ["This image belongs to a post; upload a separate image for the avatar."]})
     return image

@@ -32,7 +32,8 @@ def sign_media_path(key: str, *, now: float | None = None, ttl: int | None = Non
 
 
 def verify_media_signature(key: str, expires: str | None, signature: str | None, *, now: float | None = None) -> bool:
-    if not expires or not signature or not expires.isdigit() or len(expires) > 12:
+    # isascii(): str.isdigit() accepts digits like '²' that int() refuses.
+    if not expires or not signature or not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
         return False
     if int(expires) < (time.time() if now is None else now):
         return False

@@ -96,6 +96,8 @@ class Suspension(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="suspension")
     suspended_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     reason = models.TextField(blank=True)
+    # False when the account was already closed by its owner: lifting the suspension must not reopen it.
+    reactivate_on_lift = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -187,7 +187,10 @@ def _check_may_act_on(*, actor: User, user: User) -> None:
 def user_suspend(*, user: User, actor: User, reason: str = "", report: Report | None = None) -> Suspension:
     """Suspend an account: login refused, every token revoked now, content hidden (it stays in the database)."""
     _check_may_act_on(actor=actor, user=user)
-    suspension, _ = Suspension.objects.get_or_create(user=user, defaults={"suspended_by": actor, "reason": reason})
+    was_active = User.objects.filter(pk=user.pk).values_list("is_active", flat=True).get()
+    suspension, _ = Suspension.objects.get_or_create(
+        user=user, defaults={"suspended_by": actor, "reason": reason, "reactivate_on_lift": was_active}
+    )
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     user_revoke_tokens(user=user)
@@ -206,11 +209,13 @@ def user_suspend(*, user: User, actor: User, reason: str = "", report: Report | 
 def user_unsuspend(*, user: User, actor: User, reason: str = "") -> None:
     """Lift a suspension: the account and its content come back. Self-closed accounts are not touched."""
     _check_may_act_on(actor=actor, user=user)
-    deleted, _ = Suspension.objects.filter(user=user).delete()
-    if not deleted:
+    suspension = Suspension.objects.select_for_update().filter(user=user).first()
+    if suspension is None:
         return
-    User.objects.filter(pk=user.pk).update(is_active=True)
-    user.is_active = True
+    suspension.delete()
+    if suspension.reactivate_on_lift:
+        User.objects.filter(pk=user.pk).update(is_active=True)
+        user.is_active = True
     _record(
         actor=actor,
         action=ModerationAction.Action.UNSUSPEND_USER,

@@ -6,16 +6,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.pagination import IdCursorPagination
+from apps.common.pagination import OpenFirstCursorPagination
 from apps.common.permissions import IsModerator
 
 from . import selectors, services
 from .models import Report
 from .serializers import ReportCreateSerializer, ReportQueueQuerySerializer, ReportResolveSerializer, ReportSerializer
-
-
-class ReportQueuePagination(IdCursorPagination):
-    ordering = ("-is_open", "-id")
 
 
 class ReportCreateView(APIView):
@@ -34,7 +30,7 @@ class ReportCreateView(APIView):
 class ModerationReportListView(ListAPIView):
     permission_classes = [IsAuthenticated, IsModerator]
     serializer_class = ReportSerializer
-    pagination_class = ReportQueuePagination
+    pagination_class = OpenFirstCursorPagination
 
     @extend_schema(parameters=[OpenApiParameter("status", enum=["open", "resolved", "all"], required=False)])
     def get(self, request, *args, **kwargs):

@@ -67,6 +67,14 @@ def post_get_visible(*, viewer: Viewer, post_id: int) -> Post:
     return get_object_or_404(post_visible_queryset(viewer=viewer), pk=post_id)
 
 
+def post_get_for_delete(*, viewer: Viewer, post_id: int) -> Post:
+    """The post a DELETE addresses. Moderators and admins may delete any post (API.md), including followers-only
+    posts they cannot read; for everyone else it is the visibility rule, so a hidden post stays a 404."""
+    if getattr(viewer, "is_authenticated", False) and viewer.is_moderator:
+        return get_object_or_404(Post.objects.filter(removed_at__isnull=True), pk=post_id)
+    return post_get_visible(viewer=viewer, post_id=post_id)
+
+
 def post_list_visible(*, viewer: Viewer, author_username: str | None = None) -> QuerySet[Post]:
     """GET /posts/: everything the viewer may see, newest first, optionally one author's posts."""
     qs = post_visible_queryset(viewer=viewer)

@@ -63,7 +63,7 @@ class PostDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, post_id: int):
-        post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
+        post = selectors.post_get_for_delete(viewer=request.user, post_id=post_id)
         if not services.post_can_delete(post=post, actor=request.user):
             raise PermissionDenied("You may not delete this post.")
         services.post_delete(post=post, actor=request.user)

@@ -49,7 +49,16 @@ class UserAdmin(RoleBasedPermissionsMixin, DjangoUserAdmin):
         ("Status", {"fields": ["is_active", "last_login", "date_joined"]}),
         ("Counters", {"fields": ["followers_count", "following_count", "posts_count"]}),
     ]
-    readonly_fields = ["last_login", "date_joined", "followers_count", "following_count", "posts_count"]
+    # is_active is driven by suspension (actions above) and account closing, never ticked by hand: a hand edit
+    # would bypass token revocation and the moderation record.
+    readonly_fields = [
+        "is_active",
+        "last_login",
+        "date_joined",
+        "followers_count",
+        "following_count",
+        "posts_count",
+    ]
 
     @admin.display(boolean=True, description="suspended")
     def suspended(self, obj: User) -> bool:

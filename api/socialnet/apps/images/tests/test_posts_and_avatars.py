@@ -182,3 +182,22 @@ def test_author_avatars_in_post_lists_cost_no_extra_queries(client_for, user, ap
     ten = count_queries()
     assert (one[1], ten[1]) == (1, 10)
     assert ten[0] == one[0]
+
+
+def test_a_post_image_and_an_avatar_are_never_the_same_image(client_for, user):
+    """Avatars are public: sharing an image with a (maybe premium) post would publish the post's content."""
+    client = client_for(user)
+    on_post = ImageFactory(owner=user, ready=True)
+    assert create_post(client, image_ids=[on_post.pk], visibility="premium").status_code == 201
+    response = client.patch("/users/me/", {"avatar_id": on_post.pk}, format="json")
+    assert response.status_code == 400
+    user.refresh_from_db()
+    assert user.avatar_id is None
+
+    avatar = ImageFactory(owner=user, ready=True)
+    assert client.patch("/users/me/", {"avatar_id": avatar.pk}, format="json").status_code == 200
+    response = create_post(client, image_ids=[avatar.pk], visibility="premium")
+    assert response.status_code == 400
+    assert "avatar" in response.json()["image_ids"][0]
+    avatar.refresh_from_db()
+    assert avatar.post_id is None

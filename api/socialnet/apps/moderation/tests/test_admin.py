@@ -46,7 +46,7 @@ def test_admin_changes_role_through_the_service(admin_user):
     assert page.status_code == 200
     form = page.context["adminform"].form
     data = {name: form[name].value() or "" for name in form.fields if name != "password"}
-    data.update(role="moderator", is_active="on", premium_until_0="", premium_until_1="")
+    data.update(role="moderator", premium_until_0="", premium_until_1="")
     data.pop("premium_until", None)
     response = client.post(f"/admin/users/user/{target.pk}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""

@@ -155,3 +155,32 @@ def test_queue_paginates_without_repeats(client_for, moderator):
         page = client.get(page["next"]).json()
         seen += [r["id"] for r in page["results"]]
     assert len(seen) == len(set(seen)) == 25
+
+
+def test_queue_pages_forward_and_back_across_open_and_resolved(client_for, moderator):
+    reporter = UserFactory()
+    Report.objects.bulk_create(
+        Report(reporter=reporter, target_type="post", target_id=i + 1, reason="spam", is_open=i % 3 != 0)
+        for i in range(1150)  # past DRF's 1000-row offset cutoff within one is_open group
+    )
+    expected = list(Report.objects.order_by("-is_open", "-id").values_list("id", flat=True))
+    client = client_for(moderator)
+    pages, page = [], client.get("/moderation/reports/?page_size=100").json()
+    while True:
+        pages.append([r["id"] for r in page["results"]])
+        if not page["next"]:
+            break
+        page = client.get(page["next"]).json()
+    assert [i for p in pages for i in p] == expected
+    # ...and back again from the last page.
+    back = [[r["id"] for r in page["results"]]]
+    while page["previous"]:
+        page = client.get(page["previous"]).json()
+        back.append([r["id"] for r in page["results"]])
+    assert back[::-1] == pages
+
+
+@pytest.mark.parametrize("cursor", ["bm9uc2Vuc2U=", "bz0xJmk9YWJj", "bz01Jmk9MQ==", "!!!", "bz0xJmk9LTE="])
+def test_queue_rejects_hand_made_cursors(client_for, moderator, cursor):
+    response = client_for(moderator).get(f"/moderation/reports/?cursor={cursor}")
+    assert response.status_code == 404

@@ -194,3 +194,29 @@ def test_comment_removal_keeps_row(client_for, moderator):
     comment = CommentFactory()
     services.report_resolve(report=open_report("comment", comment.pk), moderator=moderator, action="remove_content")
     assert Comment.objects.filter(pk=comment.pk).exists()
+
+
+def test_lifting_a_suspension_does_not_reopen_a_closed_account(client_for, moderator):
+    from apps.users.services import user_deactivate
+
+    closed = UserFactory()
+    user_deactivate(user=closed)
+    services.user_suspend(user=closed, actor=moderator, reason="reported before closing")
+    services.user_unsuspend(user=closed, actor=moderator)
+    closed.refresh_from_db()
+    assert not closed.is_active
+    assert not Suspension.objects.filter(user=closed).exists()
+
+
+def test_moderators_delete_followers_only_posts_and_comments_others_still_get_404(client_for, moderator):
+    author = UserFactory()
+    post = PostFactory(author=author, visibility=Post.Visibility.FOLLOWERS)
+    comment = CommentFactory(post=post, author=author)
+    stranger = client_for(UserFactory())
+    assert stranger.delete(f"/comments/{comment.pk}/").status_code == 404
+    assert stranger.delete(f"/posts/{post.pk}/").status_code == 404
+    mod = client_for(moderator)
+    assert mod.get(f"/posts/{post.pk}/").status_code == 404  # still not readable: deleting is not reading
+    assert mod.delete(f"/comments/{comment.pk}/").status_code == 204
+    assert mod.delete(f"/posts/{post.pk}/").status_code == 204
+    assert not Post.objects.filter(pk=post.pk).exists()

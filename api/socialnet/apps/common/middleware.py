@@ -1,0 +1,51 @@
+"""Request hygiene applied to every view, DRF or not (OAuth pages, media, admin)."""
+
+import logging
+
+from django.conf import settings
+from django.db import DataError
+from django.http import JsonResponse
+
+logger = logging.getLogger(__name__)
+
+NUL_MARKERS = (b"\x00", b"%00", b"\\u0000")
+NUL_MESSAGE = "NUL characters are not allowed in requests."
+
+
+class RejectNulCharactersMiddleware:
+    """400 for NUL characters in the path, the query string or a (non-multipart) body.
+
+    PostgreSQL cannot store NUL in text, so such input would otherwise reach the database and fail as a 500.
+    No field of this API can legitimately contain one; multipart uploads are binary and are left alone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._has_nul(request):
+            return JsonResponse({"detail": NUL_MESSAGE}, status=400)
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_nul(request) -> bool:
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", "").lower():
+            return True
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if content_type.startswith("multipart/"):
+            return False
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False
+        if not 0 < length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return False  # empty, or too large: Django's own limit answers that one
+        body = request.body.lower()
+        return any(marker in body for marker in NUL_MARKERS)
+
+    def process_exception(self, request, exception):
+        # Safety net for a NUL that arrived some other way (e.g. inside a multipart text field).
+        if isinstance(exception, DataError) and "NUL" in str(exception):
+            logger.info("refused NUL character in %s %s", request.method, request.path)
+            return JsonResponse({"detail": NUL_MESSAGE}, status=400)
+        return None
