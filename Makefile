@@ -26,7 +26,7 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DJANGO_SETTINGS_MODULE=config.settings_test $(DJANGO) makemigrations --check --dry-run
+	cd api/socialnet && DJANGO_SETTINGS_MODULE=config.settings_test ../../$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
