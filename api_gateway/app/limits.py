@@ -134,7 +134,9 @@ def init_limits(app: Flask, limiter: Limiter) -> None:
     def _retry_after_only_when_meaningful(response):
         if g.get("retry_after"):  # a refusal that is not Flask-Limiter's knows its own wait
             response.headers["Retry-After"] = g.retry_after
-        elif response.status_code != 429 and not g.get("upstream_retry_after"):
+        elif g.get("upstream_retry_after"):  # Django's own (a 503, its throttles) is passed on as Django sent it
+            response.headers["Retry-After"] = g.upstream_retry_after
+        elif response.status_code != 429:
             response.headers.pop("Retry-After", None)
         return response
 

@@ -85,6 +85,12 @@ class Recorder:
                     self._chunk(b"second")
                     self._chunk(b"")
                     return
+                if path == "/busy":
+                    self.send_response(503)
+                    self.send_header("Retry-After", "7")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if path == "/redirect":
                     self.send_response(302)
                     self.send_header("Location", "/elsewhere/?x=1")

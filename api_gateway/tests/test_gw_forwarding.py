@@ -294,3 +294,10 @@ def test_cors_preflight_answered_at_the_edge(recorded_gateway, recorder):
     assert "X-Request-ID" in simple.headers["Access-Control-Expose-Headers"]
     other = requests.get(f"{recorded_gateway.url}/posts/", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_upstream_retry_after_passes_unchanged(recorded_gateway):
+    response = requests.get(f"{recorded_gateway.url}/busy")
+    assert response.status_code == 503
+    # Not stretched to the gateway's own rate-limit window (Flask-Limiter would take the larger of the two).
+    assert response.headers["Retry-After"] == "7"

@@ -158,7 +158,7 @@ def forward(path: str):
         gw.validator.forget(revoked_token)
 
     response_headers = downstream_response_headers(upstream.raw.headers.items())
-    g.upstream_retry_after = any(name.lower() == "retry-after" for name, _ in response_headers)
+    g.upstream_retry_after = next((value for name, value in response_headers if name.lower() == "retry-after"), None)
     response = Response(_stream(upstream), status=upstream.status_code, direct_passthrough=True)
     # Start from an empty header set: Flask's default Content-Type must not be invented for a 204 or a 304.
     response.headers.clear()
