@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
 import time
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -12,9 +18,13 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
+from apps.common.testing.celery_worker import wait_until
 from apps.common.testing.factories import TEST_PASSWORD, UserFactory
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent  # gunicorn is installed next to the interpreter running the tests
+DJANGO_DIR = ROOT / "api" / "socialnet"
 
 
 class _FirstForm(HTMLParser):
@@ -183,3 +193,61 @@ def test_revocation_through_one_gateway_reaches_the_others_within_their_local_ca
     while requests.get(f"{second.url}/users/me/", headers=auth).status_code == 200:
         assert time.monotonic() - revoked_at < 2, "the other gateway kept its copy past GATEWAY_LOCAL_CACHE_SECONDS"
         time.sleep(0.1)
+
+
+@pytest.fixture
+def django_process(token_for):
+    """Django under gunicorn in its own process, on the test database, so a test can stop it for real."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    process = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "config.wsgi:application", f"--bind=127.0.0.1:{port}", "--workers=1",
+         "--worker-class=gthread", "--threads=2", "--log-level=warning"],
+        cwd=DJANGO_DIR, env=env, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: _answers(f"{url}/health/"), timeout=30, message="gunicorn serving Django")
+    yield process, url
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_django_stopped_gives_502_and_readyz_503(django_process, start_gateway, token_for):
+    process, django_url = django_process
+    gateway = start_gateway(upstream_url=django_url, connect_timeout=1.0)
+    auth = {"Authorization": f"Bearer {token_for(UserFactory())}"}
+    assert requests.get(f"{gateway.url}/users/me/", headers=auth).status_code == 200
+    assert requests.get(f"{gateway.url}/readyz").status_code == 200
+
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+    anonymous = requests.get(f"{gateway.url}/users/someone/")
+    assert anonymous.status_code == 502
+    assert anonymous.json() == {"detail": "The API is unreachable."}
+    # The token is still in the gateway's cache: the request goes as far as the dead upstream and says so.
+    assert requests.get(f"{gateway.url}/users/me/", headers=auth).status_code == 502
+    ready = requests.get(f"{gateway.url}/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["upstream"] == "unreachable"
