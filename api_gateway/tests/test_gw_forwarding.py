@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import http.client
 import re
+import socket
 import time
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import pytest
 import requests
@@ -301,3 +302,22 @@ def test_upstream_retry_after_passes_unchanged(recorded_gateway):
     assert response.status_code == 503
     # Not stretched to the gateway's own rate-limit window (Flask-Limiter would take the larger of the two).
     assert response.headers["Retry-After"] == "7"
+
+
+def test_malformed_chunked_body_is_a_400(recorded_gateway, recorder):
+    before = recorder.count()
+    with socket.create_connection(urlsplit(recorded_gateway.url).netloc.split(":")) as sock:
+        head = b"POST /bad-chunks/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        sock.sendall(head + b"zz\r\nabc\r\n0\r\n\r\n")
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"Malformed chunked request body." in answer
+    assert recorder.count() == before
+
+
+def test_odd_escapes_keep_their_meaning(recorded_gateway, recorder):
+    conn = _connection(recorded_gateway)
+    conn.request("GET", "/odd/%zz/?q=%ff")
+    assert conn.getresponse().status == 200
+    target = recorder.last("/odd/%25zz/")["target"]
+    assert unquote_to_bytes(target) == b"/odd/%zz/?q=\xff"

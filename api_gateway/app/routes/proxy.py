@@ -59,10 +59,21 @@ class UpstreamBody:
             yield chunk
 
 
+class MalformedBody(Exception):
+    pass
+
+
 def _spool_chunked(stream: IO[bytes], limit: int) -> UpstreamBody:
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (closed at teardown)
     total = 0
-    while chunk := stream.read(CHUNK):
+    while True:
+        try:
+            chunk = stream.read(CHUNK)
+        except (OSError, ValueError) as exc:  # the WSGI server's de-chunker refuses a malformed chunk
+            spool.close()
+            raise MalformedBody() from exc
+        if not chunk:
+            break
         total += len(chunk)
         if total > limit:
             spool.close()
@@ -130,17 +141,18 @@ def forward(path: str):
             body = _request_body(config.max_body_bytes)
     except BodyTooLarge:
         return json_error(413, f"Request body too large: at most {config.max_body_bytes} bytes.")
+    except MalformedBody:
+        return json_error(400, "Malformed chunked request body.")
 
     headers = upstream_request_headers(request, request_id=g.request_id, trusted_proxies=config.trusted_proxies)
+    url = config.upstream_url + target
     try:
-        upstream = gw.session.request(
-            request.method,
-            config.upstream_url + target,
-            headers=headers,
-            data=body,
-            stream=True,
-            allow_redirects=False,
-            timeout=(config.connect_timeout, config.read_timeout),
+        prepared = gw.session.prepare_request(requests.Request(request.method, url, headers=headers, data=body))
+        # Skip requests' re-quoting of the target; urllib3 still upper-cases escapes (%ff -> %FF) and escapes a
+        # stray "%" (-> %25), which leaves what Django decodes unchanged.
+        prepared.url = url
+        upstream = gw.session.send(
+            prepared, stream=True, allow_redirects=False, timeout=(config.connect_timeout, config.read_timeout)
         )
     except ClientDisconnected:
         return json_error(400, "The request body ended before its announced length.")
@@ -153,6 +165,9 @@ def forward(path: str):
     except requests.RequestException as exc:
         logger.warning("Upstream request failed (request %s): %s", g.request_id, exc)
         return json_error(502)
+    except OSError as exc:  # reading the client's body failed mid-way (reset, malformed chunk)
+        logger.info("Client body unreadable (request %s): %s", g.request_id, exc)
+        return json_error(400, "The request body could not be read.")
 
     if revoked_token and upstream.status_code == 200:
         gw.validator.forget(revoked_token)
