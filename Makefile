@@ -23,10 +23,11 @@ $(BIN)/.installed: requirements-dev.txt api/requirements.txt api_gateway/require
 run: $(BIN)/.installed
 	@bash scripts/run.sh
 
+# makemigrations --check runs against an in-memory SQLite: it compares models with migration files, no server needed.
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	cd api/socialnet && DJANGO_SETTINGS_MODULE=config.settings_test ../../$(BIN)/python manage.py makemigrations --check --dry-run
+	cd api/socialnet && DATABASE_URL=sqlite://:memory: DJANGO_SETTINGS_MODULE=config.settings_test ../../$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
