@@ -12,7 +12,6 @@ from urllib.parse import parse_qs
 import requests
 import urllib3
 from flask import Blueprint, Response, g, request
-from werkzeug.exceptions import ClientDisconnected
 
 from ..errors import json_error
 from ..extensions import gateway
@@ -35,6 +34,11 @@ class BodyTooLarge(Exception):
     pass
 
 
+class ClientBodyError(Exception):
+    """The client's body could not be read: cut short, reset, or malformed chunking (the WSGI server's parser
+    raises its own exception types for that, not all of them OSError)."""
+
+
 class UpstreamBody:
     """A request body read lazily while it is sent upstream; `len` lets requests announce its Content-Length."""
 
@@ -47,10 +51,13 @@ class UpstreamBody:
         if self._left <= 0:
             return b""
         size = self._left if size is None or size < 0 else min(size, self._left)
-        data = self._stream.read(size)
+        try:
+            data = self._stream.read(size)
+        except Exception as exc:
+            raise ClientBodyError(str(exc)) from exc
         if not data:
             # The client went away before sending what it announced; the upstream must not get a short body.
-            raise ClientDisconnected()
+            raise ClientBodyError("the body ended before its announced length")
         self._left -= len(data)
         return data
 
@@ -59,19 +66,15 @@ class UpstreamBody:
             yield chunk
 
 
-class MalformedBody(Exception):
-    pass
-
-
 def _spool_chunked(stream: IO[bytes], limit: int) -> UpstreamBody:
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (closed at teardown)
     total = 0
     while True:
         try:
             chunk = stream.read(CHUNK)
-        except (OSError, ValueError) as exc:  # the WSGI server's de-chunker refuses a malformed chunk
+        except Exception as exc:
             spool.close()
-            raise MalformedBody() from exc
+            raise ClientBodyError(str(exc)) from exc
         if not chunk:
             break
         total += len(chunk)
@@ -141,8 +144,8 @@ def forward(path: str):
             body = _request_body(config.max_body_bytes)
     except BodyTooLarge:
         return json_error(413, f"Request body too large: at most {config.max_body_bytes} bytes.")
-    except MalformedBody:
-        return json_error(400, "Malformed chunked request body.")
+    except ClientBodyError:
+        return json_error(400, "The request body could not be read (malformed or cut short).")
 
     headers = upstream_request_headers(request, request_id=g.request_id, trusted_proxies=config.trusted_proxies)
     url = config.upstream_url + target
@@ -154,8 +157,9 @@ def forward(path: str):
         upstream = gw.session.send(
             prepared, stream=True, allow_redirects=False, timeout=(config.connect_timeout, config.read_timeout)
         )
-    except ClientDisconnected:
-        return json_error(400, "The request body ended before its announced length.")
+    except ClientBodyError as exc:
+        logger.info("Client body unreadable (request %s): %s", g.request_id, exc)
+        return json_error(400, "The request body could not be read (malformed or cut short).")
     except requests.exceptions.ReadTimeout:
         logger.warning("Upstream too slow for %s %s (request %s)", request.method, request.path, g.request_id)
         return json_error(504)
@@ -165,9 +169,6 @@ def forward(path: str):
     except requests.RequestException as exc:
         logger.warning("Upstream request failed (request %s): %s", g.request_id, exc)
         return json_error(502)
-    except OSError as exc:  # reading the client's body failed mid-way (reset, malformed chunk)
-        logger.info("Client body unreadable (request %s): %s", g.request_id, exc)
-        return json_error(400, "The request body could not be read.")
 
     if revoked_token and upstream.status_code == 200:
         gw.validator.forget(revoked_token)
