@@ -32,6 +32,19 @@ def _after_unfollow(follower_id: int, followee_id: int) -> None:
     timeline_unmerge_task.delay(follower_id, followee_id)
 
 
+def _count_follow(*, follower_id: int, followee_id: int, delta: int) -> None:
+    """Move both users' counters by `delta`, updating the two rows in primary-key order.
+
+    A follows B while B follows A: with a fixed order the two transactions queue on the same first row instead
+    of each holding one row and waiting for the other (a deadlock). Greatest(): a counter drifted by an old bug
+    must still never go negative (PositiveIntegerField would raise).
+    """
+    fields = {follower_id: "following_count", followee_id: "followers_count"}
+    for user_id in sorted(fields):
+        field = fields[user_id]
+        User.objects.filter(pk=user_id).update(**{field: Greatest(F(field) + delta, 0)})
+
+
 def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
     """Make `follower` follow `followee`; returns (follow, created). Following again changes nothing.
 
@@ -46,8 +59,7 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
     try:
         with transaction.atomic():
             follow = Follow.objects.create(follower=follower, followee=followee)
-            User.objects.filter(pk=follower.pk).update(following_count=F("following_count") + 1)
-            User.objects.filter(pk=followee.pk).update(followers_count=F("followers_count") + 1)
+            _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=+1)
             follower_id, followee_id = follower.pk, followee.pk
             transaction.on_commit(lambda: _after_follow(follower_id, followee_id))
     except IntegrityError:
@@ -61,9 +73,7 @@ def follow_delete(*, follower: User, followee: User) -> bool:
     deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
     if not deleted:
         return False
-    # Greatest(): a counter drifted by an old bug must still never go negative (PositiveIntegerField would raise).
-    User.objects.filter(pk=follower.pk).update(following_count=Greatest(F("following_count") - 1, 0))
-    User.objects.filter(pk=followee.pk).update(followers_count=Greatest(F("followers_count") - 1, 0))
+    _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=-1)
     follower_id, followee_id = follower.pk, followee.pk
     transaction.on_commit(lambda: _after_unfollow(follower_id, followee_id))
     return True

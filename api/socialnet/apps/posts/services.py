@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.comments.models import Comment
+from apps.follows.models import Follow
 from apps.images.services import images_attach_to_post, images_delete_for_post
 from apps.interactions.models import Like
 from apps.users.models import User
@@ -169,7 +170,8 @@ def _recount_in_batches(model, expected: dict, *, batch_size: int) -> int:
 def counters_recount(*, batch_size: int = 1000) -> dict[str, int]:
     """Repair every denormalised counter of posts, comments and profiles from the rows they count.
 
-    Counted rows: likes; comments (replies included) and direct replies that are not removed; posts not removed.
+    Counted rows: likes; comments (replies included) and direct replies that are not removed; posts not removed;
+    follows in both directions.
     """
     return {
         "posts": _recount_in_batches(
@@ -184,6 +186,12 @@ def counters_recount(*, batch_size: int = 1000) -> dict[str, int]:
             Comment, {"replies_count": _count_of(Comment, "parent", removed_at__isnull=True)}, batch_size=batch_size
         ),
         "users": _recount_in_batches(
-            User, {"posts_count": _count_of(Post, "author", removed_at__isnull=True)}, batch_size=batch_size
+            User,
+            {
+                "posts_count": _count_of(Post, "author", removed_at__isnull=True),
+                "followers_count": _count_of(Follow, "followee"),
+                "following_count": _count_of(Follow, "follower"),
+            },
+            batch_size=batch_size,
         ),
     }
