@@ -243,13 +243,14 @@ def test_revoked_token_gets_401_within_the_cache_ttl_and_never_reaches_the_upstr
     assert revoke.status_code == 200
     while True:
         seen_before = recorder.count("/private/")
+        sent_at = time.monotonic()
         response = requests.get(f"{gateway.url}/private/", headers=auth)
         if response.status_code == 401:
             break
         assert response.status_code == 200
-        assert time.monotonic() - revoked_at < ttl + 1, "still accepted after the cache TTL"
+        # Judged by when the request was sent, so a slow machine cannot make this flaky.
+        assert sent_at - revoked_at < ttl + 0.5, "still accepted after the cache TTL"
         time.sleep(0.1)
-    assert time.monotonic() - revoked_at < ttl + 1
     assert recorder.count("/private/") == seen_before, "the refused request reached the upstream"
     assert response.json() == {"detail": "Invalid, expired or revoked access token."}
 
