@@ -340,3 +340,13 @@ def test_body_cut_short_is_a_400_and_the_upstream_connection_is_cut_too(recorded
     # Streaming means the upstream may have started reading; it then sees its connection end before the announced
     # length, never a complete request with a silently shortened body.
     assert all(r["body_bytes"] < 100000 for r in recorder.requests if r["target"] == "/short-body/")
+
+
+def test_revocation_cut_short_is_a_400(recorded_gateway, recorder):
+    before = recorder.count("/o/revoke_token/")
+    with socket.create_connection(urlsplit(recorded_gateway.url).netloc.split(":")) as sock:
+        sock.sendall(b"POST /o/revoke_token/ HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\ntoken=abc")
+        sock.shutdown(socket.SHUT_WR)
+        answer = _read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert recorder.count("/o/revoke_token/") == before

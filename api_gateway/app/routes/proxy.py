@@ -100,6 +100,16 @@ def _request_body(limit: int) -> UpstreamBody | bytes | None:
     return None
 
 
+def _read_small_body() -> bytes:
+    try:
+        body = request.get_data(cache=False)
+    except Exception as exc:
+        raise ClientBodyError(str(exc)) from exc
+    if len(body) != request.content_length:
+        raise ClientBodyError("the body ended before its announced length")
+    return body
+
+
 def _revoked_token(body: bytes) -> str | None:
     """The `token` parameter of an RFC 7009 revocation request (form-encoded or JSON, as Django accepts both)."""
     if request.mimetype == "application/json":
@@ -137,7 +147,7 @@ def forward(path: str):
         small_revocation = request.path == REVOKE_PATH and (request.content_length or 0) <= REVOKE_BODY_MAX
         if request.method == "POST" and small_revocation:
             # Small by contract: read it so a revocation through the gateway evicts the cached introspection now.
-            body = request.get_data(cache=False) if request.content_length else _request_body(config.max_body_bytes)
+            body = _read_small_body() if request.content_length else _request_body(config.max_body_bytes)
             if isinstance(body, bytes):
                 revoked_token = _revoked_token(body)
         else:
