@@ -8,6 +8,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from rest_framework.exceptions import ValidationError
 
+from apps.common.tasks import enqueue
 from apps.users.models import User
 
 from .models import Follow
@@ -20,8 +21,8 @@ def _after_follow(follower_id: int, followee_id: int) -> None:
     from .tasks import follow_notify_task
 
     celebrities_forget_safely(user_id=follower_id)
-    timeline_backfill_task.delay(follower_id, followee_id)
-    follow_notify_task.delay(follower_id, followee_id)
+    enqueue(timeline_backfill_task, follower_id, followee_id)
+    enqueue(follow_notify_task, follower_id, followee_id)
 
 
 def _after_unfollow(follower_id: int, followee_id: int) -> None:
@@ -29,7 +30,7 @@ def _after_unfollow(follower_id: int, followee_id: int) -> None:
     from apps.feed.tasks import timeline_unmerge_task
 
     celebrities_forget_safely(user_id=follower_id)
-    timeline_unmerge_task.delay(follower_id, followee_id)
+    enqueue(timeline_unmerge_task, follower_id, followee_id)
 
 
 def _count_follow(*, follower_id: int, followee_id: int, delta: int) -> None:
@@ -55,6 +56,11 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
         raise ValidationError({"detail": "You cannot follow yourself."})
     existing = Follow.objects.filter(follower=follower, followee=followee).first()
     if existing is not None:
+        # A repeat is how a client retries: redo the (idempotent) backfill in case the first enqueue was lost
+        # to a broker outage, so the followee's recent posts still reach the home feed.
+        from apps.feed.tasks import timeline_backfill_task
+
+        enqueue(timeline_backfill_task, follower.pk, followee.pk)
         return existing, False
     try:
         with transaction.atomic():

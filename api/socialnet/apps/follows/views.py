@@ -1,3 +1,4 @@
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.feed.views import page_schema
+from apps.users.models import User
 from apps.users.selectors import user_get_public
 from apps.users.serializers import PublicProfileSerializer
 
@@ -30,7 +32,9 @@ class FollowView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, username: str):
-        followee = user_get_public(username=username)
+        # Any existing account, suspended or closed included: unfollowing must work (and stay idempotent) even
+        # when the profile is hidden, or the follow would come back with the account. Unknown names stay 404.
+        followee = get_object_or_404(User, username__iexact=username)
         services.follow_delete(follower=request.user, followee=followee)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

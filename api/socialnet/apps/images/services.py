@@ -14,6 +14,8 @@ from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 
+from apps.common.tasks import enqueue
+
 from .models import Image
 from .processing import ImageRejected, ImageRenderError, inspect_upload, render_image
 from .storage import storage_delete_many, storage_put, storage_read
@@ -74,7 +76,8 @@ def image_create(*, owner, upload, alt_text: str = "") -> Image:
 def _enqueue_processing(image_id: int) -> None:
     from .tasks import image_process_task
 
-    image_process_task.delay_on_commit(image_id)
+    # A broker outage leaves the image pending; the sweeper re-enqueues it within IMAGE_PENDING_SWEEP_SECONDS.
+    transaction.on_commit(lambda: enqueue(image_process_task, image_id))
 
 
 def _mark_failed(image_id: int, reason: str) -> None:
@@ -164,7 +167,7 @@ def _delete_files_after_commit(keys: list[str]) -> None:
     from .tasks import image_files_delete_task
 
     if keys:
-        image_files_delete_task.delay_on_commit(keys)
+        transaction.on_commit(lambda: enqueue(image_files_delete_task, keys))
 
 
 @transaction.atomic
@@ -255,7 +258,13 @@ def image_for_avatar(*, user, image_id: int | None) -> Image | None:
     """The image a user may set as avatar: their own, not failed. None clears the avatar."""
     if image_id is None:
         return None
-    image = Image.objects.filter(pk=image_id, owner_id=user.pk).exclude(status=Image.Status.FAILED).first()
+    # Locked: a post attaching this image at the same moment waits, then sees it is an avatar (and vice versa).
+    image = (
+        Image.objects.select_for_update()
+        .filter(pk=image_id, owner_id=user.pk)
+        .exclude(status=Image.Status.FAILED)
+        .first()
+    )
     if image is None:
         raise ValidationError({"avatar_id": ["Unknown image, or not one of yours."]})
     # Avatars are public; an image of a post (maybe premium or followers-only) must not become one.

@@ -27,6 +27,7 @@ def user_create(*, username: str, email: str, password: str, first_name: str = "
     return user
 
 
+@transaction.atomic
 def user_update_profile(*, user: User, data: dict) -> User:
     from apps.images.services import image_for_avatar
 

@@ -2,8 +2,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
+
+from apps.common.throttling import FailOpenAnonRateThrottle, FailOpenScopedRateThrottle
 
 from . import selectors, services
 from .serializers import (
@@ -17,7 +18,7 @@ from .serializers import (
 class UserCreateView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [AnonRateThrottle, ScopedRateThrottle]
+    throttle_classes = [FailOpenAnonRateThrottle, FailOpenScopedRateThrottle]
     throttle_scope = "signup"
 
     @extend_schema(request=UserCreateSerializer, responses={201: PrivateProfileSerializer}, auth=[])
