@@ -205,11 +205,16 @@ def timeline_read(
     pipe.zcard(key)
     pipe.expire(key, _ttl_seconds())
     pipe.get(celebrities_key(user_id))
-    sentinel, members, size, _, celebrities = pipe.execute()
+    pipe.zrangebyscore(key, "(0", "+inf", start=0, num=1)  # the oldest post the cap kept
+    sentinel, members, size, _, celebrities, oldest = pipe.execute()
     if sentinel is None:
         return None
     ids = [int(m) for m in members]
-    truncated = min_id is None and len(ids) < limit and size > settings.FEED_TIMELINE_MAX
+    capped = size > settings.FEED_TIMELINE_MAX  # the cap has cut older posts off (the sentinel is a member)
+    # Paging back up from below the cap ("previous" from a database page): the posts between min_id and the
+    # oldest one kept are not in Redis any more, so the database must answer or they would be skipped.
+    below_cap = min_id is not None and bool(oldest) and min_id < int(oldest[0])
+    truncated = capped and (below_cap if min_id is not None else len(ids) < limit)
     if celebrities is not None:
         celebrities = [int(x) for x in celebrities.split(b",") if x]
     return TimelineSlice(ids=ids, truncated=truncated, celebrities=celebrities)
