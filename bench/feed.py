@@ -223,9 +223,9 @@ def seed(args) -> None:
 
 def issue_tokens(args) -> tuple[list[str], str, int]:
     """Tokens for a sample of active readers, and one for the star."""
-    from apps.common.testing.oauth import issue_access_token
     from apps.feed.services import active_users_q
     from apps.users.models import User
+    from apps.users.tests.oauth import issue_access_token
 
     readers = list(
         User.objects.filter(active_users_q(), following_count__gt=0)

@@ -103,8 +103,8 @@ class Stack:
             self.manage(
                 "shell",
                 "-c",
-                "from apps.common.testing.factories import UserFactory;"
-                "from apps.common.testing.oauth import issue_access_token;"
+                "from apps.users.tests.factories import UserFactory;"
+                "from apps.users.tests.oauth import issue_access_token;"
                 f"print(issue_access_token(UserFactory(username='bench-{secrets.token_hex(4)}'), expires_in=3600))",
                 capture=True,
             )

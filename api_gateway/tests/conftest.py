@@ -64,6 +64,6 @@ def oauth_clients(transactional_db):
 @pytest.fixture
 def token_for(oauth_clients):
     """token_for(user) -> a real, stored access token of the demo client."""
-    from apps.common.testing.oauth import issue_access_token
+    from apps.users.tests.oauth import issue_access_token
 
     return issue_access_token

@@ -19,7 +19,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 
 from apps.common.testing.celery_worker import wait_until
-from apps.common.testing.factories import TEST_PASSWORD, UserFactory
+from apps.users.tests.factories import TEST_PASSWORD, UserFactory
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import requests
 from gw_servers import Recorder
 
 from apps.common.testing.celery_worker import wait_until
-from apps.common.testing.factories import UserFactory
+from apps.users.tests.factories import UserFactory
 
 MIB = 1024 * 1024
 

@@ -11,7 +11,7 @@ import requests
 
 from app import GatewayConfig, create_app
 from app.config import ConfigError
-from apps.common.testing.factories import UserFactory
+from apps.users.tests.factories import UserFactory
 
 
 def _closed_port() -> int:

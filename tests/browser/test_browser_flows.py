@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
-from apps.common.testing.factories import TEST_PASSWORD, UserFactory
 from apps.moderation.models import Report
 from apps.posts.tests.factories import PostFactory
 from apps.users.oauth_clients import demo_client_ensure
+from apps.users.tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 REDIRECT_URI = "http://127.0.0.1:8765/callback"

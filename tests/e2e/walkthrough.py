@@ -11,7 +11,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from PIL import Image as PILImage
 
-from apps.common.testing.oauth_browser import browser_login_and_consent
+from apps.users.tests.oauth_browser import browser_login_and_consent
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 PASSWORD = "plum-tangerine-87-orbit"

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.interactions",
     "apps.notifications",
     "apps.moderation",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [
@@ -258,7 +259,6 @@ CELERY_TASK_QUEUES_NAMES = ("default", "follows", "media")
 # Route by app: each queue's workers can be scaled and tuned (prefetch, concurrency) separately.
 CELERY_TASK_ROUTES = {
     "apps.images.tasks.*": {"queue": "media"},
-    "apps.follows.tasks.*": {"queue": "follows"},
     "apps.feed.tasks.fanout*": {"queue": "follows"},
     "apps.feed.tasks.timeline*": {"queue": "follows"},
     "*": {"queue": "default"},
@@ -289,10 +289,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.interactions.tasks.flush_view_buffer_task",
         "schedule": env.float("VIEW_FLUSH_SECONDS", default=10.0),
     },
-    # Counters move with F() in the same transaction as their rows; this only repairs drift (e.g. manual SQL).
-    "recount-counters": {
-        "task": "apps.posts.tasks.recount_counters_task",
-        "schedule": crontab(minute=41),
+}
+# Counters move with F() in the same transaction as their rows; each app's recount only repairs drift (e.g. manual
+# SQL), hourly, at different minutes so the table scans do not coincide.
+CELERY_BEAT_SCHEDULE |= {
+    "recount-posts-counters": {"task": "apps.posts.tasks.posts_counters_recount_task", "schedule": crontab(minute=41)},
+    "recount-comments-counters": {
+        "task": "apps.comments.tasks.comments_counters_recount_task",
+        "schedule": crontab(minute=43),
+    },
+    "recount-likes-counters": {
+        "task": "apps.interactions.tasks.likes_counters_recount_task",
+        "schedule": crontab(minute=45),
+    },
+    "recount-follows-counters": {
+        "task": "apps.follows.tasks.follows_counters_recount_task",
+        "schedule": crontab(minute=47),
     },
 }
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import views as oauth_views
 
+from apps.comments.urls import post_urlpatterns as post_comment_patterns
 from apps.common.views import HealthView
 from apps.images.views import media_view
 
@@ -30,6 +31,8 @@ urlpatterns = [
     path("users/", include("apps.follows.urls")),
     path("users/", include("apps.users.urls")),
     path("posts/", include("apps.posts.urls")),
+    path("posts/", include("apps.interactions.urls")),
+    path("posts/", include(post_comment_patterns)),
     path("comments/", include("apps.comments.urls")),
     path("images/", include("apps.images.urls")),
     # Media files only through this view (visibility and URL signatures), never as a served directory.

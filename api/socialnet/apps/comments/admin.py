@@ -1,23 +1,15 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from apps.common.admin import RoleBasedAdmin
-from apps.moderation.services import content_remove_comment
 
 from .models import Comment
 from .services import comment_delete
 
 
-@admin.action(description="Remove selected comments (moderation)")
-def remove_comments(modeladmin, request, queryset):
-    removed = 0
-    for comment in queryset.filter(removed_at__isnull=True):
-        content_remove_comment(comment=comment, actor=request.user, reason="via admin")
-        removed += 1
-    modeladmin.message_user(request, f"{removed} comment(s) removed.", messages.SUCCESS)
-
-
 @admin.register(Comment)
 class CommentAdmin(RoleBasedAdmin):
+    """Comments. apps.moderation.admin registers a subclass with the moderation removal action."""
+
     # `post_id`/`parent_id`, not the objects: their __str__ would cost a query per row.
     list_display = ["id", "post_id", "parent_id", "author", "short_text", "replies_count", "created_at", "removed_at"]
     list_filter = [("removed_at", admin.EmptyFieldListFilter)]
@@ -26,7 +18,6 @@ class CommentAdmin(RoleBasedAdmin):
     readonly_fields = ["replies_count", "created_at", "edited_at", "removed_at"]
     list_select_related = ["author"]
     show_full_result_count = False
-    actions = [remove_comments]
 
     @admin.display(description="text")
     def short_text(self, obj: Comment) -> str:

@@ -10,10 +10,12 @@ from django.http import Http404
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from apps.common.counters import count_of, recount_in_batches
+from apps.common.signals import send_on_commit
 from apps.posts.models import Post
 from apps.users.models import User
 
-from . import events
+from . import signals
 from .models import Comment
 
 
@@ -43,24 +45,24 @@ def comment_can_delete(*, comment: Comment, post: Post, actor: User) -> bool:
 
 
 @transaction.atomic
-def comment_create(*, post: Post, author: User, text: str, parent: Comment | None = None) -> Comment:
-    """Comment on `post`, or reply to `parent` (which must be on the same post). Visibility and the premium
-    lock are the caller's to check (views use posts.selectors); this guards the data invariants."""
+def comment_create(*, post: Post, author: User, text: str, parent_id: int | None = None) -> Comment:
+    """Comment on `post`, or reply to comment `parent_id`, which must be a live comment of the same post (else a
+    400 on `parent`). Visibility and the premium lock are the caller's to check (views use posts.selectors)."""
     _validate_text(text)
-    if parent is not None and parent.post_id != post.pk:
-        raise ValidationError({"parent": ["The parent comment belongs to another post."]})
     _lock_post(post.pk)
-    if parent is not None and not Comment.objects.filter(pk=parent.pk, removed_at__isnull=True).exists():
-        raise ValidationError({"parent": ["The parent comment no longer exists."]})
+    parent = None
+    if parent_id is not None:
+        # Checked under the post lock: a parent being deleted or removed right now is either seen gone or waits.
+        parent = Comment.objects.filter(pk=parent_id, post_id=post.pk, removed_at__isnull=True).first()
+        if parent is None:
+            raise ValidationError({"parent": ["No such comment on this post."]})
 
     comment = Comment.objects.create(post=post, parent=parent, author=author, text=text)
     Post.objects.filter(pk=post.pk).update(comments_count=F("comments_count") + 1)
     if parent is not None:
         Comment.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
 
-    # ---- after commit: notifications ("comment" / "reply") and anything else reacting to a new comment. ----
-    comment_id = comment.pk
-    transaction.on_commit(lambda: events.comment_created(comment_id))
+    send_on_commit(signals.comment_created, sender=Comment, comment_id=comment.pk)
     return comment
 
 
@@ -99,9 +101,6 @@ def comment_delete(*, comment: Comment, post: Post, actor: User) -> None:
     if parent_id is not None and removed_at is None:
         Comment.objects.filter(pk=parent_id).update(replies_count=Greatest(F("replies_count") - 1, 0))
 
-    comment_id, post_id = comment.pk, post.pk
-    transaction.on_commit(lambda: events.comment_deleted(comment_id, post_id))
-
 
 @transaction.atomic
 def comment_remove(*, comment: Comment, actor: User) -> Comment:
@@ -113,7 +112,17 @@ def comment_remove(*, comment: Comment, actor: User) -> Comment:
         Post.objects.filter(pk=comment.post_id).update(comments_count=Greatest(F("comments_count") - 1, 0))
         if comment.parent_id is not None:
             Comment.objects.filter(pk=comment.parent_id).update(replies_count=Greatest(F("replies_count") - 1, 0))
-        comment_id, post_id = comment.pk, comment.post_id
-        transaction.on_commit(lambda: events.comment_deleted(comment_id, post_id))
     comment.refresh_from_db(fields=["removed_at"])
     return comment
+
+
+def comments_counters_recount(*, batch_size: int = 1000) -> dict[str, int]:
+    """Repair `Post.comments_count` (comments and replies not removed) and `Comment.replies_count` (direct replies
+    not removed) from the rows; returns rows repaired per model."""
+    live = {"removed_at__isnull": True}
+    return {
+        "posts": recount_in_batches(Post, {"comments_count": count_of(Comment, "post", **live)}, batch_size=batch_size),
+        "comments": recount_in_batches(
+            Comment, {"replies_count": count_of(Comment, "parent", **live)}, batch_size=batch_size
+        ),
+    }

@@ -44,13 +44,11 @@ class PostCommentsView(GenericAPIView):
         post = post_get_unlocked(viewer=request.user, post_id=post_id)
         serializer = CommentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        parent = None
-        if serializer.validated_data.get("parent") is not None:
-            parent = selectors.comment_base_queryset().filter(pk=serializer.validated_data["parent"]).first()
-            if parent is None or parent.post_id != post.pk:
-                return Response({"parent": ["No such comment on this post."]}, status=status.HTTP_400_BAD_REQUEST)
         comment = services.comment_create(
-            post=post, author=request.user, text=serializer.validated_data["text"], parent=parent
+            post=post,
+            author=request.user,
+            text=serializer.validated_data["text"],
+            parent_id=serializer.validated_data.get("parent"),
         )
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 

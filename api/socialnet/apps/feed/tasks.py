@@ -1,14 +1,12 @@
 """Timeline tasks. `fanout_*` and `timeline_*` run on the `follows` queue (CELERY_TASK_ROUTES), the rest on
 `default`. Each loads ids, calls a service, and may run twice harmlessly."""
 
-from celery import shared_task
+from apps.common.tasks import retrying_task
 
 from . import services
 
-_RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 5}
 
-
-@shared_task(acks_late=True, **_RETRY)
+@retrying_task
 def fanout_post_task(post_id: int) -> None:
     batches = services.fanout_post(post_id=post_id)
     if not batches:
@@ -20,7 +18,7 @@ def fanout_post_task(post_id: int) -> None:
     services.fanout_post_batch(post_id=post_id, user_ids=batches[0])
 
 
-@shared_task(acks_late=True, **_RETRY)
+@retrying_task
 def fanout_sweep_task() -> int:
     """Periodic: re-enqueue the fan-out of recent posts whose fan-out never ran (it is idempotent anyway)."""
     missed = services.fanout_sweep()
@@ -29,12 +27,12 @@ def fanout_sweep_task() -> int:
     return len(missed)
 
 
-@shared_task(acks_late=True, **_RETRY)
+@retrying_task
 def fanout_post_batch_task(post_id: int, user_ids: list[int]) -> None:
     services.fanout_post_batch(post_id=post_id, user_ids=user_ids)
 
 
-@shared_task(acks_late=True, **_RETRY)
+@retrying_task
 def fanout_remove_post_task(post_id: int, author_id: int) -> None:
     batches = services.fanout_remove_batches(author_id=author_id)
     for batch in batches[1:]:
@@ -43,22 +41,22 @@ def fanout_remove_post_task(post_id: int, author_id: int) -> None:
         services.fanout_remove_batch(post_id=post_id, user_ids=batches[0])
 
 
-@shared_task(acks_late=True, **_RETRY)
+@retrying_task
 def fanout_remove_batch_task(post_id: int, user_ids: list[int]) -> None:
     services.fanout_remove_batch(post_id=post_id, user_ids=user_ids)
 
 
-@shared_task(acks_late=True, **_RETRY)
+@retrying_task
 def timeline_backfill_task(user_id: int, author_id: int) -> None:
     services.timeline_backfill(user_id=user_id, author_id=author_id)
 
 
-@shared_task(acks_late=True, **_RETRY)
+@retrying_task
 def timeline_unmerge_task(user_id: int, author_id: int) -> None:
     services.timeline_unmerge(user_id=user_id, author_id=author_id)
 
 
-@shared_task(acks_late=True, **_RETRY)
+@retrying_task
 def trending_refresh_task() -> None:
     from .ranking import trending_refresh
 

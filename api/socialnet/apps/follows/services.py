@@ -1,5 +1,5 @@
 """Writes of the follow graph. Counters move in the same transaction as the row; timelines and notifications
-react after commit, on the `follows` queue."""
+react after commit to the `followed` / `unfollowed` signals."""
 
 from __future__ import annotations
 
@@ -8,29 +8,12 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from rest_framework.exceptions import ValidationError
 
-from apps.common.tasks import enqueue
+from apps.common.counters import count_of, recount_in_batches
+from apps.common.signals import send_on_commit
 from apps.users.models import User
 
+from . import signals
 from .models import Follow
-
-
-def _after_follow(follower_id: int, followee_id: int) -> None:
-    from apps.feed.services import celebrities_forget_safely
-    from apps.feed.tasks import timeline_backfill_task
-
-    from .tasks import follow_notify_task
-
-    celebrities_forget_safely(user_id=follower_id)
-    enqueue(timeline_backfill_task, follower_id, followee_id)
-    enqueue(follow_notify_task, follower_id, followee_id)
-
-
-def _after_unfollow(follower_id: int, followee_id: int) -> None:
-    from apps.feed.services import celebrities_forget_safely
-    from apps.feed.tasks import timeline_unmerge_task
-
-    celebrities_forget_safely(user_id=follower_id)
-    enqueue(timeline_unmerge_task, follower_id, followee_id)
 
 
 def _count_follow(*, follower_id: int, followee_id: int, delta: int) -> None:
@@ -56,18 +39,17 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
         raise ValidationError({"detail": "You cannot follow yourself."})
     existing = Follow.objects.filter(follower=follower, followee=followee).first()
     if existing is not None:
-        # A repeat is how a client retries: redo the (idempotent) backfill in case the first enqueue was lost
-        # to a broker outage, so the followee's recent posts still reach the home feed.
-        from apps.feed.tasks import timeline_backfill_task
-
-        enqueue(timeline_backfill_task, follower.pk, followee.pk)
+        # A repeat is how a client retries: announce it, so idempotent reactions (the timeline backfill) are redone
+        # in case the first request's were lost to a broker outage.
+        send_on_commit(signals.followed, sender=Follow, follower_id=follower.pk, followee_id=followee.pk, created=False)
         return existing, False
     try:
         with transaction.atomic():
             follow = Follow.objects.create(follower=follower, followee=followee)
             _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=+1)
-            follower_id, followee_id = follower.pk, followee.pk
-            transaction.on_commit(lambda: _after_follow(follower_id, followee_id))
+            send_on_commit(
+                signals.followed, sender=Follow, follower_id=follower.pk, followee_id=followee.pk, created=True
+            )
     except IntegrityError:
         return Follow.objects.get(follower=follower, followee=followee), False
     return follow, True
@@ -80,6 +62,14 @@ def follow_delete(*, follower: User, followee: User) -> bool:
     if not deleted:
         return False
     _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=-1)
-    follower_id, followee_id = follower.pk, followee.pk
-    transaction.on_commit(lambda: _after_unfollow(follower_id, followee_id))
+    send_on_commit(signals.unfollowed, sender=Follow, follower_id=follower.pk, followee_id=followee.pk)
     return True
+
+
+def follows_counters_recount(*, batch_size: int = 1000) -> int:
+    """Repair `followers_count` and `following_count` of every user from the follow rows; returns users repaired."""
+    return recount_in_batches(
+        User,
+        {"followers_count": count_of(Follow, "followee"), "following_count": count_of(Follow, "follower")},
+        batch_size=batch_size,
+    )

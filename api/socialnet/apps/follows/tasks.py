@@ -1,12 +1,11 @@
-"""Follow events, on the `follows` queue (routed by module in CELERY_TASK_ROUTES)."""
+"""Follow graph tasks (on `default`: counter repair is housekeeping, not timeline work)."""
 
-from celery import shared_task
+from apps.common.tasks import retrying_task
 
-_RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 5}
+from . import services
 
 
-@shared_task(acks_late=True, **_RETRY)
-def follow_notify_task(follower_id: int, followee_id: int) -> None:
-    from apps.notifications.services import notification_follow
-
-    notification_follow(follower_id=follower_id, followee_id=followee_id)
+@retrying_task(soft_time_limit=240, time_limit=300)
+def follows_counters_recount_task() -> int:
+    """Periodic repair of followers/following counters from the rows (idempotent by nature)."""
+    return services.follows_counters_recount()

@@ -35,12 +35,12 @@ def image_payload(image: Image, *, public: bool, request=None) -> dict:
     }
 
 
-def images_payload_for_post(post, *, request=None) -> list[dict]:
-    """A visible, unlocked post's images, in order. Uses the `post_images_prefetch()` prefetch when present."""
+def post_images_payload(post, *, public: bool, request=None) -> list[dict]:
+    """A visible, unlocked post's images, in order; `public` is the posts app's answer for this post. Uses the
+    `post_images_prefetch()` prefetch when present."""
     images = getattr(post, "ordered_images", None)
     if images is None:
         images = list(post.images.order_by("position", "id"))
-    public = post.visibility == "public" and post.removed_at is None
     return [image_payload(image, public=public, request=request) for image in images]
 
 

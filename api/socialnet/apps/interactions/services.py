@@ -25,11 +25,13 @@ from django.db.models.functions import Greatest
 from django.http import Http404
 from django.utils import timezone
 
+from apps.common.counters import count_of, recount_in_batches
 from apps.common.redis import get_redis
+from apps.common.signals import send_on_commit
 from apps.posts.models import Post
 from apps.users.models import User
 
-from . import events
+from . import signals
 from .models import Like, ViewFlush
 
 logger = logging.getLogger(__name__)
@@ -61,9 +63,7 @@ def like_create(*, user: User, post: Post) -> tuple[Like, bool]:
         if not Post.objects.filter(pk=post.pk).update(likes_count=F("likes_count") + 1):
             raise Http404("Not found.")
 
-        # ---- after commit: "like" notification, recommendation signals. ----
-        like_id = like.pk
-        transaction.on_commit(lambda: events.post_liked(like_id))
+        send_on_commit(signals.post_liked, sender=Like, like_id=like.pk)
         return like, True
 
 
@@ -74,10 +74,12 @@ def like_delete(*, user: User, post: Post) -> bool:
     if not per_model.get(Like._meta.label, 0):
         return False
     Post.objects.filter(pk=post.pk).update(likes_count=Greatest(F("likes_count") - 1, 0))
-
-    post_id, user_id = post.pk, user.pk
-    transaction.on_commit(lambda: events.post_unliked(post_id, user_id))
     return True
+
+
+def likes_counters_recount(*, batch_size: int = 1000) -> int:
+    """Repair `Post.likes_count` from the like rows; returns posts repaired."""
+    return recount_in_batches(Post, {"likes_count": count_of(Like, "post")}, batch_size=batch_size)
 
 
 # --- views ----------------------------------------------------------------------------------------------------

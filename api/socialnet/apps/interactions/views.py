@@ -38,7 +38,7 @@ class PostLikeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PostViewView(APIView):
+class PostViewCounterView(APIView):
     """POST /posts/{id}/view/: 204 whether or not this view is counted (at most once per viewer per 24 h)."""
 
     permission_classes = [IsAuthenticated]

@@ -2,7 +2,13 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from apps.comments.admin import CommentAdmin
+from apps.comments.models import Comment
 from apps.common.admin import ReadOnlyAdmin, RoleBasedAdmin
+from apps.posts.admin import PostAdmin
+from apps.posts.models import Post
+from apps.users.admin import UserAdmin
+from apps.users.models import User
 
 from . import services
 from .models import ModerationAction, Report, Suspension, TargetType
@@ -87,3 +93,99 @@ class SuspensionAdmin(ReadOnlyAdmin):
     list_display = ["user", "suspended_by", "reason", "created_at"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user", "suspended_by"]
+
+
+# --- Moderation acts on the lower apps' admin pages -------------------------------------------------------------
+# Users, posts and comments register their plain admin; the acts with an audit record (suspension, premium, role
+# change, removal) are added here, where the moderation services live, by registering a subclass in their place.
+
+
+def _each(modeladmin, request, queryset, operation, done: str) -> None:
+    count = 0
+    for obj in queryset:
+        try:
+            operation(obj)
+            count += 1
+        except Exception as exc:  # e.g. a moderator trying to suspend an admin: report it, continue the batch
+            modeladmin.message_user(request, f"{obj}: {exc}", messages.WARNING)
+    modeladmin.message_user(request, f"{count} {done}.", messages.SUCCESS)
+
+
+@admin.action(description="Grant 30 days of premium")
+def grant_premium_30_days(modeladmin, request, queryset):
+    _each(
+        modeladmin, request, queryset, lambda u: services.premium_grant(user=u, actor=request.user), "user(s) granted"
+    )
+
+
+@admin.action(description="Suspend selected users")
+def suspend_users(modeladmin, request, queryset):
+    _each(
+        modeladmin, request, queryset, lambda u: services.user_suspend(user=u, actor=request.user), "user(s) suspended"
+    )
+
+
+@admin.action(description="Lift suspension of selected users")
+def unsuspend_users(modeladmin, request, queryset):
+    _each(
+        modeladmin, request, queryset, lambda u: services.user_unsuspend(user=u, actor=request.user), "user(s) restored"
+    )
+
+
+@admin.action(description="Remove selected posts (moderation)")
+def remove_posts(modeladmin, request, queryset):
+    def remove(post):
+        services.content_remove_post(post=post, actor=request.user, reason="via admin")
+
+    _each(modeladmin, request, queryset.filter(removed_at__isnull=True), remove, "post(s) removed")
+
+
+@admin.action(description="Remove selected comments (moderation)")
+def remove_comments(modeladmin, request, queryset):
+    def remove(comment):
+        services.content_remove_comment(comment=comment, actor=request.user, reason="via admin")
+
+    _each(modeladmin, request, queryset.filter(removed_at__isnull=True), remove, "comment(s) removed")
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ModeratedUserAdmin(UserAdmin):
+    actions = [suspend_users, unsuspend_users, grant_premium_30_days]
+    # The role becomes editable here: the change goes through the service (staff flags in step, audit record).
+    readonly_fields = [field for field in UserAdmin.readonly_fields if field != "role"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_admin:  # premium is granted by admins only
+            actions.pop("grant_premium_30_days", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        new_role = obj.role
+        if change and "role" in form.changed_data:
+            obj.role = form.initial.get("role", obj.role)
+            super().save_model(request, obj, form, change)
+            services.role_change(user=obj, actor=request.user, role=new_role)
+        else:
+            super().save_model(request, obj, form, change)
+            if not change and new_role != User.Role.USER:
+                services.role_change(user=obj, actor=request.user, role=new_role)
+
+
+admin.site.unregister(Post)
+
+
+@admin.register(Post)
+class ModeratedPostAdmin(PostAdmin):
+    actions = [remove_posts]
+
+
+admin.site.unregister(Comment)
+
+
+@admin.register(Comment)
+class ModeratedCommentAdmin(CommentAdmin):
+    actions = [remove_comments]

@@ -1,17 +1,20 @@
 """Notifications are made here, on the `default` queue, never in the request that caused them."""
 
-from celery import shared_task
+from apps.common.tasks import retrying_task
 
 from . import services
 
-_RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_backoff_max": 60, "max_retries": 5}
+
+@retrying_task
+def notification_follow_task(follower_id: int, followee_id: int) -> None:
+    services.notification_follow(follower_id=follower_id, followee_id=followee_id)
 
 
-@shared_task(acks_late=True, **_RETRY)
+@retrying_task
 def notification_like_task(like_id: int) -> None:
     services.notification_like(like_id=like_id)
 
 
-@shared_task(acks_late=True, **_RETRY)
+@retrying_task
 def notification_comment_task(comment_id: int) -> None:
     services.notification_comment(comment_id=comment_id)

@@ -1,23 +1,15 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from apps.common.admin import RoleBasedAdmin
-from apps.moderation.services import content_remove_post
 
 from .models import Post
 from .services import post_delete
 
 
-@admin.action(description="Remove selected posts (moderation)")
-def remove_posts(modeladmin, request, queryset):
-    removed = 0
-    for post in queryset.filter(removed_at__isnull=True):
-        content_remove_post(post=post, actor=request.user, reason="via admin")
-        removed += 1
-    modeladmin.message_user(request, f"{removed} post(s) removed.", messages.SUCCESS)
-
-
 @admin.register(Post)
 class PostAdmin(RoleBasedAdmin):
+    """Posts. apps.moderation.admin registers a subclass with the moderation removal action."""
+
     list_display = [
         "id",
         "author",
@@ -35,7 +27,6 @@ class PostAdmin(RoleBasedAdmin):
     readonly_fields = ["likes_count", "comments_count", "views_count", "created_at", "edited_at", "removed_at"]
     list_select_related = ["author"]
     show_full_result_count = False
-    actions = [remove_posts]
 
     # Deleting from the admin goes through the service like the API: counters, timelines and image files follow.
     def delete_model(self, request, obj):

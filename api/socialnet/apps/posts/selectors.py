@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404
 from apps.follows.models import Follow
 from apps.images.models import Image
 from apps.images.selectors import post_images_prefetch
-from apps.interactions.models import Like
 from apps.users.models import User
 
 from .models import Post
@@ -58,8 +57,31 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
         )
     return qs.annotate(
         is_locked=is_locked,
-        liked_by_me=Exists(Like.objects.filter(post_id=OuterRef("pk"), user_id=viewer.pk)),
+        # Through the relation the interactions app declares on User (`likes`): posts never imports interactions.
+        liked_by_me=Exists(User.objects.filter(pk=viewer.pk, likes__post_id=OuterRef("pk"))),
     )
+
+
+def post_public_q(prefix: str = "") -> Q:
+    """Posts anyone, anonymous included, may open (the anonymous case of the rule above, minus the premium lock);
+    `prefix` is the path to the post from the rows being filtered (e.g. "post__" for images)."""
+    return Q(
+        **{
+            f"{prefix}visibility": Post.Visibility.PUBLIC,
+            f"{prefix}removed_at__isnull": True,
+            f"{prefix}author__is_active": True,
+        }
+    )
+
+
+def post_is_public(post: Post) -> bool:
+    """For a post read through `post_visible_queryset` (so not removed, author active): may anyone open it?"""
+    return post.visibility == Post.Visibility.PUBLIC
+
+
+def post_may_open(viewer: Viewer, post_id: int) -> bool:
+    """Whether `viewer` may see the post and its content (visible and not locked)."""
+    return post_visible_queryset(viewer=viewer).filter(pk=post_id, is_locked=False).exists()
 
 
 def post_get_visible(*, viewer: Viewer, post_id: int) -> Post:

@@ -1,10 +1,11 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.images.serializers import images_payload_for_post
+from apps.images.serializers import post_images_payload
 from apps.users.serializers import AuthorSerializer
 
 from .models import Post
+from .selectors import post_is_public
 
 MAX_IMAGES_PER_POST = 10
 
@@ -58,7 +59,7 @@ class PostSerializer(serializers.ModelSerializer):
     def images_payload(self, obj: Post) -> list:
         """The post's image objects, in order, from the selector's prefetch (never a per-post query).
         Only called for posts that are not locked."""
-        return images_payload_for_post(obj, request=self.context.get("request"))
+        return post_images_payload(obj, public=post_is_public(obj), request=self.context.get("request"))
 
     def get_liked_by_me(self, obj: Post) -> bool:
         return bool(getattr(obj, "liked_by_me", False))

@@ -6,18 +6,17 @@ from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.comments.models import Comment
-from apps.follows.models import Follow
+from apps.common.counters import count_of, recount_in_batches
+from apps.common.signals import send_on_commit
 from apps.images.services import images_attach_to_post, images_delete_for_post
-from apps.interactions.models import Like
 from apps.users.models import User
 
-from . import events
+from . import signals
 from .models import Post
 from .selectors import post_has_images
 
@@ -58,9 +57,7 @@ def post_create(
     images_attach_to_post(post=post, image_ids=image_ids)
     User.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1)
 
-    # ---- after commit: fan-out and anything else reacting to a new post (apps.posts.events). ----
-    post_id = post.pk
-    transaction.on_commit(lambda: events.post_created(post_id))
+    send_on_commit(signals.post_created, sender=Post, post_id=post.pk, author_id=author.pk)
     return post
 
 
@@ -82,10 +79,9 @@ def post_update(*, post: Post, actor: User, text: str | None = None, visibility:
         post.visibility = visibility
         fields.append("visibility")
     post.edited_at = timezone.now()
+    # No event: timelines hold ids only and every read goes through the visibility rule, so a visibility change
+    # takes effect on the next read everywhere.
     post.save(update_fields=fields)
-
-    post_id = post.pk
-    transaction.on_commit(lambda: events.post_updated(post_id))
     return post
 
 
@@ -104,9 +100,7 @@ def post_delete(*, post: Post, actor: User) -> None:
     Post.objects.filter(pk=post_id).delete()
     if removed_at is None:  # a post removed by moderation was already uncounted
         User.objects.filter(pk=author_id).update(posts_count=Greatest(F("posts_count") - 1, 0))
-
-    # ---- after commit: purge from timelines and anything else reacting to a deleted post. ----
-    transaction.on_commit(lambda: events.post_deleted(post_id, author_id))
+    send_on_commit(signals.post_withdrawn, sender=Post, post_id=post_id, author_id=author_id)
 
 
 @transaction.atomic
@@ -117,81 +111,13 @@ def post_remove(*, post: Post, actor: User) -> Post:
     updated = Post.objects.filter(pk=post.pk, removed_at__isnull=True).update(removed_at=timezone.now())
     if updated:  # only the first removal uncounts, however many moderators click at once
         User.objects.filter(pk=post.author_id).update(posts_count=Greatest(F("posts_count") - 1, 0))
-        post_id, author_id = post.pk, post.author_id
-        # Same effect on timelines as a delete: the post must leave every feed.
-        transaction.on_commit(lambda: events.post_deleted(post_id, author_id))
+        send_on_commit(signals.post_withdrawn, sender=Post, post_id=post.pk, author_id=post.author_id)
     post.refresh_from_db(fields=["removed_at"])
     return post
 
 
-def _count_of(model, fk: str, **filters) -> Coalesce:
-    rows = model.objects.filter(**{fk: OuterRef("pk")}, **filters).order_by().values(fk)
-    return Coalesce(Subquery(rows.annotate(n=Count("*")).values("n")[:1]), 0, output_field=IntegerField())
-
-
-def _recount_in_batches(model, expected: dict, *, batch_size: int) -> int:
-    """Set each counter field of `model` to the count in `expected` where they differ; returns rows repaired.
-
-    Per batch: lock the rows first (FOR NO KEY UPDATE), then count in a later statement. A concurrent writer
-    that inserted a like/comment but has not yet bumped the counter waits on our lock and bumps it after we
-    wrote the count without its row; one that already bumped it has committed before we got the lock, and
-    our count (a fresh snapshot) includes its row. Either way the result is exact, never a lost update.
-    """
-    repaired = 0
-    last_pk = 0
-    fields = list(expected)
-    while True:
-        with transaction.atomic():
-            pks = list(
-                model.objects.filter(pk__gt=last_pk)
-                .order_by("pk")
-                .select_for_update(no_key=True)
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not pks:
-                return repaired
-            last_pk = pks[-1]
-            rows = model.objects.filter(pk__in=pks).annotate(**{f"real_{f}": expr for f, expr in expected.items()})
-            stale = []
-            for row in rows.only("pk", *fields):
-                changed = False
-                for field in fields:
-                    real = getattr(row, f"real_{field}")
-                    if getattr(row, field) != real:
-                        setattr(row, field, real)
-                        changed = True
-                if changed:
-                    stale.append(row)
-            if stale:
-                model.objects.bulk_update(stale, fields)
-                repaired += len(stale)
-
-
-def counters_recount(*, batch_size: int = 1000) -> dict[str, int]:
-    """Repair every denormalised counter of posts, comments and profiles from the rows they count.
-
-    Counted rows: likes; comments (replies included) and direct replies that are not removed; posts not removed;
-    follows in both directions.
-    """
-    return {
-        "posts": _recount_in_batches(
-            Post,
-            {
-                "likes_count": _count_of(Like, "post"),
-                "comments_count": _count_of(Comment, "post", removed_at__isnull=True),
-            },
-            batch_size=batch_size,
-        ),
-        "comments": _recount_in_batches(
-            Comment, {"replies_count": _count_of(Comment, "parent", removed_at__isnull=True)}, batch_size=batch_size
-        ),
-        "users": _recount_in_batches(
-            User,
-            {
-                "posts_count": _count_of(Post, "author", removed_at__isnull=True),
-                "followers_count": _count_of(Follow, "followee"),
-                "following_count": _count_of(Follow, "follower"),
-            },
-            batch_size=batch_size,
-        ),
-    }
+def posts_counters_recount(*, batch_size: int = 1000) -> int:
+    """Repair `User.posts_count` (posts not removed by moderation) from the rows; returns users repaired."""
+    return recount_in_batches(
+        User, {"posts_count": count_of(Post, "author", removed_at__isnull=True)}, batch_size=batch_size
+    )

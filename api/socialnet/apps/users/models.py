@@ -21,7 +21,7 @@ class User(AbstractUser):
     email = models.EmailField("email address")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER, db_index=True)
     bio = models.CharField(max_length=500, blank=True)
-    # One of the user's own images (checked by apps.images.services.image_for_avatar); deleting it clears this.
+    # One of the user's own images (chosen through apps.users.avatars, which images serves); deleting it clears this.
     avatar = models.ForeignKey(
         "images.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="avatar_users"
     )

@@ -1,6 +1,6 @@
 """Reads of accounts."""
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
 from django.shortcuts import get_object_or_404
 
 from .models import User
@@ -17,7 +17,10 @@ def user_get_public(*, username: str) -> User:
 
 def user_get_profile(*, username: str, viewer) -> User:
     """A public profile annotated with `is_following` (does `viewer` follow them; False when anonymous)."""
-    from apps.follows.selectors import viewer_follows
-
-    qs = user_public_queryset().annotate(is_following=viewer_follows(viewer=viewer))
+    if getattr(viewer, "is_authenticated", False):
+        # Through the relation the follows app declares on User (`following_set`): users never imports follows.
+        is_following = Exists(User.objects.filter(pk=viewer.pk, following_set__followee_id=OuterRef("pk")))
+    else:
+        is_following = Value(False, output_field=BooleanField())
+    qs = user_public_queryset().annotate(is_following=is_following)
     return get_object_or_404(qs, username__iexact=username)

@@ -1,8 +1,7 @@
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
-from apps.images.serializers import avatar_payload
-
+from .avatars import avatar_handler
 from .models import User
 
 # Paths under /users/ that a username must never shadow.
@@ -44,7 +43,7 @@ class AuthorSerializer(serializers.ModelSerializer):
 
     def get_avatar(self, obj) -> dict | None:
         # Avatars are public (profiles are); callers select_related("avatar") so lists stay one query.
-        return avatar_payload(obj, request=self.context.get("request"))
+        return avatar_handler().payload(obj, request=self.context.get("request"))
 
 
 class PublicProfileSerializer(serializers.ModelSerializer):
@@ -70,7 +69,7 @@ class PublicProfileSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_avatar(self, obj) -> dict | None:
-        return avatar_payload(obj, request=self.context.get("request"))
+        return avatar_handler().payload(obj, request=self.context.get("request"))
 
     def get_is_following(self, obj) -> bool:
         # Annotated by the selectors (one query for a whole page); absent means anonymous or not computed.

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from rest_framework.exceptions import ValidationError
 
+from .avatars import avatar_handler
 from .models import User
 
 
@@ -29,13 +30,11 @@ def user_create(*, username: str, email: str, password: str, first_name: str = "
 
 @transaction.atomic
 def user_update_profile(*, user: User, data: dict) -> User:
-    from apps.images.services import image_for_avatar
-
     fields = [name for name in ("first_name", "last_name", "bio") if name in data]
     for name in fields:
         setattr(user, name, data[name])
     if "avatar_id" in data:  # an image of the user's own, or None to clear it
-        user.avatar = image_for_avatar(user=user, image_id=data["avatar_id"])
+        user.avatar = avatar_handler().choose(user=user, image_id=data["avatar_id"])
         fields.append("avatar")
     if fields:
         user.save(update_fields=fields)

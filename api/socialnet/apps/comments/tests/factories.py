@@ -1,8 +1,8 @@
 import factory
 
 from apps.comments.models import Comment
-from apps.common.testing.factories import UserFactory
 from apps.posts.tests.factories import PostFactory
+from apps.users.tests.factories import UserFactory
 
 
 class CommentFactory(factory.django.DjangoModelFactory):

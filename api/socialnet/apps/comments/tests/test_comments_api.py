@@ -1,12 +1,13 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.exceptions import ValidationError
 
 from apps.comments import services
 from apps.comments.models import Comment
-from apps.common.testing.factories import UserFactory
 from apps.posts.models import Post
-from apps.posts.services import counters_recount, post_create
+from apps.posts.services import post_create
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -88,8 +89,8 @@ def test_parent_from_another_post_is_refused(client_for, post, user, other_user)
     assert foreign.replies_count == 0
     assert counts(post) == 0
     # The service guards the invariant for every caller, not just this view.
-    with pytest.raises(Exception, match="another post"):
-        services.comment_create(post=post, author=user, text="x", parent=foreign)
+    with pytest.raises(ValidationError, match="No such comment on this post"):
+        services.comment_create(post=post, author=user, text="x", parent_id=foreign.pk)
 
 
 @pytest.mark.parametrize("parent", ["abc", "0", "-3", "1.5", "99999999999999999999999"])
@@ -183,8 +184,8 @@ def test_delete_permission_matrix(api_client, client_for, post, actors, actor, e
 
 def test_deleting_a_thread_uncounts_its_replies(client_for, post, user, other_user):
     top = services.comment_create(post=post, author=other_user, text="top")
-    reply = services.comment_create(post=post, author=user, text="reply", parent=top)
-    services.comment_create(post=post, author=other_user, text="reply to reply", parent=reply)
+    reply = services.comment_create(post=post, author=user, text="reply", parent_id=top.pk)
+    services.comment_create(post=post, author=other_user, text="reply to reply", parent_id=reply.pk)
     services.comment_create(post=post, author=user, text="unrelated")
     top.refresh_from_db()
     assert (counts(post), top.replies_count) == (4, 1)
@@ -226,10 +227,10 @@ def test_removed_comments_and_inactive_authors_are_hidden(api_client, post, user
 
 def test_recount_repairs_comment_counters(post, user):
     top = services.comment_create(post=post, author=user, text="top")
-    services.comment_create(post=post, author=user, text="reply", parent=top)
+    services.comment_create(post=post, author=user, text="reply", parent_id=top.pk)
     Post.objects.filter(pk=post.pk).update(comments_count=40)
     Comment.objects.filter(pk=top.pk).update(replies_count=9)
-    repaired = counters_recount()
+    repaired = services.comments_counters_recount()
     assert repaired["posts"] == 1 and repaired["comments"] == 1
     top.refresh_from_db()
     assert (counts(post), top.replies_count) == (2, 1)
@@ -240,10 +241,20 @@ def test_list_query_count_does_not_grow(client_for, post, other_user, django_ass
     client = client_for(other_user)
     parent = services.comment_create(post=post, author=other_user, text="parent") if replies else None
     params = {"page_size": 50, **({"parent": parent.id} if replies else {})}
-    services.comment_create(post=post, author=UserFactory(), text="c0", parent=parent)
+    services.comment_create(post=post, author=UserFactory(), text="c0", parent_id=parent and parent.pk)
     with CaptureQueriesContext(connection) as one:
         assert len(client.get(f"/posts/{post.id}/comments/", params).json()["results"]) == 1
     for i in range(49):
-        services.comment_create(post=post, author=UserFactory(), text=f"c{i + 1}", parent=parent)
+        services.comment_create(post=post, author=UserFactory(), text=f"c{i + 1}", parent_id=parent and parent.pk)
     with django_assert_num_queries(len(one)):
         assert len(client.get(f"/posts/{post.id}/comments/", params).json()["results"]) == 50
+
+
+def test_reply_to_a_removed_comment_is_refused_by_the_service(post, user, moderator):
+    parent = services.comment_create(post=post, author=user, text="soon removed")
+    services.comment_remove(comment=parent, actor=moderator)
+    with pytest.raises(ValidationError, match="No such comment on this post"):
+        services.comment_create(post=post, author=user, text="too late", parent_id=parent.pk)
+    parent.refresh_from_db()
+    assert parent.replies_count == 0
+    assert Comment.objects.count() == 1

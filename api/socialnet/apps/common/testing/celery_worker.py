@@ -14,9 +14,8 @@ QUEUES = ("default", "follows", "media")
 
 @pytest.fixture(scope="session")
 def _celery_worker_session(django_db_setup, django_db_blocker):
+    from celery import current_app as app
     from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
 
     with django_db_blocker.unblock():
         app.control.purge()  # leftovers of an earlier, interrupted run must not run against this database
@@ -34,7 +33,7 @@ def _celery_worker_session(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def celery_worker(_celery_worker_session, transactional_db, settings):
-    from config.celery import app
+    from celery import current_app as app
 
     app.conf.task_always_eager = False
     settings.CELERY_TASK_ALWAYS_EAGER = False

@@ -1,8 +1,8 @@
 import pytest
 from django.utils import timezone
 
-from apps.common.testing.factories import UserFactory
 from apps.feed.timeline import timeline_client, timeline_key
+from apps.users.tests.factories import UserFactory
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 import pytest
 from django.utils import timezone
 
-from apps.common.testing.factories import UserFactory
 from apps.feed.tests.factories import follow, publish
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

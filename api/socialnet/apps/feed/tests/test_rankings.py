@@ -8,12 +8,12 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.common.testing.factories import UserFactory
 from apps.feed import ranking
 from apps.follows.models import Follow
 from apps.interactions.tests.factories import LikeFactory
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
+from apps.users.tests.factories import UserFactory
 
 from .factories import with_avatar, with_image
 

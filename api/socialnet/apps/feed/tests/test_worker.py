@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from apps.common.testing.celery_worker import wait_until
-from apps.common.testing.factories import UserFactory
 from apps.feed import tasks
 from apps.feed.timeline import timeline_client, timeline_key
+from apps.users.tests.factories import UserFactory
 
 pytestmark = [pytest.mark.worker]
 

@@ -1,7 +1,7 @@
 import factory
 
-from apps.common.testing.factories import UserFactory
 from apps.follows.models import Follow
+from apps.users.tests.factories import UserFactory
 
 
 class FollowFactory(factory.django.DjangoModelFactory):

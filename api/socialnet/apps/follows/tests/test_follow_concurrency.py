@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
-from apps.common.testing.factories import UserFactory
 from apps.follows.models import Follow
-from apps.follows.services import follow_create, follow_delete
+from apps.follows.services import follow_create, follow_delete, follows_counters_recount
 from apps.users.models import User
+from apps.users.tests.factories import UserFactory
 
 
 @pytest.mark.django_db(transaction=True)
@@ -54,12 +54,10 @@ def test_mutual_follows_and_unfollows_at_once(operation):
 
 @pytest.mark.django_db
 def test_recount_repairs_follow_counters():
-    from apps.posts.services import counters_recount
-
     a, b = UserFactory(), UserFactory()
     follow_create(follower=a, followee=b)
     User.objects.filter(pk__in=[a.pk, b.pk]).update(followers_count=7, following_count=9)
-    counters_recount()
+    assert follows_counters_recount() == 2
     a.refresh_from_db()
     b.refresh_from_db()
     assert (a.following_count, a.followers_count, b.followers_count, b.following_count) == (1, 0, 1, 0)

@@ -1,7 +1,7 @@
 import factory
 
-from apps.common.testing.factories import UserFactory
 from apps.images.models import Image
+from apps.users.tests.factories import UserFactory
 
 
 class ImageFactory(factory.django.DjangoModelFactory):

@@ -95,7 +95,7 @@ def test_sweeper_is_scheduled(settings):
 
 
 def test_tasks_go_to_the_media_queue():
-    from config.celery import app
+    from celery import current_app as app
 
     for task in (image_process_task, image_sweep_pending_task):
         route = app.amqp.router.route({}, task.name)
@@ -103,14 +103,13 @@ def test_tasks_go_to_the_media_queue():
 
 
 def test_unused_uploads_are_deleted_with_their_files(user, media_root, django_capture_on_commit_callbacks):
-    from apps.posts.tests.factories import PostFactory
-
     old = timezone.now() - timedelta(hours=48)
     abandoned = pending(user)
     on_post = pending(user)
     avatar = pending(user)
     fresh = pending(user)
-    Image.objects.filter(pk=on_post.pk).update(post=PostFactory(author=user))
+    # A post row made through the relation User has from the posts app (images sits below posts).
+    Image.objects.filter(pk=on_post.pk).update(post=user.posts.create(text="with an image"))
     user.avatar = avatar
     user.save(update_fields=["avatar"])
     Image.objects.exclude(pk=fresh.pk).update(created_at=old)

@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.common.testing.celery_worker import wait_until
-from apps.common.testing.factories import UserFactory
 from apps.images.models import Image
+from apps.users.tests.factories import UserFactory
 
 from . import samples
 

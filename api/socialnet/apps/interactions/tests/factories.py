@@ -1,8 +1,8 @@
 import factory
 
-from apps.common.testing.factories import UserFactory
 from apps.interactions.models import Like
 from apps.posts.tests.factories import PostFactory
+from apps.users.tests.factories import UserFactory
 
 
 class LikeFactory(factory.django.DjangoModelFactory):

@@ -6,11 +6,11 @@ import threading
 import pytest
 import requests
 
-from apps.common.testing.factories import UserFactory
-from apps.common.testing.oauth import issue_access_token
 from apps.interactions.models import Like
 from apps.posts.models import Post
 from apps.posts.services import post_create
+from apps.users.tests.factories import UserFactory
+from apps.users.tests.oauth import issue_access_token
 
 THREADS = 8
 ROUNDS = 12

@@ -2,11 +2,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.common.testing.factories import UserFactory
 from apps.interactions import services
 from apps.interactions.models import Like
 from apps.posts.models import Post
-from apps.posts.services import counters_recount, post_create
+from apps.posts.services import post_create
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -112,21 +112,18 @@ def test_likes_list_query_count_does_not_grow(client_for, post, django_assert_nu
         assert len(client.get(f"/posts/{post.id}/likes/", {"page_size": 50}).json()["results"]) == 50
 
 
-def test_recount_repairs_likes_and_posts_counters(post, user):
+def test_recount_repairs_likes_counters(post):
     for liker in UserFactory.create_batch(3):
         services.like_create(user=liker, post=post)
     Post.objects.filter(pk=post.pk).update(likes_count=17)
-    type(user).objects.filter(pk=user.pk).update(posts_count=0)
-    repaired = counters_recount()
-    assert repaired["posts"] == 1 and repaired["users"] >= 1
-    user.refresh_from_db()
-    assert (likes_count(post), user.posts_count) == (3, 1)
-    assert counters_recount() == {"posts": 0, "comments": 0, "users": 0}
+    assert services.likes_counters_recount() == 1
+    assert likes_count(post) == 3
+    assert services.likes_counters_recount() == 0
 
 
 def test_recount_task_runs_through_celery(post):
-    from apps.posts.tasks import recount_counters_task
+    from apps.interactions.tasks import likes_counters_recount_task
 
     Post.objects.filter(pk=post.pk).update(likes_count=5)
-    assert recount_counters_task.delay().get()["posts"] == 1
+    assert likes_counters_recount_task.delay().get() == 1
     assert likes_count(post) == 0

@@ -1,13 +1,13 @@
 import pytest
 
 from apps.common.redis import get_redis
-from apps.common.testing.factories import UserFactory
 from apps.interactions import services
 from apps.interactions.models import ViewFlush
 from apps.interactions.services import VIEW_BATCH_FIELD, VIEW_BUFFER_KEY, VIEW_FLUSHING_KEY
 from apps.interactions.tasks import flush_view_buffer_task
 from apps.posts.models import Post
 from apps.posts.services import post_create
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from apps.comments.tests.factories import CommentFactory
-from apps.common.testing.factories import UserFactory
 from apps.moderation.models import ModerationAction, Report
 from apps.posts.tests.factories import PostFactory
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

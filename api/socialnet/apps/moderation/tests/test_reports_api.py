@@ -1,11 +1,11 @@
 import pytest
 
 from apps.comments.tests.factories import CommentFactory
-from apps.common.testing.factories import UserFactory
 from apps.follows.models import Follow
 from apps.moderation.models import Report
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

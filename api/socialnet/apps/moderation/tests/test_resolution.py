@@ -6,12 +6,12 @@ from oauth2_provider.models import get_access_token_model
 
 from apps.comments.models import Comment
 from apps.comments.tests.factories import CommentFactory
-from apps.common.testing.factories import TEST_PASSWORD, UserFactory
-from apps.common.testing.oauth import issue_access_token
 from apps.moderation import services
 from apps.moderation.models import ModerationAction, Report, Suspension
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
+from apps.users.tests.factories import TEST_PASSWORD, UserFactory
+from apps.users.tests.oauth import issue_access_token
 
 pytestmark = pytest.mark.django_db
 

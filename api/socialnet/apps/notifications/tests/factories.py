@@ -1,7 +1,7 @@
 import factory
 
-from apps.common.testing.factories import UserFactory
 from apps.notifications.models import Notification
+from apps.users.tests.factories import UserFactory
 
 
 class NotificationFactory(factory.django.DjangoModelFactory):

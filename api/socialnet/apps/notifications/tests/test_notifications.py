@@ -9,7 +9,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.comments.services import comment_create
-from apps.common.testing.factories import UserFactory
 from apps.follows.services import follow_create, follow_delete
 from apps.images.tests.factories import ImageFactory
 from apps.interactions.services import like_create, like_delete
@@ -17,6 +16,7 @@ from apps.notifications.models import Notification
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
 from apps.users.models import User
+from apps.users.tests.factories import UserFactory
 
 from .factories import NotificationFactory
 
@@ -45,8 +45,8 @@ def test_like_comment_reply_and_follow_notifications(client_for, user, other_use
     post = PostFactory(author=user, text="my post")
     run(like_create, user=other_user, post=post)
     comment = run(comment_create, post=post, author=other_user, text="nice")
-    my_reply = run(comment_create, post=post, author=user, text="thanks", parent=comment)
-    run(comment_create, post=post, author=third, text="me too", parent=comment)
+    my_reply = run(comment_create, post=post, author=user, text="thanks", parent_id=comment.pk)
+    run(comment_create, post=post, author=third, text="me too", parent_id=comment.pk)
     run(follow_create, follower=other_user, followee=user)
 
     mine = listed(client_for(user))
@@ -71,7 +71,7 @@ def test_nothing_for_acting_on_your_own_things(client_for, user, run):
     post = PostFactory(author=user)
     run(like_create, user=user, post=post)
     comment = run(comment_create, post=post, author=user, text="self")
-    run(comment_create, post=post, author=user, text="self reply", parent=comment)
+    run(comment_create, post=post, author=user, text="self reply", parent_id=comment.pk)
     assert listed(client_for(user)) == []
     assert not Notification.objects.exists()
 
@@ -138,7 +138,7 @@ def test_reply_to_someone_who_can_no_longer_see_the_post_is_not_notified(user, o
     comment = run(comment_create, post=post, author=other_user, text="first")
     follow_delete(follower=other_user, followee=author)
     follow_create(follower=user, followee=author)
-    run(comment_create, post=post, author=user, text="reply", parent=comment)
+    run(comment_create, post=post, author=user, text="reply", parent_id=comment.pk)
     assert not Notification.objects.filter(recipient=other_user).exists()
 
 
@@ -148,7 +148,7 @@ def test_premium_content_never_leaks_through_notifications(client_for, run):
     replier = UserFactory(premium=True)
     post = PostFactory(author=author, text="paid post", visibility=Post.Visibility.PREMIUM)
     comment = run(comment_create, post=post, author=lapsing, text="paid comment")
-    run(comment_create, post=post, author=replier, text="paid reply", parent=comment)
+    run(comment_create, post=post, author=replier, text="paid reply", parent_id=comment.pk)
     lapsing.premium_until = timezone.now() - timedelta(days=1)
     lapsing.save(update_fields=["premium_until"])
     body = listed(client_for(lapsing))

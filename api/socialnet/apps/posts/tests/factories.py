@@ -1,7 +1,7 @@
 import factory
 
-from apps.common.testing.factories import UserFactory
 from apps.posts.models import Post
+from apps.users.tests.factories import UserFactory
 
 
 class PostFactory(factory.django.DjangoModelFactory):

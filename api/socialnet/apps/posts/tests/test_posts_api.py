@@ -3,11 +3,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.common.testing.factories import UserFactory
 from apps.follows.models import Follow
 from apps.posts import services
 from apps.posts.models import Post
 from apps.users.models import User
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

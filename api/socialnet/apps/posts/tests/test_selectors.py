@@ -6,12 +6,11 @@ from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
-from apps.common.testing.factories import UserFactory
 from apps.follows.models import Follow
-from apps.interactions.models import Like
 from apps.posts.models import Post
 from apps.posts.selectors import post_get_unlocked, post_get_visible, post_visible_queryset
 from apps.posts.services import post_create
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +32,7 @@ def test_anonymous(posts):
 def test_regular_user_then_follower(posts, user, other_user):
     assert visible(other_user, posts) == {"public": (False, False), "premium": (True, False)}
     Follow.objects.create(follower=other_user, followee=user)
-    Like.objects.create(user=other_user, post=posts["public"])
+    other_user.likes.create(post=posts["public"])  # the relation interactions declares (posts sits below it)
     assert visible(other_user, posts) == {
         "public": (False, True),
         "premium": (True, False),

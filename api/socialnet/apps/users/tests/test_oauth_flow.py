@@ -10,9 +10,9 @@ from authlib.common.security import generate_token
 from authlib.common.urls import url_decode
 from authlib.integrations.requests_client import OAuth2Session
 
-from apps.common.testing.factories import UserFactory
-from apps.common.testing.oauth_browser import browser_login_and_consent
 from apps.users.oauth_clients import demo_client_ensure
+from apps.users.tests.factories import UserFactory
+from apps.users.tests.oauth_browser import browser_login_and_consent
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 

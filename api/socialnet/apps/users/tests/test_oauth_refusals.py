@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from django.test import Client
 
-from apps.common.testing.factories import TEST_PASSWORD, UserFactory
-from apps.common.testing.oauth import issue_access_token
 from apps.users.oauth_clients import demo_client_ensure
+from apps.users.tests.factories import TEST_PASSWORD, UserFactory
+from apps.users.tests.oauth import issue_access_token
 
 pytestmark = pytest.mark.django_db
 REDIRECT_URI = "http://127.0.0.1:8765/callback"

@@ -1,8 +1,8 @@
 import pytest
 from oauth2_provider.models import get_access_token_model
 
-from apps.common.testing.factories import UserFactory
-from apps.common.testing.oauth import issue_access_token
+from apps.users.tests.factories import UserFactory
+from apps.users.tests.oauth import issue_access_token
 
 pytestmark = pytest.mark.django_db
 PUBLIC_FIELDS = {

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from apps.common.testing.factories import UserFactory
 from apps.users.models import User
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@ from celery.result import EagerResult
 from oauth2_provider.models import get_access_token_model
 
 from apps.common.testing.celery_worker import wait_until
-from apps.common.testing.oauth import issue_access_token
 from apps.users.tasks import clear_expired_tokens_task
+from apps.users.tests.oauth import issue_access_token
 
 AccessToken = get_access_token_model()
 
@@ -23,7 +23,7 @@ def test_expired_tokens_are_removed_by_the_worker_on_the_default_queue(celery_wo
 
 
 def test_cleanup_task_routes_to_default_queue():
-    from config.celery import app
+    from celery import current_app as app
 
     route = app.amqp.router.route({}, clear_expired_tokens_task.name)
     assert route["queue"].name == "default"

@@ -150,5 +150,5 @@ class Command(BaseCommand):
                     if rng.random() < 0.5 and not post.comments.exists():
                         commenter = rng.choice([p for p in people if p.pk != post.author_id])
                         comment = comment_create(post=post, author=commenter, text="Love this!")
-                        comment_create(post=post, author=post.author, text="Thank you!", parent=comment)
+                        comment_create(post=post, author=post.author, text="Thank you!", parent_id=comment.pk)
                 progress.advance()

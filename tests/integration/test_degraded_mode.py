@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from apps.common.testing.factories import UserFactory
 from apps.follows.models import Follow
 from apps.posts.services import post_create
+from apps.users.tests.factories import UserFactory
 
 DEAD = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 

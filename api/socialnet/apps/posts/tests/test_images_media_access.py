@@ -8,11 +8,10 @@ from PIL import Image as PILImage
 
 from apps.follows.models import Follow
 from apps.images.signing import sign_media_path
+from apps.images.tests import samples
+from apps.images.tests.helpers import path_of, ready_image
 from apps.posts.models import Post
 from apps.posts.services import post_create
-
-from . import samples
-from .helpers import path_of, ready_image
 
 pytestmark = pytest.mark.django_db
 

@@ -6,12 +6,11 @@ import pytest
 from django.db import connection
 from rest_framework.exceptions import ValidationError
 
-from apps.common.testing.factories import UserFactory
 from apps.images.models import Image
+from apps.images.tests.factories import ImageFactory
 from apps.posts.models import Post
 from apps.posts.services import post_create
-
-from .factories import ImageFactory
+from apps.users.tests.factories import UserFactory
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,14 +4,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.common.testing.factories import UserFactory
 from apps.images.models import Image
+from apps.images.tests import samples
+from apps.images.tests.factories import ImageFactory
+from apps.images.tests.helpers import ready_image
 from apps.posts.models import Post
 from apps.posts.services import post_create
-
-from . import samples
-from .factories import ImageFactory
-from .helpers import ready_image
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -3,10 +3,10 @@
 import pytest
 
 from apps.comments.services import comment_create
-from apps.common.testing.factories import UserFactory
 from apps.interactions.services import view_buffer_flush
 from apps.posts import services
 from apps.posts.models import Post
+from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

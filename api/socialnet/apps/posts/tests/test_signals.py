@@ -1,0 +1,65 @@
+"""Posts announce what happened through apps.posts.signals: after commit only, ids only, once per change."""
+
+import pytest
+from django.db import transaction
+
+from apps.posts import signals
+from apps.posts.models import Post
+from apps.posts.services import post_create, post_delete, post_remove, post_update, posts_counters_recount
+from apps.users.models import User
+from apps.users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def spy(signal_spy):
+    return signal_spy.watch(("created", signals.post_created), ("withdrawn", signals.post_withdrawn))
+
+
+def test_create_is_announced_after_commit_only(user, spy, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        post = post_create(author=user, text="hello")
+    assert spy.sent == []  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert spy.sent == [("created", {"post_id": post.pk, "author_id": user.pk})]
+
+
+def test_delete_and_moderation_removal_both_withdraw(user, spy, django_capture_on_commit_callbacks):
+    moderator = UserFactory(moderator=True)
+    deleted, removed = post_create(author=user, text="a"), post_create(author=user, text="b")
+    with django_capture_on_commit_callbacks(execute=True):
+        post_delete(post=deleted, actor=user)
+        post_remove(post=removed, actor=moderator)
+        post_remove(post=removed, actor=moderator)  # a second removal changes nothing and says nothing
+    assert [name for name, _ in spy.sent if name == "withdrawn"] == ["withdrawn", "withdrawn"]
+    assert ("withdrawn", {"post_id": deleted.pk, "author_id": user.pk}) in spy.sent
+    assert ("withdrawn", {"post_id": removed.pk, "author_id": user.pk}) in spy.sent
+
+
+def test_an_edit_announces_nothing(user, spy, django_capture_on_commit_callbacks):
+    post = post_create(author=user, text="hello")
+    with django_capture_on_commit_callbacks(execute=True):
+        post_update(post=post, actor=user, text="edited", visibility=Post.Visibility.FOLLOWERS)
+    assert [name for name, _ in spy.sent] == []
+
+
+def test_a_rolled_back_create_announces_nothing(user, spy, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        post_create(author=user, text="never happened")
+        raise RuntimeError
+    assert spy.sent == []
+    assert not Post.objects.exists()
+    user.refresh_from_db()
+    assert user.posts_count == 0
+
+
+def test_recount_repairs_posts_count(user):
+    post_create(author=user, text="one")
+    post_remove(post=post_create(author=user, text="removed"), actor=UserFactory(moderator=True))
+    User.objects.filter(pk=user.pk).update(posts_count=9)
+    assert posts_counters_recount() >= 1
+    user.refresh_from_db()
+    assert user.posts_count == 1  # removed posts are not counted
+    assert posts_counters_recount() == 0
