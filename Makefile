@@ -24,15 +24,18 @@ run: $(BIN)/.installed
 	@bash scripts/run.sh
 
 # makemigrations --check runs against an in-memory SQLite: it compares models with migration files, no server needed.
+# lint-imports checks the layer contracts of .importlinter (an app never imports one above it).
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd api/socialnet && PYTHONPATH=.:../../api_gateway ../../$(BIN)/lint-imports ../../.importlinter
 	cd api/socialnet && DATABASE_URL=sqlite://:memory: DJANGO_SETTINGS_MODULE=config.settings_test ../../$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd api/socialnet && PYTHONPATH=.:../../api_gateway ../../$(BIN)/lint-imports ../../.importlinter
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .

@@ -5,7 +5,7 @@ from django.dispatch import receiver
 
 from apps.common.tasks import enqueue
 from apps.follows.signals import followed, unfollowed
-from apps.posts.signals import post_created, post_withdrawn
+from apps.posts.signals import post_created, post_deleted, post_removed
 
 from .tasks import fanout_post_task, fanout_remove_post_task, timeline_backfill_task, timeline_unmerge_task
 
@@ -15,8 +15,9 @@ def fan_out_new_post(sender, *, post_id: int, **kwargs) -> None:
     enqueue(fanout_post_task, post_id)
 
 
-@receiver(post_withdrawn, dispatch_uid="feed.purge")
-def purge_withdrawn_post(sender, *, post_id: int, author_id: int, **kwargs) -> None:
+@receiver(post_deleted, dispatch_uid="feed.purge_deleted")
+@receiver(post_removed, dispatch_uid="feed.purge_removed")
+def purge_post_from_timelines(sender, *, post_id: int, author_id: int, **kwargs) -> None:
     enqueue(fanout_remove_post_task, post_id, author_id)
 
 

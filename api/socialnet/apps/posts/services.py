@@ -100,7 +100,7 @@ def post_delete(*, post: Post, actor: User) -> None:
     Post.objects.filter(pk=post_id).delete()
     if removed_at is None:  # a post removed by moderation was already uncounted
         User.objects.filter(pk=author_id).update(posts_count=Greatest(F("posts_count") - 1, 0))
-    send_on_commit(signals.post_withdrawn, sender=Post, post_id=post_id, author_id=author_id)
+    send_on_commit(signals.post_deleted, sender=Post, post_id=post_id, author_id=author_id)
 
 
 @transaction.atomic
@@ -111,7 +111,7 @@ def post_remove(*, post: Post, actor: User) -> Post:
     updated = Post.objects.filter(pk=post.pk, removed_at__isnull=True).update(removed_at=timezone.now())
     if updated:  # only the first removal uncounts, however many moderators click at once
         User.objects.filter(pk=post.author_id).update(posts_count=Greatest(F("posts_count") - 1, 0))
-        send_on_commit(signals.post_withdrawn, sender=Post, post_id=post.pk, author_id=post.author_id)
+        send_on_commit(signals.post_removed, sender=Post, post_id=post.pk, author_id=post.author_id)
     post.refresh_from_db(fields=["removed_at"])
     return post
 

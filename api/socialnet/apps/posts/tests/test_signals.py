@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def spy(signal_spy):
-    return signal_spy.watch(("created", signals.post_created), ("withdrawn", signals.post_withdrawn))
+    return signal_spy.watch(
+        ("created", signals.post_created), ("deleted", signals.post_deleted), ("removed", signals.post_removed)
+    )
 
 
 def test_create_is_announced_after_commit_only(user, spy, django_capture_on_commit_callbacks):
@@ -26,16 +28,17 @@ def test_create_is_announced_after_commit_only(user, spy, django_capture_on_comm
     assert spy.sent == [("created", {"post_id": post.pk, "author_id": user.pk})]
 
 
-def test_delete_and_moderation_removal_both_withdraw(user, spy, django_capture_on_commit_callbacks):
+def test_delete_and_moderation_removal_are_announced(user, spy, django_capture_on_commit_callbacks):
     moderator = UserFactory(moderator=True)
     deleted, removed = post_create(author=user, text="a"), post_create(author=user, text="b")
     with django_capture_on_commit_callbacks(execute=True):
         post_delete(post=deleted, actor=user)
         post_remove(post=removed, actor=moderator)
         post_remove(post=removed, actor=moderator)  # a second removal changes nothing and says nothing
-    assert [name for name, _ in spy.sent if name == "withdrawn"] == ["withdrawn", "withdrawn"]
-    assert ("withdrawn", {"post_id": deleted.pk, "author_id": user.pk}) in spy.sent
-    assert ("withdrawn", {"post_id": removed.pk, "author_id": user.pk}) in spy.sent
+    assert spy.sent == [
+        ("deleted", {"post_id": deleted.pk, "author_id": user.pk}),
+        ("removed", {"post_id": removed.pk, "author_id": user.pk}),
+    ]
 
 
 def test_an_edit_announces_nothing(user, spy, django_capture_on_commit_callbacks):
