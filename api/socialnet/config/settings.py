@@ -91,7 +91,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse; Django must not hold them too
-USES_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 # --- Redis: cache, broker, timelines --------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -255,7 +254,6 @@ CELERY_RESULT_BACKEND = None  # tasks report through the database, never through
 CELERY_TASK_ALWAYS_EAGER = EMBEDDED
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES_NAMES = ("default", "follows", "media")
 # Route by app: each queue's workers can be scaled and tuned (prefetch, concurrency) separately.
 CELERY_TASK_ROUTES = {
     "apps.images.tasks.*": {"queue": "media"},

@@ -8,7 +8,7 @@ signed, expiring URLs.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q
 from django.http import Http404
 
 from .models import Image
@@ -56,7 +56,3 @@ def image_get_for_media(*, storage_prefix: str) -> tuple[Image, bool] | None:
 def post_images_prefetch() -> Prefetch:
     """What a post list needs to show its images: one query for the whole page, in post order."""
     return Prefetch("images", queryset=Image.objects.order_by("position", "id"), to_attr="ordered_images")
-
-
-def images_of_user(*, owner) -> QuerySet[Image]:
-    return Image.objects.filter(owner_id=owner.pk).order_by("-id")

@@ -26,17 +26,6 @@ def storage_put(key: str, data: bytes) -> None:
         raise StorageKeyMismatch(f"storage saved {key!r} as {saved!r}")
 
 
-def storage_put_file(key: str, fileobj) -> None:
-    """Stream an uploaded file to `key` without reading it all into memory."""
-    if default_storage.exists(key):
-        default_storage.delete(key)
-    fileobj.seek(0)
-    saved = default_storage.save(key, fileobj)
-    if saved != key:
-        default_storage.delete(saved)
-        raise StorageKeyMismatch(f"storage saved {key!r} as {saved!r}")
-
-
 def storage_read(key: str) -> bytes:
     with default_storage.open(key, "rb") as fh:
         return fh.read()

@@ -11,7 +11,3 @@ def report_queue(*, status: str | None = None) -> QuerySet[Report]:
     elif status == Report.Status.RESOLVED:
         qs = qs.filter(is_open=False)
     return qs
-
-
-def report_get(*, report_id: int) -> Report:
-    return Report.objects.get(pk=report_id)
