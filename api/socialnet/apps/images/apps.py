@@ -2,6 +2,8 @@ import warnings
 
 from django.apps import AppConfig
 
+from apps.users.avatars import AvatarHandler, register_avatar_handler
+
 
 class ImagesConfig(AppConfig):
     name = "apps.images"
@@ -16,11 +18,9 @@ class ImagesConfig(AppConfig):
         Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
         warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
-        # Users ask for avatars through this registration (users sits below images in the layers).
-        from apps.users.avatars import AvatarHandler, register_avatar_handler
-
         from . import processing  # noqa: F401  registers the HEIC opener when pillow-heif is installed
         from .serializers import avatar_payload
         from .services import image_for_avatar
 
+        # Users ask for avatars through this registration (users sits below images in the layers).
         register_avatar_handler(AvatarHandler(choose=image_for_avatar, payload=avatar_payload))
