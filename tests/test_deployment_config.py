@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,30 @@ def test_dockerfiles_are_slim_pinned_and_non_root(dockerfile):
     for line in requirements.read_text().splitlines():
         if line.strip() and not line.startswith(("#", "-r")):
             assert "==" in line, f"{requirements}: unpinned {line!r}"
+
+
+def test_env_example_values_are_accepted_by_django_the_gateway_and_gunicorn():
+    """Copied as it is, .env.example configures processes that start: every value parses where it is read."""
+    from app.config import GatewayConfig
+
+    example = env_file(".env.example")
+    GatewayConfig.from_env(example)  # raises ConfigError on a value the gateway cannot run with
+    env = {"PATH": os.environ["PATH"], **example}
+    django = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT / "api/socialnet",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert django.returncode == 0, django.stdout + django.stderr
+    gunicorn = subprocess.run(
+        [sys.executable, "-c", "import runpy; runpy.run_path('gunicorn.conf.py')"],
+        cwd=ROOT / "api_gateway",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert gunicorn.returncode == 0, gunicorn.stderr
