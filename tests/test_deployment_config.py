@@ -1,4 +1,5 @@
-"""docker-compose.yml, the Procfile, the Dockerfiles, settings and .env.example must agree.
+"""docker-compose.yml, the Procfile, the Dockerfiles, settings and .env.example must agree, and every variable
+any file reads from the environment must be documented, once, in .env.example and docs/configuration.md.
 
 No Docker engine runs here, so these checks are what stands between a typo and a stack that does not start.
 """
@@ -7,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,11 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+ENV_ASSIGNMENT = re.compile(r"^(#\s?)?([A-Z][A-Z0-9_]*)=(.*)$")
+
+
 def env_file(name: str) -> dict[str, str]:
+    """The variables an env file sets: `NAME=value` lines; comments and blank lines skipped."""
     pairs = {}
     for line in (ROOT / name).read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
@@ -40,12 +46,100 @@ def env_file(name: str) -> dict[str, str]:
     return pairs
 
 
-def variables_read_by_the_code() -> set[str]:
-    settings = (ROOT / "api/socialnet/config/settings.py").read_text()
-    names = set(re.findall(r"\benv(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]*)\"", settings))
-    gateway = (ROOT / "api_gateway/app/config.py").read_text()
-    names |= set(re.findall(r"\"((?:GATEWAY_|REDIS_URL)[A-Z0-9_]*)\"", gateway))
+def documented_variables() -> list[str]:
+    """Every variable .env.example documents, in order, duplicates kept.
+
+    `NAME=value` is a variable set in the example; `# NAME=value` is an optional one, shown commented out because
+    setting it (even empty) differs from leaving it unset. Every other line must be a comment or blank.
+    """
+    names = []
+    for number, line in enumerate((ROOT / ".env.example").read_text().splitlines(), 1):
+        match = ENV_ASSIGNMENT.match(line)
+        if match:
+            names.append(match.group(2))
+        else:
+            assert not line.strip() or line.startswith("# "), f".env.example:{number}: not NAME=value: {line!r}"
     return names
+
+
+# --- what reads the environment ---------------------------------------------------------------------------------
+# Python: django-environ in settings (`env("X"`, `env.int("X"`), the gateway's helpers (`_int(env, "X"`,
+# `env.get("X"`), and plain os.environ / os.getenv.
+PYTHON_READS = [
+    re.compile(r"\benv(?:\.\w+)?\(\s*\"([A-Z][A-Z0-9_]*)\""),
+    re.compile(r"\(\s*env\s*,\s*\"([A-Z][A-Z0-9_]*)\""),
+    re.compile(r"os\.(?:environ\.get|environ\.setdefault|getenv)\(\s*\"([A-Z][A-Z0-9_]*)\""),
+    re.compile(r"os\.environ\[\s*\"([A-Z][A-Z0-9_]*)\"\s*\]"),
+    re.compile(r"\"([A-Z][A-Z0-9_]*)\"\s+(?:not\s+)?in\s+os\.environ\b"),
+]
+# Shell (scripts, Procfile, Dockerfiles, compose commands): `${X:-default}` and friends always read X; a plain
+# `$X` / `${X}` reads it when the file never assigns X itself. Variables every shell has are not configuration.
+SHELL_DEFAULTED = re.compile(r"\$\{([A-Z][A-Z0-9_]*):?[-=?+]")
+SHELL_PLAIN = re.compile(r"\$\{?([A-Z][A-Z0-9_]*)\b(?![:]?[-=?+])")
+SHELL_ASSIGNED = re.compile(r"(?:^|[\s;(&|])(?:export\s+|local\s+|readonly\s+|ENV\s+|ARG\s+)?([A-Z][A-Z0-9_]*)=")
+SHELL_BUILTINS = {"PATH", "HOME", "PWD", "OLDPWD", "USER", "SHELL", "UID", "IFS", "RANDOM", "HOSTNAME", "TERM"}
+# make: `NAME ?= value` takes NAME from the environment, and so does a `$(NAME)` the Makefile never defines.
+MAKE_DEFINED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(\?|:|\+)?=", re.M)
+MAKE_DEFAULTED = re.compile(r"^([A-Z][A-Z0-9_]*)\s*\?=", re.M)
+MAKE_REFERENCE = re.compile(r"\$\(([A-Z][A-Z0-9_]*)\)")
+
+PYTHON_FILES = [
+    "api/socialnet/config/settings.py",
+    "api/socialnet/config/settings_test.py",
+    "api/socialnet/config/celery.py",
+    "api/socialnet/config/wsgi.py",
+    "api/socialnet/manage.py",
+    "api_gateway/app/config.py",
+    "api_gateway/gunicorn.conf.py",
+    "bench/feed.py",
+    "bench/gateway.py",
+]
+SHELL_FILES = ["scripts/*.sh", ".ci/run", "Procfile", "api/Dockerfile", "api_gateway/Dockerfile"]
+# Read by tools rather than by SocialNet's processes, so not in .env.example: each is documented in the file named.
+TOOL_VARIABLES = {
+    "PYTHON": "docs/testing.md",  # make: the interpreter that creates .venv
+    "PYTEST_ARGS": "docs/testing.md",  # make test: options passed to pytest
+    "BENCH_REDIS_URL": "docs/benchmarks.md",  # bench/feed.py: its Redis
+    "POSTGRES_DB": "docs/configuration.md",  # docker compose: the postgres_db container (.env.dev)
+    "POSTGRES_USER": "docs/configuration.md",
+    "POSTGRES_PASSWORD": "docs/configuration.md",  # read by the postgres image, not by a file here
+}
+
+
+def python_reads(text: str) -> set[str]:
+    return {name for pattern in PYTHON_READS for name in pattern.findall(text)}
+
+
+def shell_reads(text: str) -> set[str]:
+    assigned = set(SHELL_ASSIGNED.findall(text))
+    plain = set(SHELL_PLAIN.findall(text)) - assigned
+    return (set(SHELL_DEFAULTED.findall(text)) | plain) - SHELL_BUILTINS
+
+
+def make_reads(text: str) -> set[str]:
+    defined = {match.group(1) for match in MAKE_DEFINED.finditer(text)}
+    return set(MAKE_DEFAULTED.findall(text)) | (set(MAKE_REFERENCE.findall(text)) - defined)
+
+
+def compose_reads(text: str) -> set[str]:
+    """Interpolated from the host (`${X}`) or read by a container's shell (`$${X}`)."""
+    return set(re.findall(r"\$?\$\{([A-Z][A-Z0-9_]*)", text))
+
+
+def environment_reads() -> dict[str, set[str]]:
+    """Each file that reads the environment → the variables it reads."""
+    reads = {path: python_reads((ROOT / path).read_text()) for path in PYTHON_FILES}
+    for pattern in SHELL_FILES:
+        for path in sorted(ROOT.glob(pattern)):
+            reads[str(path.relative_to(ROOT))] = shell_reads(path.read_text())
+    reads["Makefile"] = make_reads((ROOT / "Makefile").read_text())
+    reads["docker-compose.yml"] = compose_reads((ROOT / "docker-compose.yml").read_text())
+    return reads
+
+
+def variables_read_by_the_code() -> set[str]:
+    names = set().union(*environment_reads().values())
+    return names - set(TOOL_VARIABLES)
 
 
 def test_compose_file_is_valid_for_a_compose_implementation():
@@ -120,11 +214,77 @@ def test_commands_named_in_compose_exist(compose):
     import config.wsgi  # noqa: F401  gunicorn's target must import
 
 
-def test_env_example_documents_every_variable():
-    documented = set(env_file(".env.example"))
+def test_env_example_documents_every_variable_once():
+    documented = documented_variables()
+    twice = sorted({name for name in documented if documented.count(name) > 1})
+    assert twice == [], f"documented more than once in .env.example: {twice}"
     read = variables_read_by_the_code()
-    assert read - documented == set(), f"add to .env.example: {sorted(read - documented)}"
-    assert documented - read == set(), f"not read by any code, remove: {sorted(documented - read)}"
+    assert read - set(documented) == set(), f"add to .env.example: {sorted(read - set(documented))}"
+    assert set(documented) - read == set(), f"not read by any code, remove: {sorted(set(documented) - read)}"
+
+
+def test_the_scan_sees_what_each_file_reads():
+    """Spot checks, so a regular expression that silently stops matching cannot pass the drift test."""
+    reads = environment_reads()
+    assert {"DJANGO_SECRET_KEY", "DATABASE_URL", "AWS_S3_ENDPOINT_URL", "LOG_LEVEL"} <= reads[
+        "api/socialnet/config/settings.py"
+    ]
+    assert {"GATEWAY_UPSTREAM_URL", "GATEWAY_CORS_ORIGINS", "GATEWAY_LIMIT_LOGIN", "REDIS_URL"} <= reads[
+        "api_gateway/app/config.py"
+    ]
+    assert reads["api_gateway/gunicorn.conf.py"] == {
+        "GATEWAY_BIND",
+        "GATEWAY_WORKERS",
+        "GATEWAY_THREADS",
+        "GATEWAY_WORKER_TIMEOUT",
+        "GATEWAY_ACCESS_LOG",
+    }
+    assert {"DJANGO_PORT", "GATEWAY_PORT", "SEED_DEMO", "REDIS_URL"} <= reads["scripts/run.sh"]
+    assert not {"ROOT", "BIN", "GATEWAY_PID", "PWD"} & reads["scripts/run.sh"], "the script's own variables"
+    assert reads["Procfile"] == {"DJANGO_PORT"}
+    assert reads["Makefile"] == {"PYTHON", "PYTEST_ARGS"}
+    assert reads["docker-compose.yml"] == {"POSTGRES_USER", "POSTGRES_DB"}
+    assert "DJANGO_SETTINGS_MODULE" in reads["api/socialnet/manage.py"]
+    assert "BENCH_REDIS_URL" in reads["bench/feed.py"]
+
+
+def test_every_file_that_reads_the_environment_is_scanned():
+    listing = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if listing.returncode == 0:
+        tracked = listing.stdout.splitlines()
+    else:  # not a git checkout: every file but the virtualenv, caches and generated files
+        skip = (".git/", ".venv/", ".ruff_cache/", ".pytest_cache/", "test-artifacts/", "api/socialnet/static/")
+        tracked = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file()]
+        tracked = [path for path in tracked if not path.startswith(skip) and "__pycache__" not in path]
+    scanned = set(environment_reads())
+    for path in tracked:
+        if "/tests/" in f"/{path}" or path.startswith(("docs/", "README")) or not (ROOT / path).is_file():
+            continue
+        text = (ROOT / path).read_text(errors="replace")
+        if path.endswith(".py"):
+            reads = bool(python_reads(text)) or "os.environ" in text or "environ.Env" in text
+        elif path.endswith((".sh", ".yml", ".yaml")) or "." not in Path(path).name:
+            reads = bool(shell_reads(text) or make_reads(text) or compose_reads(text))
+        else:
+            continue
+        assert not reads or path in scanned, f"{path} reads the environment: add it to the drift test's scan"
+
+
+def test_tool_variables_are_documented_where_the_test_says():
+    for name, doc in TOOL_VARIABLES.items():
+        assert name in (ROOT / doc).read_text(), f"{name} is not documented in {doc}"
+
+
+def test_configuration_doc_has_a_row_for_every_variable():
+    text = (ROOT / "docs/configuration.md").read_text()
+    rows = re.findall(r"^\|\s*`([A-Z][A-Z0-9_]*)`", text, flags=re.M)
+    twice = sorted({name for name in rows if rows.count(name) > 1})
+    assert twice == [], f"docs/configuration.md has more than one row for: {twice}"
+    expected = variables_read_by_the_code() | set(TOOL_VARIABLES)
+    assert expected - set(rows) == set(), f"docs/configuration.md lacks a row for: {sorted(expected - set(rows))}"
+    assert set(rows) - expected == set(), (
+        f"docs/configuration.md documents what nothing reads: {sorted(set(rows) - expected)}"
+    )
 
 
 def test_env_dev_only_sets_known_variables_and_matches_compose_hosts(compose):
@@ -149,3 +309,30 @@ def test_dockerfiles_are_slim_pinned_and_non_root(dockerfile):
     for line in requirements.read_text().splitlines():
         if line.strip() and not line.startswith(("#", "-r")):
             assert "==" in line, f"{requirements}: unpinned {line!r}"
+
+
+def test_env_example_values_are_accepted_by_django_the_gateway_and_gunicorn():
+    """Copied as it is, .env.example configures processes that start: every value parses where it is read."""
+    from app.config import GatewayConfig
+
+    example = env_file(".env.example")
+    GatewayConfig.from_env(example)  # raises ConfigError on a value the gateway cannot run with
+    env = {"PATH": os.environ["PATH"], **example}
+    django = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT / "api/socialnet",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert django.returncode == 0, django.stdout + django.stderr
+    gunicorn = subprocess.run(
+        [sys.executable, "-c", "import runpy; runpy.run_path('gunicorn.conf.py')"],
+        cwd=ROOT / "api_gateway",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert gunicorn.returncode == 0, gunicorn.stderr

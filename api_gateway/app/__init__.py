@@ -1,4 +1,4 @@
-"""SocialNet API gateway: the front door on :5000 in front of Django (see README, "API gateway")."""
+"""SocialNet API gateway: the front door on :5000 in front of Django (docs/architecture.md, "Gateway")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Gateway configuration, read once from the environment (12-factor). Every variable is documented in the README."""
+"""Gateway configuration, read once from the environment (12-factor). Every variable is in docs/configuration.md."""
 
 from __future__ import annotations
 
