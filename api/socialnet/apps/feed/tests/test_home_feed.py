@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.feed import services, tasks
+from apps.feed import selectors, services, tasks
 from apps.feed.timeline import SENTINEL, timeline_client, timeline_key
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
@@ -316,10 +316,10 @@ def test_sweeper_redoes_a_fanout_that_never_ran(client_for, active_user, timelin
     lost = PostFactory(author=author)  # committed, but its fan-out message never reached a worker
     done = publish(oncommit, author)
     Post.objects.filter(pk__in=[lost.pk, done.pk]).update(created_at=timezone.now() - timedelta(minutes=5))
-    assert services.fanout_sweep() == [lost.pk]
+    assert selectors.fanout_missed_post_ids() == [lost.pk]
     assert tasks.fanout_sweep_task.apply().get() == 1
     assert {lost.pk, done.pk} <= timeline_ids(me)
-    assert services.fanout_sweep() == []
+    assert selectors.fanout_missed_post_ids() == []
 
 
 def test_fragments_created_by_fanout_expire(active_user, oncommit, settings):
@@ -373,8 +373,8 @@ def test_both_database_strategies_agree(active_user, oncommit, window):
     authors[0].is_active = False
     authors[0].save(update_fields=["is_active"])
     params = dict.fromkeys(window, ids[12])
-    lateral = services.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=4, **params)
-    scan = services.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=10**6, **params)
+    lateral = selectors.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=4, **params)
+    scan = selectors.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=10**6, **params)
     assert lateral == scan
     assert len(lateral) == 7
     assert ids[3] not in lateral
