@@ -34,24 +34,32 @@ INVALID_CURSOR = "Invalid cursor."
 _POSITION_PARAMS = (CURSOR_PARAM, "max_id", "min_id")
 
 
-def invalid_cursor() -> ValidationError:
+def _invalid_cursor() -> ValidationError:
     return ValidationError({CURSOR_PARAM: [INVALID_CURSOR]})
 
 
-def page_size_from(request) -> int:
-    raw = request.query_params.get(PAGE_SIZE_PARAM)
+def _int_param(request, name: str, *, low: int, high: int, message: str) -> int | None:
+    """The integer query parameter `name`, None when absent; anything but an integer in [low, high] is a 400."""
+    raw = request.query_params.get(name)
     if raw is None:
-        return PAGE_SIZE
-    # DRF silently falls back to the default on bad values; a client asking for 0 or 10^9 has a bug worth seeing.
+        return None
     try:
         value = int(raw)
     except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_PAGE_SIZE:
-        raise ValidationError({PAGE_SIZE_PARAM: [f"Must be an integer between 1 and {MAX_PAGE_SIZE}."]})
+        value = low - 1
+    if not low <= value <= high:
+        raise ValidationError({name: [message]})
     return value
 
 
+def page_size_from(request) -> int:
+    # DRF silently falls back to the default on bad values; a client asking for 0 or 10^9 has a bug worth seeing.
+    message = f"Must be an integer between 1 and {MAX_PAGE_SIZE}."
+    size = _int_param(request, PAGE_SIZE_PARAM, low=1, high=MAX_PAGE_SIZE, message=message)
+    return PAGE_SIZE if size is None else size
+
+
+# --- hand-built pages ---------------------------------------------------------------------------------------------
 def page_link(request, **position) -> str:
     """The current URL (filters and page size kept) pointing at another page."""
     url = request.build_absolute_uri()
@@ -85,20 +93,6 @@ def page_schema(name: str, item) -> object:
     )
 
 
-# --- hand-built pages ---------------------------------------------------------------------------------------------
-def _id_param(request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_ID:
-        raise ValidationError({name: ["Must be a positive integer."]})
-    return value
-
-
 @dataclass(frozen=True)
 class IdWindow:
     """A page of a newest-first list of ids: older than `max_id` (the `next` link), or newer than `min_id` (the
@@ -110,7 +104,10 @@ class IdWindow:
 
     @classmethod
     def from_request(cls, request) -> IdWindow:
-        max_id, min_id = _id_param(request, "max_id"), _id_param(request, "min_id")
+        max_id, min_id = (
+            _int_param(request, name, low=1, high=MAX_ID, message="Must be a positive integer.")
+            for name in ("max_id", "min_id")
+        )
         if max_id is not None and min_id is not None:
             raise ValidationError({"detail": "Use max_id or min_id, not both."})
         return cls(max_id=max_id, min_id=min_id, size=page_size_from(request))
@@ -136,9 +133,9 @@ class ScoreCursor:
             score_text, id_text = text.split(":")
             score, row_id = float(score_text), int(id_text)
         except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise invalid_cursor() from None
+            raise _invalid_cursor() from None
         if not math.isfinite(score) or not 1 <= row_id <= MAX_ID:
-            raise invalid_cursor()
+            raise _invalid_cursor()
         return cls(score=score, id=row_id)
 
 
@@ -168,9 +165,9 @@ class IdCursorPagination(CursorPagination):
             reverse = {"0": False, "1": True}[tokens.get("r", ["0"])[0]]
             position = int(tokens["p"][0]) if "p" in tokens else None  # positions are ids in every ordering here
         except (ValueError, KeyError, UnicodeError, binascii.Error):
-            raise invalid_cursor() from None
+            raise _invalid_cursor() from None
         if not tokens or offset < 0 or not 0 <= (position or 0) <= MAX_ID:
-            raise invalid_cursor()
+            raise _invalid_cursor()
         position_text = None if position is None else str(position)
         return Cursor(offset=min(offset, self.offset_cutoff), reverse=reverse, position=position_text)
 
@@ -224,9 +221,9 @@ class OpenFirstCursorPagination(IdCursorPagination):
             row_id = int(fields["i"][0])
             reverse = {"1": True, "0": False}[fields.get("r", ["0"])[0]]
         except (ValueError, KeyError, UnicodeError, binascii.Error):
-            raise invalid_cursor() from None
+            raise _invalid_cursor() from None
         if not 0 <= row_id <= MAX_ID:
-            raise invalid_cursor()
+            raise _invalid_cursor()
         return is_open, row_id, reverse
 
     def _link(self, row, *, reverse: bool) -> str:

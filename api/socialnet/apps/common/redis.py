@@ -16,7 +16,7 @@ from django.core.signals import setting_changed
 _lock = threading.Lock()
 _clients: dict[str, redis.Redis] = {}
 # The settings callers named so far: changing one of them (tests, mostly) must not leave stale clients behind.
-_url_settings: set[str] = {"REDIS_URL"}
+_url_settings: set[str] = set()
 
 
 def redis_client(url_setting: str = "REDIS_URL") -> redis.Redis | None:
@@ -26,6 +26,7 @@ def redis_client(url_setting: str = "REDIS_URL") -> redis.Redis | None:
     Short socket timeouts (settings.REDIS_SOCKET_TIMEOUT): a dead Redis must make callers fall back quickly,
     never hang a request. Callers catch `redis.RedisError` and degrade.
     """
+    _url_settings.add(url_setting)
     url = getattr(settings, url_setting)
     if not url:
         return None
@@ -33,7 +34,6 @@ def redis_client(url_setting: str = "REDIS_URL") -> redis.Redis | None:
     if client is not None:
         return client
     with _lock:
-        _url_settings.add(url_setting)
         client = _clients.get(url)
         if client is None:
             timeout = settings.REDIS_SOCKET_TIMEOUT
