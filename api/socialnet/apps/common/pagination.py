@@ -70,8 +70,10 @@ def page_link(request, **position) -> str:
     return url
 
 
-def page_response(request, results, *, next_position: dict | None, previous_position: dict | None) -> Response:
-    """A page of a list that is not a queryset, in the same shape as every other list."""
+def page_response(
+    request, results, *, next_position: dict | None = None, previous_position: dict | None = None
+) -> Response:
+    """A page of a list that is not a queryset, in the same shape as every other list; no position, no link."""
     return Response(
         {
             "next": page_link(request, **next_position) if next_position else None,

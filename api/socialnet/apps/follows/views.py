@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.pagination import page_schema, page_size_from
+from apps.common.pagination import page_response, page_schema, page_size_from
 from apps.users.models import User
 from apps.users.selectors import user_get_public
 from apps.users.serializers import PublicProfileSerializer
@@ -78,10 +78,4 @@ class SuggestionsView(APIView):
     def get(self, request):
         users = selectors.user_suggestions(user=request.user, limit=page_size_from(request))
         # One page only: suggestions are recomputed on every call, so there is nothing stable to page through.
-        return Response(
-            {
-                "next": None,
-                "previous": None,
-                "results": PublicProfileSerializer(users, many=True, context={"request": request}).data,
-            }
-        )
+        return page_response(request, PublicProfileSerializer(users, many=True, context={"request": request}).data)
