@@ -68,15 +68,15 @@ def home_timeline_prepare(*, reader: User) -> None:
 
 
 # --- timelines ----------------------------------------------------------------------------------------------------
-def timeline_rebuild(*, user_id: int, following_count: int | None = None) -> list[int]:
+def timeline_rebuild(*, user_id: int, following_count: int | None = None) -> None:
     """Rebuild a user's timeline from the database (a returning inactive user, a lost or partial set)."""
+    client = timeline.timeline_client()
+    if client is None:
+        return
     ids = selectors.home_post_ids_from_db(
         user_id=user_id, limit=settings.FEED_TIMELINE_MAX, following_count=following_count
     )
-    client = timeline.timeline_client()
-    if client is not None:
-        timeline.timeline_replace(client=client, user_id=user_id, post_ids=ids)
-    return ids
+    timeline.timeline_replace(client=client, user_id=user_id, post_ids=ids)
 
 
 def celebrities_forget_safely(*, user_id: int) -> None:
