@@ -223,7 +223,7 @@ def seed(args) -> None:
 
 def issue_tokens(args) -> tuple[list[str], str, int]:
     """Tokens for a sample of active readers, and one for the star."""
-    from apps.feed.services import active_users_q
+    from apps.feed.selectors import active_users_q
     from apps.users.models import User
     from apps.users.tests.oauth import issue_access_token
 
@@ -379,11 +379,11 @@ def fanout_in_process(star_id: int) -> tuple[float, int]:
 
 
 def fanout_through_worker(args, star_token: str, star_id: int) -> tuple[float, int]:
-    from apps.feed import services
+    from apps.feed import selectors
     from apps.feed.timeline import timeline_client, timeline_key
     from config.celery import app
 
-    recipients = services.fanout_recipients(author_id=star_id)
+    recipients = selectors.fanout_recipients(author_id=star_id)
     app.control.purge()
     worker = subprocess.Popen(
         [
@@ -446,9 +446,9 @@ def main() -> None:
     setup_django(args)
     if not args.skip_seed:
         seed(args)
-    from apps.common.redis import get_redis
+    from apps.common.redis import redis_client
 
-    get_redis().flushdb()  # timelines of an earlier run would make the first reads look warm
+    redis_client().flushdb()  # timelines of an earlier run would make the first reads look warm
     tokens, star_token, star_id = issue_tokens(args)
     log(f"{len(tokens)} readers with tokens")
 

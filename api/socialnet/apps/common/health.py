@@ -3,10 +3,11 @@
 import logging
 import uuid
 
-import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+
+from .redis import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +38,7 @@ def broker_status() -> str:
     if settings.EMBEDDED:
         return "ok"  # embedded mode runs tasks in-process: there is no broker to lose
     try:
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
-        try:
-            return "ok" if client.ping() else "down"
-        finally:
-            client.close()
+        return "ok" if redis_client("CELERY_BROKER_URL").ping() else "down"
     except Exception:
         logger.warning("health: broker check failed", exc_info=True)
         return "down"

@@ -1,52 +1,177 @@
-"""Cursor pagination for every list: stable while new rows arrive, O(1) per page at any depth."""
+"""Pagination for every list: `{next, previous, results}` pages, `?page_size=` (default 20, at most 100), cursors
+that stay stable while new rows arrive and cost O(1) per page at any depth. A malformed cursor, page size or id
+bound is the client's mistake: always a 400, never a 404 or a 500.
 
+Querysets page through the DRF cursor classes below. Lists that are not a queryset build their page themselves
+from what this module parses: the home feed (`IdWindow`, Mastodon's `max_id`/`min_id`, because ids come from
+Redis) and the rankings (`ScoreCursor`, a (score, id) position, because scores are computed per request).
+"""
+
+from __future__ import annotations
+
+import base64
 import binascii
-from base64 import b64decode, b64encode
+import math
+from dataclasses import dataclass
 from urllib import parse
 
 from django.db.models import Q
-from rest_framework.exceptions import NotFound, ValidationError
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
-from rest_framework.utils.urls import replace_query_param
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+# Ids are PostgreSQL bigints: anything above cannot be a row and would make the database raise.
 MAX_ID = 2**63 - 1
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+PAGE_SIZE_PARAM = "page_size"
+CURSOR_PARAM = "cursor"
+INVALID_CURSOR = "Invalid cursor."
+# Every parameter that says where a page starts: a link to another page replaces all of them.
+_POSITION_PARAMS = (CURSOR_PARAM, "max_id", "min_id")
 
 
+def _invalid_cursor() -> ValidationError:
+    return ValidationError({CURSOR_PARAM: [INVALID_CURSOR]})
+
+
+def _int_param(request, name: str, *, low: int, high: int, message: str) -> int | None:
+    """The integer query parameter `name`, None when absent; anything but an integer in [low, high] is a 400."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ValidationError({name: [message]})
+    return value
+
+
+def page_size_from(request) -> int:
+    # DRF silently falls back to the default on bad values; a client asking for 0 or 10^9 has a bug worth seeing.
+    message = f"Must be an integer between 1 and {MAX_PAGE_SIZE}."
+    size = _int_param(request, PAGE_SIZE_PARAM, low=1, high=MAX_PAGE_SIZE, message=message)
+    return PAGE_SIZE if size is None else size
+
+
+# --- hand-built pages ---------------------------------------------------------------------------------------------
+def page_link(request, **position) -> str:
+    """The current URL (filters and page size kept) pointing at another page."""
+    url = request.build_absolute_uri()
+    for name in _POSITION_PARAMS:
+        url = remove_query_param(url, name)
+    for name, value in position.items():
+        url = replace_query_param(url, name, value)
+    return url
+
+
+def page_response(
+    request, results, *, next_position: dict | None = None, previous_position: dict | None = None
+) -> Response:
+    """A page of a list that is not a queryset, in the same shape as every other list; no position, no link."""
+    return Response(
+        {
+            "next": page_link(request, **next_position) if next_position else None,
+            "previous": page_link(request, **previous_position) if previous_position else None,
+            "results": results,
+        }
+    )
+
+
+def page_schema(name: str, item) -> object:
+    """The `{next, previous, results}` shape of a hand-built page, for the OpenAPI schema."""
+    return inline_serializer(
+        name,
+        {
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class IdWindow:
+    """A page of a newest-first list of ids: older than `max_id` (the `next` link), or newer than `min_id` (the
+    `previous` link), or the newest `size` when neither is given."""
+
+    max_id: int | None
+    min_id: int | None
+    size: int
+
+    @classmethod
+    def from_request(cls, request) -> IdWindow:
+        max_id, min_id = (
+            _int_param(request, name, low=1, high=MAX_ID, message="Must be a positive integer.")
+            for name in ("max_id", "min_id")
+        )
+        if max_id is not None and min_id is not None:
+            raise ValidationError({"detail": "Use max_id or min_id, not both."})
+        return cls(max_id=max_id, min_id=min_id, size=page_size_from(request))
+
+
+@dataclass(frozen=True)
+class ScoreCursor:
+    """A position in a ranking sorted by (score, id) descending: the next page starts strictly after it."""
+
+    score: float
+    id: int
+
+    def encode(self) -> str:
+        return base64.urlsafe_b64encode(f"{self.score!r}:{self.id}".encode()).decode().rstrip("=")
+
+    @classmethod
+    def from_request(cls, request) -> ScoreCursor | None:
+        raw = request.query_params.get(CURSOR_PARAM)
+        if raw is None:
+            return None
+        try:
+            text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+            score_text, id_text = text.split(":")
+            score, row_id = float(score_text), int(id_text)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise _invalid_cursor() from None
+        if not math.isfinite(score) or not 1 <= row_id <= MAX_ID:
+            raise _invalid_cursor()
+        return cls(score=score, id=row_id)
+
+
+# --- querysets ----------------------------------------------------------------------------------------------------
 class IdCursorPagination(CursorPagination):
     """Newest first by id. Ids grow with time and are unique, so the cursor never skips or repeats a row."""
 
     ordering = "-id"
-    page_size = 20
-    max_page_size = 100
-    page_size_query_param = "page_size"
+    page_size = PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
+    page_size_query_param = PAGE_SIZE_PARAM
+    cursor_query_param = CURSOR_PARAM
 
     def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
-        # DRF silently falls back to the default on bad values; a client asking for 0 or 10^9 has a bug worth seeing.
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if not 1 <= value <= self.max_page_size:
-            raise ValidationError({"page_size": [f"Must be an integer between 1 and {self.max_page_size}."]})
-        return value
+        return page_size_from(request)
 
     def decode_cursor(self, request):
-        # DRF checks a cursor's encoding but not its position, which goes straight into `id < position`: a
-        # hand-made cursor such as "p=abc" would become a 500. Positions are ids here, so they must be ints.
-        cursor = super().decode_cursor(request)
-        ordering = (self.ordering,) if isinstance(self.ordering, str) else tuple(self.ordering)
-        if cursor is None or cursor.position is None or ordering[0].lstrip("-") != "id":
-            return cursor
+        # DRF's own decoding answers 404 to what it cannot decode, takes what is not base64 at all for the first
+        # page, and checks no position although it goes straight into `id < position` ("p=abc" would be a 500).
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
         try:
-            position = int(cursor.position)
-        except ValueError:
-            raise NotFound(self.invalid_cursor_message) from None
-        if not 0 <= position <= MAX_ID:
-            raise NotFound(self.invalid_cursor_message)
-        return Cursor(offset=cursor.offset, reverse=cursor.reverse, position=str(position))
+            text = base64.b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+            tokens = parse.parse_qs(text, keep_blank_values=True, strict_parsing=True)
+            offset = int(tokens.get("o", ["0"])[0])
+            reverse = {"0": False, "1": True}[tokens.get("r", ["0"])[0]]
+            position = int(tokens["p"][0]) if "p" in tokens else None  # positions are ids in every ordering here
+        except (ValueError, KeyError, UnicodeError, binascii.Error):
+            raise _invalid_cursor() from None
+        if not tokens or offset < 0 or not 0 <= (position or 0) <= MAX_ID:
+            raise _invalid_cursor()
+        position_text = None if position is None else str(position)
+        return Cursor(offset=min(offset, self.offset_cutoff), reverse=reverse, position=position_text)
 
 
 class OldestFirstCursorPagination(IdCursorPagination):
@@ -92,20 +217,22 @@ class OpenFirstCursorPagination(IdCursorPagination):
         if encoded is None:
             return None
         try:
-            fields = parse.parse_qs(b64decode(encoded.encode("ascii")).decode("ascii"), strict_parsing=True)
+            text = base64.b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
+            fields = parse.parse_qs(text, strict_parsing=True)
             is_open = {"1": True, "0": False}[fields["o"][0]]
             row_id = int(fields["i"][0])
             reverse = {"1": True, "0": False}[fields.get("r", ["0"])[0]]
         except (ValueError, KeyError, UnicodeError, binascii.Error):
-            raise NotFound(self.invalid_cursor_message) from None
+            raise _invalid_cursor() from None
         if not 0 <= row_id <= MAX_ID:
-            raise NotFound(self.invalid_cursor_message)
+            raise _invalid_cursor()
         return is_open, row_id, reverse
 
     def _link(self, row, *, reverse: bool) -> str:
         token = parse.urlencode({"o": int(row.is_open), "i": row.pk, "r": int(reverse)})
         url = self.request.build_absolute_uri()
-        return replace_query_param(url, self.cursor_query_param, b64encode(token.encode("ascii")).decode("ascii"))
+        encoded = base64.b64encode(token.encode("ascii")).decode("ascii")
+        return replace_query_param(url, self.cursor_query_param, encoded)
 
     def get_next_link(self):
         return self._link(self._next, reverse=False) if self._next is not None else None

@@ -1,7 +1,7 @@
-"""One shared raw Redis client for the features that need real Redis commands (view buffers, timelines).
+"""The one factory of raw Redis clients: view buffers, timelines and the broker health check all get theirs here.
 
 Django's built-in RedisCache only speaks get/set; sorted sets, hashes and `SET NX EX` need a plain client.
-In the embedded mode (no REDIS_URL) there is no Redis at all and `get_redis()` answers None: callers fall back
+In the embedded mode (no REDIS_URL) there is no Redis at all and `redis_client()` answers None: callers fall back
 to an in-process equivalent (Django's local-memory cache) or to a database query.
 """
 
@@ -14,49 +14,46 @@ from django.conf import settings
 from django.core.signals import setting_changed
 
 _lock = threading.Lock()
-_client: redis.Redis | None = None
-_client_url: str | None = None
+_clients: dict[str, redis.Redis] = {}
+# The settings callers named so far: changing one of them (tests, mostly) must not leave stale clients behind.
+_url_settings: set[str] = set()
 
 
-def get_redis() -> redis.Redis | None:
-    """The process-wide client (a connection pool, thread-safe), or None in the embedded mode.
+def redis_client(url_setting: str = "REDIS_URL") -> redis.Redis | None:
+    """The process-wide client (a thread-safe connection pool) for the URL in `settings.<url_setting>`, or None
+    when that setting is empty. One client per URL: settings naming the same server share its pool.
 
     Short socket timeouts (settings.REDIS_SOCKET_TIMEOUT): a dead Redis must make callers fall back quickly,
     never hang a request. Callers catch `redis.RedisError` and degrade.
     """
-    global _client, _client_url
-    url = settings.REDIS_URL
+    _url_settings.add(url_setting)
+    url = getattr(settings, url_setting)
     if not url:
         return None
-    client = _client
-    if client is not None and _client_url == url:
+    client = _clients.get(url)
+    if client is not None:
         return client
     with _lock:
-        if _client is None or _client_url != url:
+        client = _clients.get(url)
+        if client is None:
             timeout = settings.REDIS_SOCKET_TIMEOUT
-            _client = redis.Redis.from_url(
+            client = redis.Redis.from_url(
                 url,
                 socket_connect_timeout=timeout,
                 socket_timeout=timeout,
                 health_check_interval=30,
             )
-            _client_url = url
-        return _client
-
-
-def reset_redis_client() -> None:
-    """Drop the cached client (tests that change REDIS_URL, or after a fork)."""
-    global _client, _client_url
-    with _lock:
-        if _client is not None:
-            _client.close()
-        _client = None
-        _client_url = None
+            _clients[url] = client
+        return client
 
 
 def _on_setting_changed(*, setting, **kwargs):
-    if setting in ("REDIS_URL", "REDIS_SOCKET_TIMEOUT"):
-        reset_redis_client()
+    # Clients carry their URL and timeouts: a test that changes either must get a fresh one.
+    if setting == "REDIS_SOCKET_TIMEOUT" or setting in _url_settings:
+        with _lock:
+            for client in _clients.values():
+                client.close()
+            _clients.clear()
 
 
 setting_changed.connect(_on_setting_changed)

@@ -1,30 +1,67 @@
-"""Reading the home feed: ids from Redis (or PostgreSQL when Redis cannot answer), celebrity posts merged in,
-then one query for the posts through THE visibility rule (apps.posts.selectors)."""
+"""Every read of the feed app: who is an active reader, who receives a post, the home timeline and the rankings.
+
+Nothing here writes. What the reads find in Redis (complete timelines, cached celebrity lists, the trending
+ranking) is put there by services.py; when it is missing or Redis cannot answer, the read answers from PostgreSQL
+instead, so a page is always right, only slower.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
-from django.db.models import Q
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, F, Q, Value
+from django.utils import timezone
 
+from apps.comments.models import Comment
+from apps.common.pagination import MAX_ID, IdWindow, ScoreCursor
 from apps.follows.models import Follow
+from apps.interactions.models import Like
 from apps.posts.models import Post
 from apps.posts.selectors import post_visible_queryset
 from apps.users.models import User
 
-from . import services, timeline
+from . import ranking, timeline
+from .ranking import Entry
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class HomePage:
-    posts: list[Post]
-    next_max_id: int | None  # older page
-    prev_min_id: int | None  # newer page
+# --- active readers -----------------------------------------------------------------------------------------------
+def active_cutoff() -> datetime:
+    return timezone.now() - timedelta(days=settings.FEED_INACTIVE_DAYS)
+
+
+def active_users_q(prefix: str = "") -> Q:
+    """Users seen within FEED_INACTIVE_DAYS (see services.user_mark_seen for why the stamp is `last_login`); a
+    brand-new account that never read its feed counts from when it joined."""
+    cutoff = active_cutoff()
+    return Q(**{f"{prefix}last_login__gte": cutoff}) | Q(
+        **{f"{prefix}last_login__isnull": True, f"{prefix}date_joined__gte": cutoff}
+    )
+
+
+def reader_was_away(*, reader: User) -> bool:
+    """Not seen for FEED_INACTIVE_DAYS: fan-out skipped them, so their stored timeline misses posts."""
+    seen = reader.last_login or reader.date_joined
+    return seen is None or seen < active_cutoff()
+
+
+# --- celebrities --------------------------------------------------------------------------------------------------
+# Fan-out keeps writing for authors up to 10% above the threshold. Readers cache their list of followed celebrities
+# for a few minutes; an author who just crossed the threshold is then merged by some readers and fanned out to all,
+# never neither (duplicates are dropped on read).
+FANOUT_HYSTERESIS = 1.1
+
+
+def is_celebrity(followers_count: int) -> bool:
+    """Too many followers to fan out to: readers merge this author's posts in instead."""
+    return followers_count > settings.FEED_CELEBRITY_THRESHOLD * FANOUT_HYSTERESIS
 
 
 def followed_celebrities(*, user_id: int) -> list[int]:
@@ -34,6 +71,119 @@ def followed_celebrities(*, user_id: int) -> list[int]:
             follower_id=user_id, followee__followers_count__gt=settings.FEED_CELEBRITY_THRESHOLD
         ).values_list("followee_id", flat=True)
     )
+
+
+# --- fan-out audiences --------------------------------------------------------------------------------------------
+# The sweeper looks at posts between these ages: younger ones may simply still be queued.
+FANOUT_SWEEP_GRACE = timedelta(minutes=1)
+FANOUT_SWEEP_WINDOW = timedelta(minutes=30)
+
+
+def _in_batches(ids: list[int]) -> list[list[int]]:
+    size = settings.FEED_FANOUT_BATCH_SIZE
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def fanout_recipients(*, author_id: int) -> list[int]:
+    """Active followers of the author (inactive ones get their timeline rebuilt when they return)."""
+    return list(
+        Follow.objects.filter(followee_id=author_id)
+        .filter(active_users_q("follower__"), follower__is_active=True)
+        .order_by()
+        .values_list("follower_id", flat=True)
+    )
+
+
+def fanout_recipient_batches(*, author_id: int) -> list[list[int]]:
+    return _in_batches(fanout_recipients(author_id=author_id))
+
+
+def fanout_remove_batches(*, author_id: int) -> list[list[int]]:
+    """Every timeline that may hold the author's posts: every follower (active or not: an inactive one's set may
+    still exist) plus the author, in batches."""
+    ids = [author_id, *Follow.objects.filter(followee_id=author_id).order_by().values_list("follower_id", flat=True)]
+    return _in_batches(ids)
+
+
+def fanout_missed_post_ids(
+    *, older_than: timedelta = FANOUT_SWEEP_GRACE, newer_than: timedelta = FANOUT_SWEEP_WINDOW
+) -> list[int]:
+    """Posts of the recent past whose fan-out never started (broker down at commit, message lost). Postgres says
+    which posts exist, a short-lived Redis marker which were fanned out."""
+    client = timeline.timeline_client()
+    if client is None:
+        return []
+    now = timezone.now()
+    ids = list(
+        Post.objects.filter(
+            created_at__lt=now - older_than, created_at__gte=now - newer_than, removed_at__isnull=True
+        ).values_list("id", flat=True)
+    )
+    done = timeline.fanout_done(client=client, post_ids=ids)
+    return [pid for pid, ok in zip(ids, done, strict=True) if not ok]
+
+
+# --- home timeline ------------------------------------------------------------------------------------------------
+# Up to this many followees, the home query walks each author's (author_id, id) index (LATERAL): cost grows with
+# the number of followees, not with how far back their last posts are. Above it, followees' posts are dense enough
+# that walking the posts newest first and filtering is cheaper.
+LATERAL_MAX_FOLLOWING = 2000
+
+_HOME_IDS_LATERAL = """
+SELECT p.id FROM (
+    SELECT f.followee_id AS author_id FROM {follow} f WHERE f.follower_id = %(user)s
+    UNION SELECT %(user)s
+) a
+JOIN {user} u ON u.id = a.author_id AND u.is_active
+CROSS JOIN LATERAL (
+    SELECT id FROM {post} WHERE author_id = a.author_id AND removed_at IS NULL AND id {cmp} %(bound)s
+    ORDER BY id {direction} LIMIT %(limit)s
+) p
+ORDER BY p.id {direction} LIMIT %(limit)s
+"""
+
+
+def home_post_ids_from_db(
+    *,
+    user_id: int,
+    max_id: int | None = None,
+    min_id: int | None = None,
+    limit: int,
+    following_count: int | None = None,
+) -> list[int]:
+    """The home timeline straight from PostgreSQL (own posts and followees'), newest first (oldest first with
+    min_id). Both the fallback read path and the rebuild use it, so the two can never disagree."""
+    if connection.vendor == "postgresql" and (following_count or 0) <= LATERAL_MAX_FOLLOWING:
+        ascending = min_id is not None
+        sql = _HOME_IDS_LATERAL.format(
+            follow=Follow._meta.db_table,
+            user=User._meta.db_table,
+            post=Post._meta.db_table,
+            cmp=">" if ascending else "<",
+            direction="ASC" if ascending else "DESC",
+        )
+        bound = min_id if ascending else (max_id if max_id is not None else MAX_ID)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"user": user_id, "bound": bound, "limit": limit})
+            return [row[0] for row in cursor.fetchall()]
+    qs = Post.objects.filter(
+        Q(author_id=user_id) | Q(author_id__in=Follow.objects.filter(follower_id=user_id).values("followee_id")),
+        removed_at__isnull=True,
+        author__is_active=True,
+    )
+    if max_id is not None:
+        qs = qs.filter(id__lt=max_id)
+    if min_id is not None:
+        qs = qs.filter(id__gt=min_id)
+    order = "id" if min_id is not None else "-id"
+    return list(qs.order_by(order).values_list("id", flat=True)[:limit])
+
+
+@dataclass
+class HomePage:
+    posts: list[Post]
+    next_max_id: int | None  # older page
+    prev_min_id: int | None  # newer page
 
 
 def _celebrity_post_ids(*, celebrities: list[int], max_id: int | None, min_id: int | None, limit: int) -> list[int]:
@@ -48,6 +198,21 @@ def _celebrity_post_ids(*, celebrities: list[int], max_id: int | None, min_id: i
     return list(qs.order_by("id" if min_id is not None else "-id").values_list("id", flat=True)[:limit])
 
 
+def _timeline_candidate_ids(
+    *, client: redis.Redis, user_id: int, max_id: int | None, min_id: int | None, limit: int
+) -> list[int] | None:
+    """Up to `limit` ids from the stored timeline with followed celebrities' posts merged in; None when the
+    database must answer instead (no complete timeline, or the page reaches below the cap)."""
+    result = timeline.timeline_read(client=client, user_id=user_id, max_id=max_id, min_id=min_id, limit=limit)
+    if result is None or result.truncated:
+        return None
+    celebrities = result.celebrities
+    if celebrities is None:  # services.home_timeline_prepare caches the list; it may have expired since
+        celebrities = followed_celebrities(user_id=user_id)
+    merged = _celebrity_post_ids(celebrities=celebrities, max_id=max_id, min_id=min_id, limit=limit)
+    return sorted(set(result.ids) | set(merged), reverse=min_id is None)[:limit]
+
+
 def _candidate_ids(
     *, user_id: int, max_id: int | None, min_id: int | None, limit: int, following_count: int | None = None
 ) -> list[int]:
@@ -56,33 +221,21 @@ def _candidate_ids(
     client = timeline.timeline_client()
     if client is not None:
         try:
-            result = timeline.timeline_read(client=client, user_id=user_id, max_id=max_id, min_id=min_id, limit=limit)
-            if result is None:
-                services.timeline_rebuild(user_id=user_id, following_count=following_count)
-                result = timeline.timeline_read(
-                    client=client, user_id=user_id, max_id=max_id, min_id=min_id, limit=limit
-                )
-            if result is not None and not result.truncated:  # truncated: the database has what lies beyond
-                celebrities = result.celebrities
-                if celebrities is None:
-                    celebrities = followed_celebrities(user_id=user_id)
-                    timeline.celebrities_store(client=client, user_id=user_id, author_ids=celebrities)
-                merged = _celebrity_post_ids(celebrities=celebrities, max_id=max_id, min_id=min_id, limit=limit)
-                ids = sorted(set(result.ids) | set(merged), reverse=min_id is None)[:limit]
+            ids = _timeline_candidate_ids(client=client, user_id=user_id, max_id=max_id, min_id=min_id, limit=limit)
         except redis.RedisError:
             logger.warning("feed: timeline store unavailable, reading user %s's feed from the database", user_id)
-            ids = None
     if ids is None:
-        ids = services.home_post_ids_from_db(
+        ids = home_post_ids_from_db(
             user_id=user_id, max_id=max_id, min_id=min_id, limit=limit, following_count=following_count
         )
     return ids
 
 
-def feed_home_page(*, viewer: User, max_id: int | None = None, min_id: int | None = None, limit: int = 20) -> HomePage:
+def feed_home_page(*, viewer: User, window: IdWindow) -> HomePage:
     """One page of the home timeline. A constant number of SQL queries whatever the page size or the number of
     people followed: the posts (and their images), plus the celebrity posts when the user follows any (their list
     is cached in Redis) or the fallback ids when Redis cannot answer."""
+    max_id, min_id, limit = window.max_id, window.min_id, window.size
     candidates = _candidate_ids(
         user_id=viewer.pk, max_id=max_id, min_id=min_id, limit=limit + 1, following_count=viewer.following_count
     )
@@ -104,3 +257,156 @@ def feed_home_page(*, viewer: User, max_id: int | None = None, min_id: int | Non
         next_max_id=min(page_ids) if more else None,
         prev_min_id=max(page_ids) if max_id is not None else None,
     )
+
+
+# --- rankings -----------------------------------------------------------------------------------------------------
+@dataclass
+class RankedPage:
+    items: list  # posts, each with `reason` set for recommendations
+    next_cursor: ScoreCursor | None
+
+
+def trending_compute() -> list[Entry]:
+    """The most engaging posts everyone may know of (public and premium, the latter listed locked) of the last
+    24 hours, best first."""
+    since = timezone.now() - ranking.TRENDING_WINDOW
+    weighted = (
+        F("likes_count") * Value(settings.FEED_WEIGHT_LIKE)
+        + F("comments_count") * Value(settings.FEED_WEIGHT_COMMENT)
+        + F("views_count") * Value(settings.FEED_WEIGHT_VIEW)
+    )
+    rows = (
+        Post.objects.filter(
+            created_at__gte=since,
+            removed_at__isnull=True,
+            author__is_active=True,
+            visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM],
+        )
+        .annotate(weighted=weighted)
+        .filter(weighted__gt=0)
+        .order_by("-weighted", "-id")
+        .values_list("id", "likes_count", "comments_count", "views_count", "created_at")[: settings.FEED_TRENDING_SIZE]
+    )
+    entries = [
+        (ranking.log_score(likes=likes, comments=comments, views=views, created_at=created), pid)
+        for pid, likes, comments, views, created in rows
+    ]
+    entries.sort(reverse=True)
+    return entries
+
+
+def trending_entries() -> list[Entry]:
+    """The cached trending ranking (services.trending_refresh keeps it), computed here when the cache is empty or
+    down: a slower page, never a failed one."""
+    try:
+        entries = cache.get(ranking.TRENDING_CACHE_KEY)
+    except Exception:
+        logger.warning("feed: cache unavailable, computing trending inline", exc_info=True)
+        entries = None
+    if entries is None:
+        return trending_compute()
+    return [tuple(e) for e in entries]
+
+
+def _after(entries: list[Entry], cursor: ScoreCursor | None) -> list[Entry]:
+    """Entries (sorted by score then id, descending) strictly after the cursor."""
+    if cursor is None:
+        return entries
+    position = (cursor.score, cursor.id)
+    return [e for e in entries if e < position]
+
+
+def _ranked_page(
+    *, viewer, entries: list[Entry], cursor: ScoreCursor | None, limit: int
+) -> tuple[list[Post], ScoreCursor | None]:
+    """The page's posts in ranking order (those the viewer may see) and where the next page starts."""
+    window = _after(entries, cursor)[: limit + 1]
+    page = window[:limit]
+    ids = [pid for _, pid in page]
+    visible = {p.pk: p for p in post_visible_queryset(viewer=viewer).filter(id__in=ids)}
+    next_cursor = ScoreCursor(*page[-1]) if len(window) > limit else None
+    return [visible[pid] for pid in ids if pid in visible], next_cursor
+
+
+def trending_page(*, viewer, cursor: ScoreCursor | None, limit: int) -> RankedPage:
+    items, next_cursor = _ranked_page(viewer=viewer, entries=trending_entries(), cursor=cursor, limit=limit)
+    return RankedPage(items=items, next_cursor=next_cursor)
+
+
+def recommended_candidates(*, viewer) -> list[dict]:
+    """Candidate posts with what scoring needs. Candidates: posts of the last FEED_RECOMMEND_WINDOW_DAYS liked or
+    commented by people the viewer follows, by authors the viewer interacts with, or trending; never the viewer's
+    own, already liked, invisible or removed (the visibility rule).
+
+    Each source is a small indexed query producing ids; the final query then reads only those posts. (One query
+    OR-ing the sources as subqueries made PostgreSQL walk every post of the window.) Four queries in all.
+    """
+    now = timezone.now()
+    since = now - timedelta(days=settings.FEED_RECOMMEND_WINDOW_DAYS)
+    following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
+
+    liked = dict(
+        Like.objects.filter(user_id__in=following, post__created_at__gte=since)
+        .values("post_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("post_id", "n")[: ranking.MAX_CANDIDATES]
+    )
+    commented = dict(
+        Comment.objects.filter(author_id__in=following, removed_at__isnull=True, post__created_at__gte=since)
+        .values("post_id")
+        .annotate(n=Count("author_id", distinct=True))
+        .order_by("-n")
+        .values_list("post_id", "n")[: ranking.MAX_CANDIDATES]
+    )
+    recent = now - ranking.AFFINITY_WINDOW
+    affinity_authors = set(
+        Like.objects.filter(user_id=viewer.pk, created_at__gte=recent)
+        .values_list("post__author_id", flat=True)
+        .union(
+            Comment.objects.filter(author_id=viewer.pk, created_at__gte=recent).values_list(
+                "post__author_id", flat=True
+            )
+        )
+    )
+    affinity_authors.discard(viewer.pk)
+    ids = set(liked) | set(commented) | {pid for _, pid in trending_entries()}
+
+    rows = list(
+        post_visible_queryset(viewer=viewer)
+        .filter(Q(id__in=ids) | Q(author_id__in=affinity_authors), created_at__gte=since)
+        .exclude(author_id=viewer.pk)
+        .exclude(id__in=Like.objects.filter(user_id=viewer.pk).values("post_id"))
+        .order_by("-id")
+        .values("id", "author_id", "likes_count", "comments_count", "views_count", "created_at")[
+            : ranking.MAX_CANDIDATES
+        ]
+    )
+    for row in rows:
+        row["followee_likes"] = liked.get(row["id"], 0)
+        row["followee_comments"] = commented.get(row["id"], 0)
+        row["affinity"] = row["author_id"] in affinity_authors
+    return rows
+
+
+def recommended_page(*, viewer, cursor: ScoreCursor | None, limit: int) -> RankedPage:
+    """Engagement * time decay * social proof (followees who liked or commented) * affinity, best first."""
+    entries, reasons = [], {}
+    for row in recommended_candidates(viewer=viewer):
+        score = ranking.log_score(
+            likes=row["likes_count"],
+            comments=row["comments_count"],
+            views=row["views_count"],
+            created_at=row["created_at"],
+            social=row["followee_likes"] + row["followee_comments"],
+            affinity=row["affinity"],
+        )
+        entries.append((score, row["id"]))
+        reasons[row["id"]] = ranking.recommendation_reason(
+            followee_likes=row["followee_likes"], followee_comments=row["followee_comments"], affinity=row["affinity"]
+        )
+    entries.sort(reverse=True)
+    items, next_cursor = _ranked_page(viewer=viewer, entries=entries, cursor=cursor, limit=limit)
+    for post in items:
+        post.reason = reasons[post.pk]
+    return RankedPage(items=items, next_cursor=next_cursor)

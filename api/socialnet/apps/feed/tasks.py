@@ -3,7 +3,7 @@
 
 from apps.common.tasks import retrying_task
 
-from . import services
+from . import selectors, services
 
 
 @retrying_task
@@ -21,7 +21,7 @@ def fanout_post_task(post_id: int) -> None:
 @retrying_task
 def fanout_sweep_task() -> int:
     """Periodic: re-enqueue the fan-out of recent posts whose fan-out never ran (it is idempotent anyway)."""
-    missed = services.fanout_sweep()
+    missed = selectors.fanout_missed_post_ids()
     for post_id in missed:
         fanout_post_task.delay(post_id)
     return len(missed)
@@ -34,7 +34,7 @@ def fanout_post_batch_task(post_id: int, user_ids: list[int]) -> None:
 
 @retrying_task
 def fanout_remove_post_task(post_id: int, author_id: int) -> None:
-    batches = services.fanout_remove_batches(author_id=author_id)
+    batches = selectors.fanout_remove_batches(author_id=author_id)
     for batch in batches[1:]:
         fanout_remove_batch_task.delay(post_id, batch)
     if batches:
@@ -58,6 +58,4 @@ def timeline_unmerge_task(user_id: int, author_id: int) -> None:
 
 @retrying_task
 def trending_refresh_task() -> None:
-    from .ranking import trending_refresh
-
-    trending_refresh()
+    services.trending_refresh()

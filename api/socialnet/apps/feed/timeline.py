@@ -10,47 +10,21 @@ Every function here may raise `redis.RedisError`; callers on the request path ca
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.core.signals import setting_changed
 
-from apps.common.redis import get_redis
+from apps.common.redis import redis_client
 
 SENTINEL = "0"
-_lock = threading.Lock()
-_own: dict[str, redis.Redis] = {}
 
 
 def timeline_client() -> redis.Redis | None:
     """The Redis holding timelines: FEED_REDIS_URL if set (a separate instance or a dead port in tests and the
-    benchmark), else the shared client. None in the embedded mode: every read then takes the database path."""
-    url = settings.FEED_REDIS_URL
-    if not url:
-        return get_redis()
-    client = _own.get(url)
-    if client is None:
-        with _lock:
-            client = _own.get(url)
-            if client is None:
-                timeout = settings.REDIS_SOCKET_TIMEOUT
-                client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
-                _own[url] = client
-    return client
-
-
-def _on_setting_changed(*, setting, **kwargs):
-    if setting in ("FEED_REDIS_URL", "REDIS_SOCKET_TIMEOUT"):
-        with _lock:
-            for client in _own.values():
-                client.close()
-            _own.clear()
-
-
-setting_changed.connect(_on_setting_changed)
+    benchmark), else the shared one. None in the embedded mode: every read then takes the database path."""
+    return redis_client("FEED_REDIS_URL" if settings.FEED_REDIS_URL else "REDIS_URL")
 
 
 def timeline_key(user_id: int) -> str:
@@ -184,6 +158,24 @@ def celebrities_forget(*, client: redis.Redis, user_id: int) -> None:
 
 
 @dataclass
+class TimelineState:
+    complete: bool  # holds the sentinel: written by a rebuild, not a fragment left by fan-out
+    celebrities_cached: bool
+
+
+def timeline_touch(*, client: redis.Redis, user_id: int) -> TimelineState:
+    """Its owner is reading: keep the timeline alive for another FEED_INACTIVE_DAYS, and say what is there, in one
+    round trip."""
+    key = timeline_key(user_id)
+    pipe = client.pipeline(transaction=False)
+    pipe.expire(key, _ttl_seconds())
+    pipe.zscore(key, SENTINEL)
+    pipe.exists(celebrities_key(user_id))
+    _, sentinel, celebrities = pipe.execute()
+    return TimelineState(complete=sentinel is not None, celebrities_cached=bool(celebrities))
+
+
+@dataclass
 class TimelineSlice:
     ids: list[int]
     truncated: bool  # the cap cut older posts off: the caller must ask the database for what lies beyond
@@ -203,10 +195,9 @@ def timeline_read(
     else:
         pipe.zrevrangebyscore(key, f"({max_id}" if max_id is not None else "+inf", "(0", start=0, num=limit)
     pipe.zcard(key)
-    pipe.expire(key, _ttl_seconds())
     pipe.get(celebrities_key(user_id))
     pipe.zrangebyscore(key, "(0", "+inf", start=0, num=1)  # the oldest post the cap kept
-    sentinel, members, size, _, celebrities, oldest = pipe.execute()
+    sentinel, members, size, celebrities, oldest = pipe.execute()
     if sentinel is None:
         return None
     ids = [int(m) for m in members]

@@ -2,13 +2,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.feed.views import page_schema
+from apps.common.pagination import page_response, page_schema, page_size_from
 from apps.users.models import User
 from apps.users.selectors import user_get_public
 from apps.users.serializers import PublicProfileSerializer
@@ -77,19 +76,6 @@ class SuggestionsView(APIView):
         responses=page_schema("SuggestionsPage", PublicProfileSerializer),
     )
     def get(self, request):
-        raw = request.query_params.get("page_size", "20")
-        try:
-            limit = int(raw)
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= 100:
-            raise ValidationError({"page_size": ["Must be an integer between 1 and 100."]})
-        users = selectors.user_suggestions(user=request.user, limit=limit)
+        users = selectors.user_suggestions(user=request.user, limit=page_size_from(request))
         # One page only: suggestions are recomputed on every call, so there is nothing stable to page through.
-        return Response(
-            {
-                "next": None,
-                "previous": None,
-                "results": PublicProfileSerializer(users, many=True, context={"request": request}).data,
-            }
-        )
+        return page_response(request, PublicProfileSerializer(users, many=True, context={"request": request}).data)

@@ -26,7 +26,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.common.counters import count_of, recount_in_batches
-from apps.common.redis import get_redis
+from apps.common.redis import redis_client
 from apps.common.signals import send_on_commit
 from apps.posts.models import Post
 from apps.users.models import User
@@ -117,7 +117,7 @@ def view_record(*, viewer: User, post: Post) -> bool:
     Never touches PostgreSQL. Views are best effort: with Redis down the view is dropped (and logged) rather than
     failing the request or being counted without deduplication.
     """
-    client = get_redis()
+    client = redis_client()
     if client is None:
         if not cache.add(_dedupe_key(post.pk, viewer.pk), 1, timeout=VIEW_DEDUPE_SECONDS):
             return False
@@ -180,7 +180,7 @@ def view_buffer_flush(*, max_rounds: int = 10) -> int:
     keeps it from being applied twice. Returns the number of views applied.
     """
     ViewFlush.objects.filter(created_at__lt=timezone.now() - VIEW_FLUSH_KEEP).delete()
-    client = get_redis()
+    client = redis_client()
     if client is None:
         return _flush_local()
     applied = 0

@@ -98,6 +98,11 @@ def test_list_with_malformed_parent_is_400(api_client, post, parent):
     assert api_client.get(f"/posts/{post.id}/comments/", {"parent": parent}).status_code == 400
 
 
+@pytest.mark.parametrize("params", [{"cursor": "garbage"}, {"cursor": "cD1hYmM="}, {"page_size": "0"}])
+def test_list_with_malformed_pagination_is_400(api_client, post, params):
+    assert api_client.get(f"/posts/{post.id}/comments/", params).status_code == 400
+
+
 def test_list_with_parent_of_another_post_is_404(api_client, post, other_user):
     elsewhere = post_create(author=other_user, text="another post")
     foreign = services.comment_create(post=elsewhere, author=other_user, text="over there")

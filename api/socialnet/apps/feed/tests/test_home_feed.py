@@ -8,8 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.feed import services, tasks
-from apps.feed.timeline import SENTINEL, timeline_client, timeline_key
+from apps.common.pagination import IdWindow
+from apps.common.redis import redis_client
+from apps.feed import selectors, services, tasks
+from apps.feed.timeline import SENTINEL, celebrities_key, timeline_client, timeline_key
+from apps.follows.models import Follow
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
 
@@ -316,10 +319,10 @@ def test_sweeper_redoes_a_fanout_that_never_ran(client_for, active_user, timelin
     lost = PostFactory(author=author)  # committed, but its fan-out message never reached a worker
     done = publish(oncommit, author)
     Post.objects.filter(pk__in=[lost.pk, done.pk]).update(created_at=timezone.now() - timedelta(minutes=5))
-    assert services.fanout_sweep() == [lost.pk]
+    assert selectors.fanout_missed_post_ids() == [lost.pk]
     assert tasks.fanout_sweep_task.apply().get() == 1
     assert {lost.pk, done.pk} <= timeline_ids(me)
-    assert services.fanout_sweep() == []
+    assert selectors.fanout_missed_post_ids() == []
 
 
 def test_fragments_created_by_fanout_expire(active_user, oncommit, settings):
@@ -343,6 +346,46 @@ def test_following_a_celebrity_merges_their_posts_at_once(client_for, active_use
     assert feed_ids(client) == posts[::-1]  # ...the follow dropped the cached list, so they are merged at once
     unfollow(oncommit, me, celebrity)
     assert feed_ids(client) == []
+
+
+def test_backfill_and_unmerge_tasks_drop_the_cached_celebrity_list(client_for, active_user, settings, oncommit):
+    """A follow's after-commit work only enqueues these two tasks: they alone must make its reads merge the right
+    celebrities at once."""
+    settings.FEED_CELEBRITY_THRESHOLD = 1
+    me, celebrity = active_user(), active_user()
+    for _ in range(2):
+        follow(oncommit, active_user(), celebrity)
+    post = publish(oncommit, celebrity).pk
+    client = client_for(me)
+    assert feed_ids(client) == []  # caches "follows no celebrity"
+    Follow.objects.create(follower=me, followee=celebrity)  # the row alone: no service, no after-commit hook
+    tasks.timeline_backfill_task.apply(args=[me.pk, celebrity.pk])
+    assert feed_ids(client) == [post]
+    assert timeline_client().exists(celebrities_key(me.pk))
+    Follow.objects.filter(follower=me, followee=celebrity).delete()
+    tasks.timeline_unmerge_task.apply(args=[me.pk, celebrity.pk])
+    assert not timeline_client().exists(celebrities_key(me.pk))
+    assert feed_ids(client) == []
+
+
+def test_reading_a_page_writes_nothing(active_user, oncommit):
+    """The selector only reads: with no timeline stored it answers from the database and leaves Redis untouched
+    (the view's services.home_timeline_prepare is what rebuilds)."""
+    me, author = active_user(), active_user()
+    follow(oncommit, me, author)
+    post = publish(oncommit, author).pk
+    timeline_client().delete(timeline_key(me.pk), celebrities_key(me.pk))
+    page = selectors.feed_home_page(viewer=me, window=IdWindow(max_id=None, min_id=None, size=20))
+    assert [p.pk for p in page.posts] == [post]
+    assert not timeline_client().exists(timeline_key(me.pk), celebrities_key(me.pk))
+
+
+def test_timelines_live_on_feed_redis_url_when_it_is_set(settings):
+    settings.FEED_REDIS_URL = ""
+    assert timeline_client() is redis_client()
+    settings.FEED_REDIS_URL = DEAD_REDIS
+    assert timeline_client() is redis_client("FEED_REDIS_URL")
+    assert timeline_client() is not redis_client()
 
 
 def test_author_just_above_the_threshold_is_fanned_out_and_merged_once(
@@ -373,8 +416,8 @@ def test_both_database_strategies_agree(active_user, oncommit, window):
     authors[0].is_active = False
     authors[0].save(update_fields=["is_active"])
     params = dict.fromkeys(window, ids[12])
-    lateral = services.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=4, **params)
-    scan = services.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=10**6, **params)
+    lateral = selectors.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=4, **params)
+    scan = selectors.home_post_ids_from_db(user_id=me.pk, limit=7, following_count=10**6, **params)
     assert lateral == scan
     assert len(lateral) == 7
     assert ids[3] not in lateral

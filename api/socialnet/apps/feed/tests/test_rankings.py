@@ -8,7 +8,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.feed import ranking
+from apps.feed import ranking, selectors, services
 from apps.follows.models import Follow
 from apps.interactions.tests.factories import LikeFactory
 from apps.posts.models import Post
@@ -143,12 +143,18 @@ def test_bad_cursor_is_a_400(client_for, user, cursor):
     assert client_for(user).get("/feed/trending/", {"cursor": cursor}).status_code == 400
 
 
+@pytest.mark.parametrize("page_size", ["0", "101", "abc"])
+def test_bad_page_size_is_a_400(client_for, user, page_size):
+    assert client_for(user).get("/feed/recommended/", {"page_size": page_size}).status_code == 400
+    assert client_for(user).get("/feed/trending/", {"page_size": page_size}).status_code == 400
+
+
 def test_recommended_query_count_is_constant(client_for, user, django_assert_num_queries):
     friend = UserFactory()
     follow(user, friend)
     client = client_for(user)
     like(PostFactory(), friend)
-    ranking.trending_refresh()  # the periodic task's job, not the request's
+    services.trending_refresh()  # the periodic task's job, not the request's
     with CaptureQueriesContext(connection) as one:
         assert len(recommended(client, page_size=1)) == 1
     for post in PostFactory.create_batch(60, visibility=Post.Visibility.PREMIUM):
@@ -197,7 +203,7 @@ def test_trending_never_leaks_premium_or_deleted_content(api_client, client_for,
     like(post, liker)
     gone = PostFactory()
     like(gone, liker)
-    ranking.trending_refresh()
+    services.trending_refresh()
     gone.delete()
     body = api_client.get("/feed/trending/").json()["results"]
     assert [(p["id"], p["locked"], p["text"]) for p in body] == [(post.pk, True, "")]
@@ -216,20 +222,20 @@ def test_trending_with_the_cache_down_is_computed_inline(api_client, settings):
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }
     }
-    assert ranking.trending_entries()[0][1] == post.pk
+    assert selectors.trending_entries()[0][1] == post.pk
 
 
 def test_trending_query_count_is_constant(api_client, django_assert_num_queries):
     liker = UserFactory()
     like(PostFactory(), liker)
-    ranking.trending_refresh()
+    services.trending_refresh()
     with CaptureQueriesContext(connection) as one:
         assert len(api_client.get("/feed/trending/?page_size=1").json()["results"]) == 1
     for post in PostFactory.create_batch(60):
         with_avatar(post.author)
         with_image(post)
         like(post, liker)
-    ranking.trending_refresh()
+    services.trending_refresh()
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(api_client.get("/feed/trending/?page_size=50").json()["results"]) == 50
 

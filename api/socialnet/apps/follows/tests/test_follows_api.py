@@ -111,6 +111,12 @@ def test_follow_lists_paginate(api_client):
 
 
 @pytest.mark.parametrize("side", ["followers", "following"])
+@pytest.mark.parametrize("params", [{"cursor": "garbage"}, {"cursor": "cD1hYmM="}, {"page_size": "101"}])
+def test_follow_lists_reject_malformed_pagination_with_400(api_client, user, side, params):
+    assert api_client.get(f"/users/{user.username}/{side}/", params).status_code == 400
+
+
+@pytest.mark.parametrize("side", ["followers", "following"])
 def test_follow_lists_query_count_is_constant(client_for, user, side, django_assert_num_queries):
     star = UserFactory()
     client = client_for(user)

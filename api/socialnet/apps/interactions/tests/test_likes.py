@@ -98,7 +98,7 @@ def test_likes_list_newest_first_without_inactive_users(api_client, post):
 def test_likes_list_rejects_bad_pagination(api_client, post):
     assert api_client.get(f"/posts/{post.id}/likes/", {"page_size": 0}).status_code == 400
     assert api_client.get(f"/posts/{post.id}/likes/", {"page_size": 10**9}).status_code == 400
-    assert api_client.get(f"/posts/{post.id}/likes/", {"cursor": "cD1hYmM="}).status_code == 404
+    assert api_client.get(f"/posts/{post.id}/likes/", {"cursor": "cD1hYmM="}).status_code == 400
 
 
 def test_likes_list_query_count_does_not_grow(client_for, post, django_assert_num_queries):

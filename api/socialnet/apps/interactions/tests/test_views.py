@@ -1,6 +1,6 @@
 import pytest
 
-from apps.common.redis import get_redis
+from apps.common.redis import redis_client
 from apps.interactions import services
 from apps.interactions.models import ViewFlush
 from apps.interactions.services import VIEW_BATCH_FIELD, VIEW_BUFFER_KEY, VIEW_FLUSHING_KEY
@@ -28,7 +28,7 @@ def test_view_is_buffered_then_flushed_once_per_viewer(client_for, post, other_u
         assert client.post(f"/posts/{post.id}/view/").status_code == 204
     assert client_for(UserFactory()).post(f"/posts/{post.id}/view/").status_code == 204
     assert views_count(post) == 0  # nothing written on the request path
-    assert int(get_redis().hget(VIEW_BUFFER_KEY, post.id)) == 2
+    assert int(redis_client().hget(VIEW_BUFFER_KEY, post.id)) == 2
 
     assert flush_view_buffer_task.delay().get() == 2
     assert views_count(post) == 2
@@ -41,14 +41,14 @@ def test_view_is_buffered_then_flushed_once_per_viewer(client_for, post, other_u
 
 def test_dedupe_window_is_24_hours(client_for, post, other_user):
     client_for(other_user).post(f"/posts/{post.id}/view/")
-    ttl = get_redis().ttl(f"views:seen:{post.id}:{other_user.id}")
+    ttl = redis_client().ttl(f"views:seen:{post.id}:{other_user.id}")
     assert 86000 < ttl <= 86400
 
 
 def test_view_after_the_window_counts_again(client_for, post, other_user):
     client = client_for(other_user)
     client.post(f"/posts/{post.id}/view/")
-    get_redis().delete(f"views:seen:{post.id}:{other_user.id}")  # what expiry does after 24 h
+    redis_client().delete(f"views:seen:{post.id}:{other_user.id}")  # what expiry does after 24 h
     client.post(f"/posts/{post.id}/view/")
     services.view_buffer_flush()
     assert views_count(post) == 2
@@ -62,12 +62,12 @@ def test_views_need_a_token_and_a_visible_post(api_client, client_for, user, oth
     assert client_for(other_user).post("/posts/99999999999999999999999/view/").status_code == 404
     services.view_buffer_flush()
     assert views_count(hidden) == 0
-    assert not get_redis().exists(VIEW_BUFFER_KEY)
+    assert not redis_client().exists(VIEW_BUFFER_KEY)
 
 
 def test_a_batch_is_applied_exactly_once(post):
     """A flush that died after writing the counters but before deleting its batch is not re-applied."""
-    redis = get_redis()
+    redis = redis_client()
     redis.hset(VIEW_FLUSHING_KEY, mapping={VIEW_BATCH_FIELD: "batch-1", str(post.id): 5})
     assert services.view_buffer_flush() == 5
     assert views_count(post) == 5
@@ -79,7 +79,7 @@ def test_a_batch_is_applied_exactly_once(post):
 
 
 def test_leftover_batch_is_finished_before_the_new_buffer(post, client_for, other_user):
-    redis = get_redis()
+    redis = redis_client()
     redis.hset(VIEW_FLUSHING_KEY, mapping={VIEW_BATCH_FIELD: "crashed", str(post.id): 3})
     client_for(other_user).post(f"/posts/{post.id}/view/")
     assert services.view_buffer_flush() == 4
@@ -91,7 +91,7 @@ def test_views_of_deleted_posts_are_dropped_quietly(client_for, user, other_user
     client_for(other_user).post(f"/posts/{post.id}/view/")
     Post.objects.filter(pk=post.pk).delete()
     assert services.view_buffer_flush() == 1
-    assert not get_redis().exists(VIEW_BUFFER_KEY)
+    assert not redis_client().exists(VIEW_BUFFER_KEY)
 
 
 def test_redis_down_drops_the_view_but_answers(client_for, post, other_user, settings):
@@ -104,7 +104,7 @@ def test_embedded_mode_counts_through_the_cache_and_flushes_in_process(
     client_for, post, other_user, settings, django_capture_on_commit_callbacks
 ):
     settings.REDIS_URL = ""
-    assert get_redis() is None
+    assert redis_client() is None
     client = client_for(other_user)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert services.view_record(viewer=other_user, post=post) is True

@@ -183,4 +183,5 @@ def test_queue_pages_forward_and_back_across_open_and_resolved(client_for, moder
 @pytest.mark.parametrize("cursor", ["bm9uc2Vuc2U=", "bz0xJmk9YWJj", "bz01Jmk9MQ==", "!!!", "bz0xJmk9LTE="])
 def test_queue_rejects_hand_made_cursors(client_for, moderator, cursor):
     response = client_for(moderator).get(f"/moderation/reports/?cursor={cursor}")
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert response.json() == {"cursor": ["Invalid cursor."]}

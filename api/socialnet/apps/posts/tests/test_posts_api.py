@@ -177,7 +177,8 @@ def test_list_rejects_bad_page_size(api_client, user, page_size):
 def test_list_rejects_malformed_cursor(api_client, user, cursor):
     make_post(user)
     response = api_client.get("/posts/", {"cursor": cursor})
-    assert 400 <= response.status_code < 500, response.content
+    assert response.status_code == 400, response.content
+    assert response.json() == {"cursor": ["Invalid cursor."]}
 
 
 def test_detail(api_client, user):
