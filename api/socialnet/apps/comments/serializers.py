@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.common.fields import IdField
 from apps.users.serializers import AuthorSerializer
 
 from .models import Comment
@@ -19,7 +20,7 @@ class CommentSerializer(serializers.ModelSerializer):
 class CommentCreateSerializer(serializers.Serializer):
     text = serializers.CharField(min_length=1, max_length=Comment.TEXT_MAX_LENGTH)
     # The id only: the view resolves it among the visible comments of the same post (anything else is a 400).
-    parent = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True)
+    parent = IdField(required=False, allow_null=True)
 
 
 class CommentUpdateSerializer(serializers.Serializer):
@@ -27,4 +28,4 @@ class CommentUpdateSerializer(serializers.Serializer):
 
 
 class CommentListQuerySerializer(serializers.Serializer):
-    parent = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    parent = IdField(required=False)

@@ -23,8 +23,8 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-# Ids are PostgreSQL bigints: anything above cannot be a row and would make the database raise.
-MAX_ID = 2**63 - 1
+from .fields import MAX_ID
+
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 PAGE_SIZE_PARAM = "page_size"

@@ -19,7 +19,8 @@ from django.db.models import Count, F, Q, Value
 from django.utils import timezone
 
 from apps.comments.models import Comment
-from apps.common.pagination import MAX_ID, IdWindow, ScoreCursor
+from apps.common.fields import MAX_ID
+from apps.common.pagination import IdWindow, ScoreCursor
 from apps.follows.models import Follow
 from apps.interactions.models import Like
 from apps.posts.models import Post

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from apps.common.fields import IdField
+
 from .models import Report, TargetType
 
 
@@ -10,7 +12,7 @@ class UserRefSerializer(serializers.Serializer):
 
 class ReportCreateSerializer(serializers.Serializer):
     target_type = serializers.ChoiceField(choices=TargetType.choices)
-    target_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    target_id = IdField()
     reason = serializers.ChoiceField(choices=Report.Reason.choices)
     note = serializers.CharField(max_length=Report.NOTE_MAX_LENGTH, required=False, allow_blank=True, default="")
 

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.common.fields import IdField
 from apps.posts.serializers import post_is_locked
 from apps.users.serializers import AuthorSerializer
 
@@ -40,4 +41,4 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class MarkReadSerializer(serializers.Serializer):
-    up_to_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True)
+    up_to_id = IdField(required=False, allow_null=True)

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apps.common.fields import IdField
 from apps.images.serializers import post_images_payload
 from apps.users.serializers import AuthorSerializer
 
@@ -72,7 +73,7 @@ class PostCreateSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=Post.TEXT_MAX_LENGTH, allow_blank=True, required=False, default="")
     visibility = serializers.ChoiceField(choices=Post.Visibility.choices, default=Post.Visibility.PUBLIC)
     image_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=IdField(),
         max_length=MAX_IMAGES_PER_POST,
         required=False,
         default=list,
