@@ -8,6 +8,7 @@ Two modes, chosen only by which variables are set:
 Every variable is documented in .env.example. With DJANGO_DEBUG off the defaults are production-safe.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # First of ours: everything below (throttles, login limits, logs) keys on request.client_ip.
+    "apps.common.middleware.ClientAddressMiddleware",
     "apps.common.middleware.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -196,8 +199,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
 }
+# Who may tell Django the client's address (X-Forwarded-For): connections from these CIDRs only, see
+# apps.common.client_address. The default is loopback, where `make run` puts the gateway; a header from anyone
+# else is ignored. Replaces DRF's NUM_PROXIES, which believed the header whoever sent it.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1/32", "::1/128"])
+try:  # a typo here must stop the process at start, not turn every request into a 500
+    [ipaddress.ip_network(cidr, strict=False) for cidr in TRUSTED_PROXIES]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "SocialNet API",
