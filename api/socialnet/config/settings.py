@@ -187,7 +187,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "apps.common.parsers.DepthLimitedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -236,6 +236,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Limits ---------------------------------------------------------------------------------------------------
+# JSON nested deeper than this is a 400 (apps.common.parsers); Python's decoder would otherwise recurse into a 500.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 # Bodies above this are refused with 413 before they are parsed (uploads have their own, larger, limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_JSON_BODY_BYTES", default=1024 * 1024)
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=15 * 1024 * 1024)

@@ -1,9 +1,9 @@
 """django-oauth-toolkit customisations."""
 
-import json
-
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauth2_provider.oauth2_validators import OAuth2Validator
+
+from apps.common.parsers import json_loads_limited
 
 
 class JsonOrFormOAuthLibCore(OAuthLibCore):
@@ -17,8 +17,9 @@ class JsonOrFormOAuthLibCore(OAuthLibCore):
         if not content_type.startswith("application/json"):
             return super().extract_body(request)
         try:
-            payload = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+            # Depth-limited: a body of nested brackets is a malformed request (400), not a RecursionError (500).
+            payload = json_loads_limited(request.body or b"{}")
+        except ValueError:  # UnicodeDecodeError and too-deep JSON included
             return []
         if not isinstance(payload, dict):
             return []
