@@ -7,11 +7,16 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from rest_framework.exceptions import ValidationError
 
 from .models import User
+from .usernames import username_validate_new
 
 
 @transaction.atomic
 def user_create(*, username: str, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
-    """Sign-up. Role, staff and premium always start at their defaults, whatever the caller had in mind."""
+    """Sign-up. Role, staff and premium always start at their defaults, whatever the caller had in mind.
+
+    The username rule (ASCII pattern, reserved names, case-insensitive uniqueness) is checked here, not in a
+    serializer, so no caller can create `me` or a look-alike name."""
+    username_validate_new(username)
     user = User(username=username, email=email.strip(), first_name=first_name, last_name=last_name)
     try:
         validate_password(password, user=user)
