@@ -9,6 +9,7 @@ Every variable is documented in .env.example. With DJANGO_DEBUG off the defaults
 """
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "apps.common",
     "apps.users",
     "apps.posts",
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes requires: turns a lockout flagged during the view into the 429 page (apps.users.login_limits).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -122,6 +126,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins (/accounts/login/, /admin/login/, /o/token/) limited per client address and per account by
+# django-axes; the choices are explained in apps.users.login_limits.
+AUTHENTICATION_BACKENDS = [
+    "apps.users.login_limits.LoginLimitBackend",  # first: refuses locked-out attempts before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "apps.users.login_limits.LoginLimitHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+# Lifted by time: the lock ends this long after the last failure that counted (failures while locked do not
+# extend it, so a user waiting it out is not kept out by an attacker who keeps trying).
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # LoginLimitHandler clears the account's own counters on success instead
+AXES_LOCKOUT_PARAMETERS = "apps.users.login_limits.lockout_parameters"
+AXES_USERNAME_CALLABLE = "apps.users.login_limits.login_username"
+AXES_CLIENT_IP_CALLABLE = "apps.common.client_address.client_ip"
+AXES_LOCKOUT_CALLABLE = "apps.users.login_limits.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_COOLOFF_MESSAGE = "Too many failed sign-in attempts from this address or for this account. Try again later."
+AXES_DISABLE_ACCESS_LOG = True  # a row per successful login is not needed for the limits and grows forever
+AXES_SENSITIVE_PARAMETERS = ["password", "client_secret", "code", "code_verifier", "refresh_token"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/api/docs/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -405,6 +430,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "oauth2_provider": {"level": "WARNING"},
+        # Each failed login and lockout is a WARNING (with the client address); its INFO lines are bookkeeping.
+        "axes": {"level": "WARNING"},
         # In the embedded mode tasks run inline: one INFO line per task would drown the server's own log.
         "celery.app.trace": {"level": "WARNING" if EMBEDDED else "INFO"},
         "kombu": {"level": "ERROR" if EMBEDDED else "WARNING"},

@@ -6,12 +6,14 @@ from oauth2_provider import views as oauth_views
 
 from apps.common.views import HealthView
 from apps.images.views import media_view
+from apps.users.login_limits import LimitedTokenView
 
 # Only the OAuth endpoints we support: no application-management or device-flow views for end users.
 oauth_patterns = (
     [
         path("authorize/", oauth_views.AuthorizationView.as_view(), name="authorize"),
-        path("token/", oauth_views.TokenView.as_view(), name="token"),
+        # Failed attempts limited like the login pages, and a code burned by a failed exchange.
+        path("token/", LimitedTokenView.as_view(), name="token"),
         path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
         path("introspect/", oauth_views.IntrospectTokenView.as_view(), name="introspect"),
     ],

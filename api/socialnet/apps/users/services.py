@@ -3,7 +3,7 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 from rest_framework.exceptions import ValidationError
 
 from .models import User
@@ -48,7 +48,9 @@ def user_update_profile(*, user: User, data: dict) -> User:
 
 
 def user_revoke_tokens(*, user: User) -> None:
-    """Make every token of the user stop working now (sign-out everywhere)."""
+    """Make every token of the user stop working now (sign-out everywhere), and every authorization code not
+    yet exchanged: a code issued a minute before a suspension must not become a fresh token after it."""
+    get_grant_model().objects.filter(user=user).delete()
     get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).delete()
     get_access_token_model().objects.filter(user=user).delete()
 
