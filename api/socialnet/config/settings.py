@@ -185,13 +185,15 @@ OAUTH2_PROVIDER = {
 }
 # The public client created by `manage.py create_demo_client`; Swagger UI's Authorize button uses it.
 DEMO_CLIENT_ID = env("DEMO_CLIENT_ID", default="socialnet-demo")
+# Swagger UI sends <docs page directory>/oauth2-redirect.html (config.docs serves it), on whichever host and port
+# the docs were opened: Django (:8000) and the gateway (:5000), by name and by address.
 DEMO_REDIRECT_URIS = env.list(
     "DEMO_REDIRECT_URIS",
     default=[
-        "http://localhost:8000/static/drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html",
-        "http://127.0.0.1:8000/static/drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html",
-        "http://localhost:5000/static/drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html",
-        "http://127.0.0.1:5000/static/drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html",
+        "http://localhost:8000/api/docs/oauth2-redirect.html",
+        "http://127.0.0.1:8000/api/docs/oauth2-redirect.html",
+        "http://localhost:5000/api/docs/oauth2-redirect.html",
+        "http://127.0.0.1:5000/api/docs/oauth2-redirect.html",
         "http://127.0.0.1:8765/callback",
     ],
 )
