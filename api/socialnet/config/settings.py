@@ -427,8 +427,10 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # %(client)s: " [client address]" inside a request (apps.common.client_address), empty elsewhere.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s%(client)s %(message)s"}},
+    "filters": {"client_address": {"()": "apps.common.client_address.ClientAddressLogFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["client_address"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "oauth2_provider": {"level": "WARNING"},

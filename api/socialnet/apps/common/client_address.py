@@ -7,11 +7,15 @@ trusted proxy (`TRUSTED_PROXIES`, CIDRs), and only for the hops those proxies ap
 """
 
 import ipaddress
+import logging
+from contextvars import ContextVar
 from functools import lru_cache
 
 from django.conf import settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# The address of the request this thread is serving, for log lines written by code that has no request at hand.
+current_client_ip: ContextVar[str | None] = ContextVar("current_client_ip", default=None)
 UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104 (a placeholder for a missing peer, not a bind address)
 
 
@@ -69,3 +73,16 @@ def client_ip(request) -> str:
         # A DRF Request proxies reads to the Django request, but a write must land on the Django request itself.
         getattr(request, "_request", request).client_ip = address
     return address
+
+
+class ClientAddressLogFilter(logging.Filter):
+    """Adds `%(client)s` (" [203.0.113.9]", or "" outside a request) to every log record, so a log line of a
+    request names the same client the throttles and login limits counted, not the gateway's address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # django.request logs 4xx/5xx after the middleware returned, but passes the request along.
+        request = getattr(record, "request", None)
+        address = getattr(request, "client_ip", None) if request is not None else None
+        address = address or current_client_ip.get()
+        record.client = f" [{address}]" if address else ""
+        return True

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import DataError
 from django.http import JsonResponse
 
-from .client_address import compute_client_ip
+from .client_address import compute_client_ip, current_client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -61,4 +61,8 @@ class ClientAddressMiddleware:
 
     def __call__(self, request):
         request.client_ip = compute_client_ip(request.META)
-        return self.get_response(request)
+        token = current_client_ip.set(request.client_ip)
+        try:
+            return self.get_response(request)
+        finally:
+            current_client_ip.reset(token)

@@ -95,3 +95,29 @@ def test_two_loopback_addresses_over_real_http(live_server, anon_rate_3):
     from_two = [raw_get(base, "127.0.0.2", {"X-Forwarded-For": f"203.0.113.{n}"}) for n in range(4)]
     assert from_two == [200, 200, 200, 429]
     assert [raw_get(base, "127.0.0.3") for _ in range(3)] == [200, 200, 200]
+
+
+@pytest.mark.django_db
+def test_log_lines_name_the_client_not_the_gateway():
+    import logging
+
+    from apps.common.client_address import ClientAddressLogFilter
+
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    handler = Keep()
+    handler.addFilter(ClientAddressLogFilter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        Client().get("/users/nobody-here/", REMOTE_ADDR=GATEWAY, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    finally:
+        logger.removeHandler(handler)
+    assert [record.client for record in records] == [" [203.0.113.9]"]
+    outside = logging.LogRecord("x", logging.INFO, __file__, 1, "no request", None, None)
+    ClientAddressLogFilter().filter(outside)
+    assert outside.client == ""
