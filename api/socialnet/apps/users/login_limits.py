@@ -12,9 +12,9 @@ Choices, and why:
 - A successful login clears the counters *of that account* only. axes' own reset also clears everything from
   the address, which would let someone with an account of their own reset their address's counter between
   guesses at someone else's password.
-- At `/o/token/` the "account" is a confidential client (its secret is the password). Failures of public
-  clients (a wrong code, verifier or refresh token) count per address only: counting them per client_id would
-  let anyone lock the demo app for every user.
+- At `/o/token/` the "account" is a confidential client (its secret is the password). A wrong code or verifier
+  counts per address only: counting it per client_id would let anyone lock the demo app for every user. A refused
+  refresh token does not count (see LimitedTokenView.post).
 """
 
 import base64
@@ -159,9 +159,13 @@ class LimitedTokenView(TokenView):
         burn = error not in (None, "invalid_client")
         if burn and params.get("grant_type") == "authorization_code" and params.get("code"):
             get_grant_model().objects.filter(code=params["code"], application__client_id=client_id).delete()
-        if error in ("invalid_client", "invalid_grant"):
-            # A wrong secret counts against the client; a wrong code, verifier or refresh token only against
-            # the address (the client authenticated fine, or is public).
+        # A wrong secret counts against the client; a wrong code or verifier only against the address (the
+        # client authenticated fine, or is public). A refused refresh token does not count: apps racing their own
+        # rotation fail that way innocently, and a 30-day random token is not something one guesses.
+        guessing = error == "invalid_client" or (
+            error == "invalid_grant" and params.get("grant_type") == "authorization_code"
+        )
+        if guessing:
             failed = account if error == "invalid_client" else {"username": None}
             user_login_failed.send(sender=type(self), credentials=failed, request=request)
             if getattr(request, "axes_locked_out", False):

@@ -158,3 +158,13 @@ def test_guessed_codes_lock_the_address_but_not_the_public_client():
     assert set(codes[9:]) == {429}
     # Counting these per client_id would let anyone lock the demo app for every user: another address is fine.
     assert bad_code(ELSEWHERE).status_code == 400
+
+
+def test_refused_refresh_tokens_do_not_lock_anyone():
+    # An app racing its own refresh-token rotation fails like this innocently; it must not lock its user's address.
+    demo_client_ensure()
+    body = {"grant_type": "refresh_token", "client_id": "socialnet-demo", "refresh_token": "stale"}
+    codes = {Client().post("/o/token/", body, REMOTE_ADDR=ATTACKER).status_code for _ in range(15)}
+    assert codes == {400}
+    UserFactory(username="victim")
+    assert signed_in(login("/accounts/login/", "victim", TEST_PASSWORD, ATTACKER))
