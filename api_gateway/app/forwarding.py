@@ -134,8 +134,8 @@ def upstream_request_headers(request: Request, *, request_id: str, trusted_proxi
     # Django builds absolute URLs (pagination links, redirects) from Host: keep the one the client used.
     if request.headers.get("Host"):
         headers["Host"] = request.headers["Host"]
-    # The chain is resolved here, once: Django gets only the client address, so it trusts exactly one proxy (us,
-    # DJANGO_NUM_PROXIES=1) however many proxies stand in front of the gateway.
+    # The chain is resolved here, once: Django gets only the client address, and believes it only from us
+    # (Django's TRUSTED_PROXIES), however many proxies stand in front of the gateway.
     headers["X-Forwarded-For"] = headers["X-Real-IP"] = client_ip(request, trusted_proxies)
     headers["X-Forwarded-Proto"] = proto
     headers["X-Forwarded-Host"] = host

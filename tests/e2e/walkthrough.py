@@ -67,9 +67,7 @@ def play(base: str, *, grant_premium) -> None:
     # Swagger UI and its OAuth2 redirect page (a registered redirect URI of the demo client) are served.
     docs = requests.get(f"{base}/api/docs/", timeout=10)
     assert docs.status_code == 200 and "socialnet-demo" in docs.text
-    redirect_page = requests.get(
-        f"{base}/static/drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html", timeout=10
-    )
+    redirect_page = requests.get(f"{base}/api/docs/oauth2-redirect.html", timeout=10)
     assert redirect_page.status_code == 200
     erin, finn = login(base, writer), login(base, reader)
     assert erin.get(f"{base}/users/me/").json()["username"] == writer

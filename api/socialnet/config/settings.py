@@ -8,6 +8,8 @@ Two modes, chosen only by which variables are set:
 Every variable is documented in .env.example. With DJANGO_DEBUG off the defaults are production-safe.
 """
 
+import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -36,6 +38,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "apps.common",
     "apps.users",
     "apps.posts",
@@ -52,6 +55,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # First of ours: everything below (throttles, login limits, logs) keys on request.client_ip.
+    "apps.common.middleware.ClientAddressMiddleware",
     "apps.common.middleware.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes requires: turns a lockout flagged during the view into the 429 page (apps.users.login_limits).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,6 +126,27 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed logins (/accounts/login/, /admin/login/, /o/token/) limited per client address and per account by
+# django-axes; the choices are explained in apps.users.login_limits.
+AUTHENTICATION_BACKENDS = [
+    "apps.users.login_limits.LoginLimitBackend",  # first: refuses locked-out attempts before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "apps.users.login_limits.LoginLimitHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+# Lifted by time: the lock ends this long after the last failure that counted (failures while locked do not
+# extend it, so a user waiting it out is not kept out by an attacker who keeps trying).
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # LoginLimitHandler clears the account's own counters on success instead
+AXES_LOCKOUT_PARAMETERS = "apps.users.login_limits.lockout_parameters"
+AXES_USERNAME_CALLABLE = "apps.users.login_limits.login_username"
+AXES_CLIENT_IP_CALLABLE = "apps.common.client_address.client_ip"
+AXES_LOCKOUT_CALLABLE = "apps.users.login_limits.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_COOLOFF_MESSAGE = "Too many failed sign-in attempts from this address or for this account. Try again later."
+AXES_DISABLE_ACCESS_LOG = True  # a row per successful login is not needed for the limits and grows forever
+AXES_SENSITIVE_PARAMETERS = ["password", "client_secret", "code", "code_verifier", "refresh_token"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/api/docs/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -157,13 +185,15 @@ OAUTH2_PROVIDER = {
 }
 # The public client created by `manage.py create_demo_client`; Swagger UI's Authorize button uses it.
 DEMO_CLIENT_ID = env("DEMO_CLIENT_ID", default="socialnet-demo")
+# Swagger UI sends <docs page directory>/oauth2-redirect.html (config.docs serves it), on whichever host and port
+# the docs were opened: Django (:8000) and the gateway (:5000), by name and by address.
 DEMO_REDIRECT_URIS = env.list(
     "DEMO_REDIRECT_URIS",
     default=[
-        "http://localhost:8000/static/drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html",
-        "http://127.0.0.1:8000/static/drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html",
-        "http://localhost:5000/static/drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html",
-        "http://127.0.0.1:5000/static/drf_spectacular_sidecar/swagger-ui-dist/oauth2-redirect.html",
+        "http://localhost:8000/api/docs/oauth2-redirect.html",
+        "http://127.0.0.1:8000/api/docs/oauth2-redirect.html",
+        "http://localhost:5000/api/docs/oauth2-redirect.html",
+        "http://127.0.0.1:5000/api/docs/oauth2-redirect.html",
         "http://127.0.0.1:8765/callback",
     ],
 )
@@ -184,7 +214,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "apps.common.parsers.DepthLimitedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -196,8 +226,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
 }
+# Who may tell Django the client's address (X-Forwarded-For): connections from these CIDRs only, see
+# apps.common.client_address. The default is loopback, where `make run` puts the gateway; a header from anyone
+# else is ignored. Replaces DRF's NUM_PROXIES, which believed the header whoever sent it.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1/32", "::1/128"])
+try:  # a typo here must stop the process at start, not turn every request into a 500
+    [ipaddress.ip_network(cidr, strict=False) for cidr in TRUSTED_PROXIES]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "SocialNet API",
@@ -226,6 +263,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Limits ---------------------------------------------------------------------------------------------------
+# JSON nested deeper than this is a 400 (apps.common.parsers); Python's decoder would otherwise recurse into a 500.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 # Bodies above this are refused with 413 before they are parsed (uploads have their own, larger, limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_JSON_BODY_BYTES", default=1024 * 1024)
 IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=15 * 1024 * 1024)
@@ -398,11 +437,15 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # %(client)s: " [client address]" inside a request (apps.common.client_address), empty elsewhere.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s%(client)s %(message)s"}},
+    "filters": {"client_address": {"()": "apps.common.client_address.ClientAddressLogFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["client_address"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "oauth2_provider": {"level": "WARNING"},
+        # Each failed login and lockout is a WARNING (with the client address); its INFO lines are bookkeeping.
+        "axes": {"level": "WARNING"},
         # In the embedded mode tasks run inline: one INFO line per task would drown the server's own log.
         "celery.app.trace": {"level": "WARNING" if EMBEDDED else "INFO"},
         "kombu": {"level": "ERROR" if EMBEDDED else "WARNING"},

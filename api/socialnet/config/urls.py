@@ -1,18 +1,21 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from oauth2_provider import views as oauth_views
 
 from apps.comments.urls import post_urlpatterns as post_comment_patterns
 from apps.common.views import HealthView
 from apps.images.views import media_view
+from apps.users.login_limits import LimitedTokenView
+from config.docs import SwaggerView, oauth2_redirect_view
 
 # Only the OAuth endpoints we support: no application-management or device-flow views for end users.
 oauth_patterns = (
     [
         path("authorize/", oauth_views.AuthorizationView.as_view(), name="authorize"),
-        path("token/", oauth_views.TokenView.as_view(), name="token"),
+        # Failed attempts limited like the login pages, and a code burned by a failed exchange.
+        path("token/", LimitedTokenView.as_view(), name="token"),
         path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
         path("introspect/", oauth_views.IntrospectTokenView.as_view(), name="introspect"),
     ],
@@ -26,7 +29,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health/", HealthView.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Where Swagger UI's Authorize popup lands (the demo client's redirect URI), see config.docs.
+    path("api/docs/oauth2-redirect.html", oauth2_redirect_view, name="swagger-oauth2-redirect"),
     # follows before users: "users/suggestions/" must win over "users/<username>/".
     path("users/", include("apps.follows.urls")),
     path("users/", include("apps.users.urls")),

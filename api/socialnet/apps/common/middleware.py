@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import DataError
 from django.http import JsonResponse
 
+from .client_address import compute_client_ip, current_client_ip
+
 logger = logging.getLogger(__name__)
 
 NUL_MARKERS = (b"\x00", b"%00", b"\\u0000")
@@ -49,3 +51,18 @@ class RejectNulCharactersMiddleware:
             logger.info("refused NUL character in %s %s", request.method, request.path)
             return JsonResponse({"detail": NUL_MESSAGE}, status=400)
         return None
+
+
+class ClientAddressMiddleware:
+    """Sets `request.client_ip` once, before anything (throttles, login limits, logs) asks who the client is."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.client_ip = compute_client_ip(request.META)
+        token = current_client_ip.set(request.client_ip)
+        try:
+            return self.get_response(request)
+        finally:
+            current_client_ip.reset(token)

@@ -1,9 +1,12 @@
 """django-oauth-toolkit customisations."""
 
-import json
-
+from django.conf import settings
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauth2_provider.oauth2_validators import OAuth2Validator
+
+from apps.common.parsers import json_loads_limited
+
+INTROSPECTION_SCOPE = "introspection"
 
 
 class JsonOrFormOAuthLibCore(OAuthLibCore):
@@ -17,8 +20,9 @@ class JsonOrFormOAuthLibCore(OAuthLibCore):
         if not content_type.startswith("application/json"):
             return super().extract_body(request)
         try:
-            payload = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+            # Depth-limited: a body of nested brackets is a malformed request (400), not a RecursionError (500).
+            payload = json_loads_limited(request.body or b"{}")
+        except ValueError:  # UnicodeDecodeError and too-deep JSON included
             return []
         if not isinstance(payload, dict):
             return []
@@ -27,6 +31,19 @@ class JsonOrFormOAuthLibCore(OAuthLibCore):
 
 
 class SocialNetOAuth2Validator(OAuth2Validator):
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        # `introspection` makes /o/introspect/ answer whose any token is: the gateway's client only (API.md).
+        # Refused, not silently dropped, so a client asking for it learns at once that it cannot have it.
+        if INTROSPECTION_SCOPE in scopes and client.client_id != settings.GATEWAY_CLIENT_ID:
+            return False
+        return super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        # Suspension and deactivation delete outstanding codes; this also covers a code issued while that
+        # transaction was still running: an inactive user's code is never exchanged.
+        valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
+        return valid and request.user is not None and request.user.is_active
+
     def validate_bearer_token(self, token, scopes, request):
         # A deactivated or suspended account's tokens stop working even before the cleanup deletes them.
         valid = super().validate_bearer_token(token, scopes, request)

@@ -1,4 +1,3 @@
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from rest_framework import serializers
 
 from apps.common.fields import IdField
@@ -6,27 +5,19 @@ from apps.common.fields import IdField
 from .avatars import avatar_handler
 from .models import User
 
-# Paths under /users/ that a username must never shadow.
-RESERVED_USERNAMES = frozenset({"me", "create", "suggestions", "admin", "root", "api", "support", "moderation"})
-
 
 class UserCreateSerializer(serializers.Serializer):
-    """Sign-up input. Anything else in the body (role, is_staff, premium_until...) is ignored, never applied."""
+    """Sign-up input. Anything else in the body (role, is_staff, premium_until...) is ignored, never applied.
 
-    username = serializers.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    Only the shape of `username` here: the rule for new names lives in apps.users.usernames (via user_create)."""
+
+    username = serializers.CharField(max_length=150)
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(
         write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
     )
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-
-    def validate_username(self, value: str) -> str:
-        if value.lower() in RESERVED_USERNAMES:
-            raise serializers.ValidationError("This username is reserved.")
-        if User.objects.filter(username__iexact=value).exists():
-            raise serializers.ValidationError("A user with that username already exists.")
-        return value
 
     def validate_email(self, value: str) -> str:
         if User.objects.filter(email__iexact=value).exists():

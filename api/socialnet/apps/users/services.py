@@ -3,16 +3,21 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 from rest_framework.exceptions import ValidationError
 
 from .avatars import avatar_handler
 from .models import User
+from .usernames import username_validate_new
 
 
 @transaction.atomic
 def user_create(*, username: str, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
-    """Sign-up. Role, staff and premium always start at their defaults, whatever the caller had in mind."""
+    """Sign-up. Role, staff and premium always start at their defaults, whatever the caller had in mind.
+
+    The username rule (ASCII pattern, reserved names, case-insensitive uniqueness) is checked here, not in a
+    serializer, so no caller can create `me` or a look-alike name."""
+    username_validate_new(username)
     user = User(username=username, email=email.strip(), first_name=first_name, last_name=last_name)
     try:
         validate_password(password, user=user)
@@ -42,7 +47,9 @@ def user_update_profile(*, user: User, data: dict) -> User:
 
 
 def user_revoke_tokens(*, user: User) -> None:
-    """Make every token of the user stop working now (sign-out everywhere)."""
+    """Make every token of the user stop working now (sign-out everywhere), and every authorization code not
+    yet exchanged: a code issued a minute before a suspension must not become a fresh token after it."""
+    get_grant_model().objects.filter(user=user).delete()
     get_refresh_token_model().objects.filter(user=user, revoked__isnull=True).delete()
     get_access_token_model().objects.filter(user=user).delete()
 
