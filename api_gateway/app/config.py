@@ -59,6 +59,10 @@ class GatewayConfig:
     connect_timeout: float = 3.05
     read_timeout: float = 30.0
     upstream_pool_size: int = 32
+    # Slow clients: every read of a request body must progress within client_timeout, and the whole body must
+    # arrive within client_timeout + length / client_min_rate (bytes per second).
+    client_timeout: float = 10.0
+    client_min_rate: int = 8192
     max_body_bytes: int = 16 * MIB
     max_auth_header_bytes: int = 4096
     trusted_proxies: int = 0
@@ -107,6 +111,8 @@ class GatewayConfig:
             connect_timeout=_float(env, "GATEWAY_CONNECT_TIMEOUT", cls.connect_timeout),
             read_timeout=_float(env, "GATEWAY_READ_TIMEOUT", cls.read_timeout),
             upstream_pool_size=_int(env, "GATEWAY_UPSTREAM_POOL_SIZE", cls.upstream_pool_size, minimum=1),
+            client_timeout=_float(env, "GATEWAY_CLIENT_TIMEOUT", cls.client_timeout),
+            client_min_rate=_int(env, "GATEWAY_CLIENT_MIN_RATE", cls.client_min_rate, minimum=1),
             max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1),
             max_auth_header_bytes=_int(env, "GATEWAY_MAX_AUTH_HEADER_BYTES", cls.max_auth_header_bytes, minimum=64),
             trusted_proxies=_int(env, "GATEWAY_TRUSTED_PROXIES", cls.trusted_proxies),
