@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from urllib.parse import urlsplit
 
 MIB = 1024 * 1024
@@ -12,6 +12,27 @@ MIB = 1024 * 1024
 
 class ConfigError(ValueError):
     """A setting has a value the gateway cannot run with; raised at start-up, never per request."""
+
+
+def load_env_file(path: str | os.PathLike, environ: MutableMapping[str, str] | None = None) -> bool:
+    """Add the KEY=VALUE lines of a .env file (the checkout's, written by `make run`) to the environment, without
+    replacing what is already set: the environment wins. Returns whether the file existed."""
+    environ = os.environ if environ is None else environ
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        environ.setdefault(name.strip(), value)
+    return True
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
