@@ -182,7 +182,7 @@ def test_no_secret_in_a_tracked_file_reaches_a_process(compose):
             Path(path).name.startswith(".env")
         ):
             text = (ROOT / path).read_text(errors="replace")
-            for leaked in ("insecure-dev-key-change-me\"", "dev-only-secret-key", "dev-gateway-secret"):
+            for leaked in ('insecure-dev-key-change-me"', "dev-only-secret-key", "dev-gateway-secret"):
                 assert leaked not in text, f"{path} still carries the committed key {leaked!r}"
     assert ".env" in (ROOT / ".gitignore").read_text().split()
 
