@@ -147,9 +147,9 @@ def _close_spool(exc: BaseException | None = None):
     spool = g.pop("spool", None)
     if spool is not None:
         spool.close()
-    timer = g.pop("body_timer", None)
-    if timer is not None:
-        timer.cancel()
+    deadline = g.pop("body_deadline", None)
+    if deadline is not None:
+        deadline.cancel()
 
 
 __all__ = ["GatewayConfig", "create_app"]

@@ -84,6 +84,8 @@ class GatewayConfig:
     # arrive within client_timeout + length / client_min_rate (bytes per second).
     client_timeout: float = 10.0
     client_min_rate: int = 8192
+    # Request bodies up to this size are read in full before the upstream is contacted; larger ones stream.
+    buffer_body_bytes: int = MIB
     max_body_bytes: int = 16 * MIB
     max_auth_header_bytes: int = 4096
     trusted_proxies: int = 0
@@ -134,6 +136,7 @@ class GatewayConfig:
             upstream_pool_size=_int(env, "GATEWAY_UPSTREAM_POOL_SIZE", cls.upstream_pool_size, minimum=1),
             client_timeout=_float(env, "GATEWAY_CLIENT_TIMEOUT", cls.client_timeout),
             client_min_rate=_int(env, "GATEWAY_CLIENT_MIN_RATE", cls.client_min_rate, minimum=1),
+            buffer_body_bytes=_int(env, "GATEWAY_BUFFER_BODY_BYTES", cls.buffer_body_bytes),
             max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1),
             max_auth_header_bytes=_int(env, "GATEWAY_MAX_AUTH_HEADER_BYTES", cls.max_auth_header_bytes, minimum=64),
             trusted_proxies=_int(env, "GATEWAY_TRUSTED_PROXIES", cls.trusted_proxies),

@@ -120,17 +120,28 @@ def test_healthz_answers_within_a_second_while_clients_trickle(gunicorn_gateway,
         latencies = _healthz_latencies(gunicorn_gateway)
     finally:
         tricklers.close()
+    print(f"/healthz with {count} slow clients ({head[:4].decode()}): worst {max(latencies) * 1000:.0f} ms")
     assert max(latencies) < 1.0, f"/healthz with {count} slow clients: {latencies}"
 
 
 def test_a_client_that_stops_sending_its_body_is_answered_408(gunicorn_gateway, recorder):
     host, port = gunicorn_gateway.removeprefix("http://").split(":")
+    before = recorder.count("/slow-body/")
     started = time.monotonic()
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(SLOW_BODY)
         answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert time.monotonic() - started < 5  # GATEWAY_CLIENT_TIMEOUT=2
+    # A body under GATEWAY_BUFFER_BODY_BYTES is read in full first: the upstream (a Django thread) never waited.
+    assert recorder.count("/slow-body/") == before
+
+
+def test_a_buffered_body_reaches_the_upstream_whole(gunicorn_gateway, recorder):
+    response = requests.post(f"{gunicorn_gateway}/buffered/", data=b"z" * 300_000, timeout=10)
+    assert response.status_code == 200
+    assert response.json()["body_bytes"] == 300_000
+    assert recorder.last("/buffered/")["headers"]["Content-Length"] == "300000"
 
 
 def test_a_client_trickling_below_the_minimum_rate_is_cut_off(gunicorn_gateway):

@@ -59,11 +59,11 @@ class ClientTooSlow(ClientBodyError):
 class UpstreamBody:
     """A request body read lazily while it is sent upstream; `len` lets requests announce its Content-Length."""
 
-    def __init__(self, stream: IO[bytes], length: int, cut_off: threading.Event | None = None):
+    def __init__(self, stream: IO[bytes], length: int, deadline: BodyDeadline | None = None):
         self._stream = stream
         self.len = length
         self._left = length
-        self._cut_off = cut_off
+        self._deadline = deadline
 
     def read(self, size: int = -1) -> bytes:
         if self._left <= 0:
@@ -74,15 +74,17 @@ class UpstreamBody:
         except TimeoutError as exc:
             raise ClientTooSlow("the client stopped sending its body") from exc
         except Exception as exc:
-            if self._cut_off is not None and self._cut_off.is_set():
+            if self._deadline is not None and self._deadline.expired.is_set():
                 raise ClientTooSlow("the client sent its body too slowly") from exc
             raise ClientBodyError(str(exc)) from exc
         if not data:
-            if self._cut_off is not None and self._cut_off.is_set():
+            if self._deadline is not None and self._deadline.expired.is_set():
                 raise ClientTooSlow("the client sent its body too slowly")
             # The client went away before sending what it announced; the upstream must not get a short body.
             raise ClientBodyError("the body ended before its announced length")
         self._left -= len(data)
+        if self._left <= 0 and self._deadline is not None:
+            self._deadline.cancel()  # all here: the connection may carry the client's next request
         return data
 
     def __iter__(self) -> Iterator[bytes]:
@@ -90,7 +92,27 @@ class UpstreamBody:
             yield chunk
 
 
-def _body_deadline(length: int) -> threading.Event | None:
+class BodyDeadline:
+    """A timer that, once it fires, sets `expired` and shuts the client socket's read side."""
+
+    def __init__(self, sock: socket.socket, seconds: float):
+        self.expired = threading.Event()
+        self._sock = sock
+        # A green timer under gevent workers (threading is monkey-patched), a plain thread under gthread.
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self):
+        self.expired.set()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RD)
+
+    def cancel(self):
+        self._timer.cancel()
+
+
+def _body_deadline(length: int) -> BodyDeadline | None:
     """Cut the client's body off once it had GATEWAY_CLIENT_TIMEOUT plus its length at GATEWAY_CLIENT_MIN_RATE.
 
     While a body streams in, the upstream request and a Django worker thread wait on it, so a client dripping a
@@ -102,19 +124,9 @@ def _body_deadline(length: int) -> threading.Event | None:
     if not isinstance(sock, socket.socket):
         return None
     config = gateway().config
-    cut_off = threading.Event()
-
-    def fire():
-        cut_off.set()
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RD)
-
-    # A green timer under gevent workers (threading is monkey-patched), a plain thread under gthread.
-    timer = threading.Timer(config.client_timeout + length / config.client_min_rate, fire)
-    timer.daemon = True
-    timer.start()
-    g.body_timer = timer  # cancelled when the request ends (teardown in app/__init__.py)
-    return cut_off
+    deadline = BodyDeadline(sock, config.client_timeout + length / config.client_min_rate)
+    g.body_deadline = deadline  # cancelled when the request ends at the latest (teardown in app/__init__.py)
+    return deadline
 
 
 def _spool_chunked(stream: IO[bytes], limit: int) -> UpstreamBody:
@@ -146,6 +158,16 @@ def limit_client_idle_time(seconds: float) -> None:
         sock.settimeout(seconds)
 
 
+def _buffer_body(body: UpstreamBody) -> UpstreamBody:
+    """The whole body, read before the upstream is contacted (memory up to SPOOL_IN_MEMORY, then a temp file)."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (closed at teardown)
+    g.spool = spool
+    while chunk := body.read(CHUNK):
+        spool.write(chunk)
+    spool.seek(0)
+    return UpstreamBody(spool, body.len)
+
+
 def _request_body(limit: int) -> UpstreamBody | bytes | None:
     length = request.content_length
     if length is not None:
@@ -153,7 +175,13 @@ def _request_body(limit: int) -> UpstreamBody | bytes | None:
             raise BodyTooLarge()
         if length == 0:
             return None if request.method in ("GET", "HEAD") else b""
-        return UpstreamBody(request.stream, length, _body_deadline(length))
+        body = UpstreamBody(request.stream, length, _body_deadline(length))
+        if length <= gateway().config.buffer_body_bytes:
+            # Bodies of ordinary API calls arrive in full before Django is asked: a client trickling one then
+            # holds only its own connection to the gateway, never a Django worker thread. Larger ones (uploads)
+            # stream, so they never sit whole in the gateway.
+            return _buffer_body(body)
+        return body
     if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
         return _spool_chunked(request.stream, limit)
     return None
