@@ -150,9 +150,10 @@ def _spool_chunked(stream: IO[bytes], limit: int) -> UpstreamBody:
     return UpstreamBody(spool, total)
 
 
-def limit_client_idle_time(seconds: float) -> None:
-    """Each read from (and write to) the client's socket must make progress within `seconds`, or it fails (and the
-    request is answered 400). gunicorn hands us its socket; other WSGI servers (tests' werkzeug) have their own."""
+def limit_client_idle_time(seconds: float | None) -> None:
+    """While the request is read, each read from the client's socket must make progress within `seconds` (else 408).
+    None lifts it again: the response is written without one, as before, so a slow reader of a large image is
+    not cut off. gunicorn hands us its socket; other WSGI servers (tests' werkzeug) have their own timeouts."""
     sock = request.environ.get("gunicorn.socket")
     if isinstance(sock, socket.socket):
         sock.settimeout(seconds)
@@ -335,4 +336,5 @@ def forward(path: str):
     for name, value in response_headers:
         response.headers.add(name, value)
     response.call_on_close(upstream.close)
+    limit_client_idle_time(None)
     return response
