@@ -50,14 +50,16 @@ def variables_read_by_the_code() -> set[str]:
     return names
 
 
-def test_compose_file_is_valid_for_a_compose_implementation():
+def test_compose_file_is_valid_for_a_compose_implementation(tmp_path):
     tool = shutil.which("docker-compose")
     if tool is None:
         if os.environ.get("CI"):
             pytest.fail("docker-compose is missing: .ci/run installs it")
         pytest.skip("docker-compose not installed (apt-get install docker-compose)")
-    # --env-file /dev/null: not the checkout's .env; the secrets come from the environment here, as they may.
-    command = [tool, "--env-file", "/dev/null", "-f", "docker-compose.yml", "config", "-q"]
+    # An empty --env-file: not the checkout's .env; the secrets come from the environment here, as they may.
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    command = [tool, "--env-file", str(empty), "-f", "docker-compose.yml", "config", "-q"]
     plain = {k: v for k, v in os.environ.items() if k not in COMPOSE_SECRETS}
     secrets = dict.fromkeys(COMPOSE_SECRETS, "compose-validation-only")
     result = subprocess.run(command, cwd=ROOT, env={**plain, **secrets}, capture_output=True, text=True)
