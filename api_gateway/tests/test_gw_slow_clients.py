@@ -172,3 +172,28 @@ def test_trickled_headers_are_dropped_after_the_keepalive_timeout(gunicorn_gatew
                 pass
     # gunicorn's async workers give a request's headers `keepalive` (5 s) to arrive, then close the connection.
     assert time.monotonic() - started < 12
+
+
+def test_slow_client_settings_from_env():
+    from app.config import ConfigError, GatewayConfig
+
+    defaults = GatewayConfig.from_env({})
+    assert (defaults.client_timeout, defaults.client_min_rate, defaults.buffer_body_bytes) == (10.0, 8192, 1048576)
+    config = GatewayConfig.from_env(
+        {"GATEWAY_CLIENT_TIMEOUT": "3.5", "GATEWAY_CLIENT_MIN_RATE": "1000", "GATEWAY_BUFFER_BODY_BYTES": "0"}
+    )
+    assert (config.client_timeout, config.client_min_rate, config.buffer_body_bytes) == (3.5, 1000, 0)
+    for bad in ({"GATEWAY_CLIENT_TIMEOUT": "0"}, {"GATEWAY_CLIENT_MIN_RATE": "0"}, {"GATEWAY_BUFFER_BODY_BYTES": "x"}):
+        with pytest.raises(ConfigError):
+            GatewayConfig.from_env(bad)
+
+
+def test_the_gateway_reads_the_checkout_env_file_without_overriding_the_environment(tmp_path):
+    from app.config import load_env_file
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("# comment\nGATEWAY_CLIENT_SECRET=from-file\nexport QUOTED='q v'\nSET_ALREADY=file\n\nnoise\n")
+    environ = {"SET_ALREADY": "environment"}
+    assert load_env_file(env_file, environ)
+    assert environ == {"GATEWAY_CLIENT_SECRET": "from-file", "QUOTED": "q v", "SET_ALREADY": "environment"}
+    assert not load_env_file(tmp_path / "missing.env", environ)
