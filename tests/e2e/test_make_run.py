@@ -3,6 +3,7 @@ loopback only, announces itself only once Django answers, serves through the gat
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import stat
@@ -99,6 +100,12 @@ def check_secrets_debug_and_media(gateway: str, django: str, env: dict[str, str]
     for base in (gateway, django):
         response = requests.get(f"{base}/media/{key}?exp={expires}&sig={forged.hexdigest()}", timeout=10)
         assert response.status_code == 403, response.text[:200]
+
+    # Debug off still serves the browser pages: Swagger UI and its static files (whitenoise, collected by run.sh).
+    docs = requests.get(f"{gateway}/api/docs/", timeout=10)
+    assert docs.status_code == 200
+    bundle = re.search(r'src="([^"]*swagger-ui-bundle[^"]*\.js)"', docs.text).group(1)
+    assert requests.get(f"{gateway}{bundle}", timeout=10).status_code == 200
 
     # No debug pages: an unknown path is the API's JSON 404, not Django's technical page.
     missing = requests.get(f"{django}/no/such/page/", timeout=10)
