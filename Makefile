@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DJANGO := cd api/socialnet && ../../$(BIN)/python manage.py
 
-.PHONY: run test lint format migrate demo bench clean help
+.PHONY: run env test lint format migrate demo bench clean help
 
 help:
 	@echo "make run    start SocialNet (embedded: SQLite, no Redis; full mode when DATABASE_URL/REDIS_URL are set)"
 	@echo "make test   lint, migration check and the whole test suite (needs PostgreSQL and Redis)"
 	@echo "make demo   fill the database with a demo network"
+	@echo "make env    create this checkout's .env with random secrets (make run does it too; docker compose needs it)"
 	@echo "make format apply ruff formatting and autofixes"
 
 $(BIN)/.installed: requirements-dev.txt api/requirements.txt api_gateway/requirements.txt
@@ -22,6 +23,10 @@ $(BIN)/.installed: requirements-dev.txt api/requirements.txt api_gateway/require
 
 run: $(BIN)/.installed
 	@bash scripts/run.sh
+
+# Random secrets for this checkout (gitignored .env): manage.py, the workers, the gateway and docker compose read it.
+env:
+	@$(PYTHON) scripts/ensure_env.py
 
 # makemigrations --check runs against an in-memory SQLite: it compares models with migration files, no server needed.
 # lint-imports checks the layer contracts of .importlinter (an app never imports one above it).

@@ -1,11 +1,22 @@
-"""gunicorn settings for the gateway: threaded workers, since a gateway thread mostly waits on the upstream."""
+"""gunicorn settings for the gateway.
+
+gevent workers: one greenlet per connection instead of a fixed pool of threads. With gthread (2 workers x 16
+threads) 40 clients trickling a body or their headers held every thread and `/healthz` stopped answering; a
+greenlet waiting on a slow socket costs a few KB, so the gateway keeps serving everyone else. Headers must arrive
+within `keepalive` seconds (gunicorn's async workers time the header read out with it), bodies within
+GATEWAY_CLIENT_TIMEOUT per read and GATEWAY_CLIENT_MIN_RATE overall (app/routes/proxy.py).
+"""
 
 import os
 
-bind = os.environ.get("GATEWAY_BIND", "0.0.0.0:5000")
-worker_class = "gthread"
+# Loopback unless told otherwise: the gateway is the only public port, and only where the operator says so
+# (docker compose sets GATEWAY_BIND=0.0.0.0:5000 inside the container).
+bind = os.environ.get("GATEWAY_BIND", "127.0.0.1:5000")
+worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "gevent")
 workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
+# gthread only (GATEWAY_WORKER_CLASS=gthread); gevent workers take up to worker_connections at once.
 threads = int(os.environ.get("GATEWAY_THREADS", "16"))
+worker_connections = int(os.environ.get("GATEWAY_WORKER_CONNECTIONS", "1000"))
 # Longer than GATEWAY_READ_TIMEOUT so a slow upstream yields our JSON 504, not a killed worker.
 timeout = int(os.environ.get("GATEWAY_WORKER_TIMEOUT", "60"))
 graceful_timeout = 20

@@ -6,6 +6,7 @@ No Docker engine runs here, so these checks are what stands between a typo and a
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# Secrets docker compose takes only from the untracked .env (`make env`) or the environment, never from a tracked file.
+COMPOSE_SECRETS = ("DJANGO_SECRET_KEY", "GATEWAY_CLIENT_SECRET", "POSTGRES_PASSWORD")
 QUEUES = {"default", "follows", "media"}
 EXPECTED_SERVICES = {
     "socialnet_backend",
@@ -91,6 +94,8 @@ PYTHON_FILES = [
     "api/socialnet/manage.py",
     "api_gateway/app/config.py",
     "api_gateway/gunicorn.conf.py",
+    "api_gateway/wsgi.py",
+    "scripts/ensure_env.py",
     "bench/feed.py",
     "bench/gateway.py",
 ]
@@ -142,23 +147,33 @@ def variables_read_by_the_code() -> set[str]:
     return names - set(TOOL_VARIABLES)
 
 
-def test_compose_file_is_valid_for_a_compose_implementation():
+def test_compose_file_is_valid_for_a_compose_implementation(tmp_path):
     tool = shutil.which("docker-compose")
     if tool is None:
         if os.environ.get("CI"):
             pytest.fail("docker-compose is missing: .ci/run installs it")
         pytest.skip("docker-compose not installed (apt-get install docker-compose)")
-    result = subprocess.run(
-        [tool, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT, capture_output=True, text=True
-    )
+    # An empty --env-file: not the checkout's .env; the secrets come from the environment here, as they may.
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    command = [tool, "--env-file", str(empty), "-f", "docker-compose.yml", "config", "-q"]
+    plain = {k: v for k, v in os.environ.items() if k not in COMPOSE_SECRETS}
+    secrets = dict.fromkeys(COMPOSE_SECRETS, "compose-validation-only")
+    result = subprocess.run(command, cwd=ROOT, env={**plain, **secrets}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    refused = subprocess.run(command, cwd=ROOT, env=plain, capture_output=True, text=True)
+    assert refused.returncode != 0, "compose must refuse to start without the secrets"
+    assert "make env" in refused.stderr
 
 
 def test_compose_has_every_service_with_healthchecks_and_ordering(compose):
     services = compose["services"]
     assert set(services) >= EXPECTED_SERVICES
-    assert "8000:8000" in services["socialnet_backend"]["ports"]
-    assert "5000:5000" in services["auth_proxy"]["ports"]
+    # Only the gateway is published, on the host's loopback: nothing reaches Django (or its throttles, or the
+    # admin) without passing the gateway's limits.
+    published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
+    assert published == {"auth_proxy": ["127.0.0.1:5000:5000"]}
+    assert "expose" not in services["socialnet_backend"] or services["socialnet_backend"]["expose"] == ["8000"]
     for name in ("postgres_db", "redis", "socialnet_backend"):
         assert "healthcheck" in services[name], f"{name} needs a healthcheck for depends_on conditions"
     assert services["migrate"]["depends_on"]["postgres_db"]["condition"] == "service_healthy"
@@ -235,13 +250,15 @@ def test_the_scan_sees_what_each_file_reads():
     assert reads["api_gateway/gunicorn.conf.py"] == {
         "GATEWAY_BIND",
         "GATEWAY_WORKERS",
+        "GATEWAY_WORKER_CLASS",
+        "GATEWAY_WORKER_CONNECTIONS",
         "GATEWAY_THREADS",
         "GATEWAY_WORKER_TIMEOUT",
         "GATEWAY_ACCESS_LOG",
     }
     assert {"DJANGO_PORT", "GATEWAY_PORT", "SEED_DEMO", "REDIS_URL"} <= reads["scripts/run.sh"]
     assert not {"ROOT", "BIN", "GATEWAY_PID", "PWD"} & reads["scripts/run.sh"], "the script's own variables"
-    assert reads["Procfile"] == {"DJANGO_PORT"}
+    assert reads["Procfile"] == {"DJANGO_BIND", "DJANGO_PORT"}
     assert reads["Makefile"] == {"PYTHON", "PYTEST_ARGS"}
     assert reads["docker-compose.yml"] == {"POSTGRES_USER", "POSTGRES_DB"}
     assert "DJANGO_SETTINGS_MODULE" in reads["api/socialnet/manage.py"]
@@ -291,7 +308,8 @@ def test_env_dev_only_sets_known_variables_and_matches_compose_hosts(compose):
     dev = env_file(".env.dev")
     known = variables_read_by_the_code() | {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
     assert set(dev) - known == set()
-    assert "@postgres_db:5432/" in dev["DATABASE_URL"]
+    database_url = compose["services"]["socialnet_backend"]["environment"]["DATABASE_URL"]
+    assert "@postgres_db:5432/" in database_url
     assert dev["REDIS_URL"].startswith("redis://redis:6379")
     assert dev["GATEWAY_UPSTREAM_URL"] == "http://socialnet_backend:8000"
     assert dev["DJANGO_DEBUG"] == "false"
@@ -317,7 +335,14 @@ def test_env_example_values_are_accepted_by_django_the_gateway_and_gunicorn():
 
     example = env_file(".env.example")
     GatewayConfig.from_env(example)  # raises ConfigError on a value the gateway cannot run with
-    env = {"PATH": os.environ["PATH"], **example}
+    # Except the secrets: their placeholders are refused on purpose (docs/security.md), so stand real ones in.
+    env = {"PATH": os.environ["PATH"], **example, "SOCIALNET_ENV_FILE": ""}
+    assert "change-me" in env["DJANGO_SECRET_KEY"]
+    refused = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT / "api/socialnet", env=env, capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "DJANGO_SECRET_KEY" in refused.stderr
+    env["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
     django = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT / "api/socialnet",
@@ -336,3 +361,62 @@ def test_env_example_values_are_accepted_by_django_the_gateway_and_gunicorn():
         timeout=60,
     )
     assert gunicorn.returncode == 0, gunicorn.stderr
+
+
+def test_no_secret_in_a_tracked_file_reaches_a_process(compose):
+    dev = env_file(".env.dev")
+    for name in dev:
+        assert not re.search(r"SECRET|PASSWORD|_KEY$", name), f".env.dev must not set {name}: it is committed"
+    assert "DATABASE_URL" not in dev  # it carries the database password
+    for name in ("socialnet_backend", "migrate", "celery_default", "celery_beat", "auth_proxy", "postgres_db"):
+        environment = compose["services"][name]["environment"]
+        for secret in set(COMPOSE_SECRETS) & set(environment):
+            # ${NAME:?message}: compose refuses to start rather than run with an empty or committed value.
+            assert environment[secret] == f"${{{secret}:?run make env (random secrets into .env) or set it}}"
+    assert "POSTGRES_PASSWORD:?" in compose["services"]["postgres_db"]["environment"]["POSTGRES_PASSWORD"]
+    assert "${POSTGRES_PASSWORD:?" in compose["services"]["socialnet_backend"]["environment"]["DATABASE_URL"]
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for path in tracked.split():
+        if path.startswith("tests/") or "/tests/" in path:
+            continue  # tests name the old keys to prove they are refused
+        if path.endswith((".py", ".sh", ".yml", ".yaml", ".toml", ".cfg", "Procfile", "Makefile", "Dockerfile")) or (
+            Path(path).name.startswith(".env")
+        ):
+            text = (ROOT / path).read_text(errors="replace")
+            for leaked in ('insecure-dev-key-change-me"', "dev-only-secret-key", "dev-gateway-secret"):
+                assert leaked not in text, f"{path} still carries the committed key {leaked!r}"
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def _procfile() -> dict[str, str]:
+    return dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+
+
+def test_servers_bind_to_loopback_unless_configured_otherwise():
+    procfile = _procfile()
+    assert "--bind ${DJANGO_BIND:-127.0.0.1:${DJANGO_PORT:-8000}}" in procfile["web"]
+    for path in ("Procfile", "scripts/run.sh", "api_gateway/gunicorn.conf.py"):
+        code = [line for line in (ROOT / path).read_text().splitlines() if not line.lstrip().startswith("#")]
+        assert "0.0.0.0" not in "\n".join(code), f"{path} binds to every interface"
+    run_sh = (ROOT / "scripts/run.sh").read_text()
+    assert 'GATEWAY_BIND="${GATEWAY_BIND:-127.0.0.1:$GATEWAY_PORT}"' in run_sh
+    assert 'DJANGO_BIND="${DJANGO_BIND:-127.0.0.1:$DJANGO_PORT}"' in run_sh
+    code = [line for line in run_sh.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("DJANGO_DEBUG" in line for line in code), "make run must leave debug pages off (opt-in only)"
+
+
+def test_gateway_gunicorn_config_defaults():
+    namespace: dict = {}
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(plain)
+        exec((ROOT / "api_gateway/gunicorn.conf.py").read_text(), namespace)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert namespace["bind"] == "127.0.0.1:5000"
+    # A worker model where a slow client holds a greenlet, not one of a few threads (tests/.../slow_clients).
+    assert namespace["worker_class"] == "gevent"
+    assert namespace["keepalive"] <= 10, "headers must arrive within keepalive seconds"

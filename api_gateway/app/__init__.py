@@ -147,6 +147,9 @@ def _close_spool(exc: BaseException | None = None):
     spool = g.pop("spool", None)
     if spool is not None:
         spool.close()
+    deadline = g.pop("body_deadline", None)
+    if deadline is not None:
+        deadline.cancel()
 
 
 __all__ = ["GatewayConfig", "create_app"]

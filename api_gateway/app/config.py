@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from urllib.parse import urlsplit
 
 MIB = 1024 * 1024
@@ -12,6 +12,27 @@ MIB = 1024 * 1024
 
 class ConfigError(ValueError):
     """A setting has a value the gateway cannot run with; raised at start-up, never per request."""
+
+
+def load_env_file(path: str | os.PathLike, environ: MutableMapping[str, str] | None = None) -> bool:
+    """Add the KEY=VALUE lines of a .env file (the checkout's, written by `make run`) to the environment, without
+    replacing what is already set: the environment wins. Returns whether the file existed."""
+    environ = os.environ if environ is None else environ
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        environ.setdefault(name.strip(), value)
+    return True
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
@@ -59,6 +80,12 @@ class GatewayConfig:
     connect_timeout: float = 3.05
     read_timeout: float = 30.0
     upstream_pool_size: int = 32
+    # Slow clients: every read of a request body must progress within client_timeout, and the whole body must
+    # arrive within client_timeout + length / client_min_rate (bytes per second).
+    client_timeout: float = 10.0
+    client_min_rate: int = 8192
+    # Request bodies up to this size are read in full before the upstream is contacted; larger ones stream.
+    buffer_body_bytes: int = MIB
     max_body_bytes: int = 16 * MIB
     max_auth_header_bytes: int = 4096
     trusted_proxies: int = 0
@@ -107,6 +134,9 @@ class GatewayConfig:
             connect_timeout=_float(env, "GATEWAY_CONNECT_TIMEOUT", cls.connect_timeout),
             read_timeout=_float(env, "GATEWAY_READ_TIMEOUT", cls.read_timeout),
             upstream_pool_size=_int(env, "GATEWAY_UPSTREAM_POOL_SIZE", cls.upstream_pool_size, minimum=1),
+            client_timeout=_float(env, "GATEWAY_CLIENT_TIMEOUT", cls.client_timeout),
+            client_min_rate=_int(env, "GATEWAY_CLIENT_MIN_RATE", cls.client_min_rate, minimum=1),
+            buffer_body_bytes=_int(env, "GATEWAY_BUFFER_BODY_BYTES", cls.buffer_body_bytes),
             max_body_bytes=_int(env, "GATEWAY_MAX_BODY_BYTES", cls.max_body_bytes, minimum=1),
             max_auth_header_bytes=_int(env, "GATEWAY_MAX_AUTH_HEADER_BYTES", cls.max_auth_header_bytes, minimum=64),
             trusted_proxies=_int(env, "GATEWAY_TRUSTED_PROXIES", cls.trusted_proxies),

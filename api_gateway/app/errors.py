@@ -15,6 +15,7 @@ MESSAGES = {
     401: "Invalid, expired or revoked access token.",
     404: "Not found.",
     405: "Method not allowed.",
+    408: "The request arrived too slowly.",
     413: "Request body too large.",
     429: "Request was throttled.",
     431: "Request header fields too large.",

@@ -3,7 +3,7 @@
 - per access token (its sha256, not the token) for requests carrying a bearer token;
 - per client IP for anonymous requests;
 - stricter per-IP limits for sign-up (POST /users/create/) and for password/code guessing
-  (POST /o/token/, POST /accounts/login/), on top of the general one;
+  (POST /o/token/, POST /accounts/login/, POST /admin/login/), on top of the general one;
 - per client IP for tokens that turned out invalid, so random tokens cannot buy fresh buckets.
 
 Counters live in Redis so every gateway process shares them. If Redis is down (or REDIS_URL is unset) each process
@@ -26,7 +26,9 @@ from .forwarding import client_ip
 from .limit_storage import SCHEME_PREFIX
 
 SIGNUP_PATHS = frozenset({"/users/create/"})
-LOGIN_PATHS = frozenset({"/o/token/", "/accounts/login/"})
+# Every form or endpoint that checks a password or a code: the admin's own login form included, so the
+# admin site is not the one door left open to password guessing.
+LOGIN_PATHS = frozenset({"/o/token/", "/accounts/login/", "/admin/login/"})
 
 
 def _config() -> GatewayConfig:

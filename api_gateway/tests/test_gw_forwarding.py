@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import re
 import socket
+import threading
 import time
 from urllib.parse import unquote_to_bytes, urlsplit
 
@@ -350,3 +351,88 @@ def test_revocation_cut_short_is_a_400(recorded_gateway, recorder):
         answer = _read_until_closed(sock)
     assert answer.startswith(b"HTTP/1.1 400")
     assert recorder.count("/o/revoke_token/") == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 10_000, b'{"token":' * 5000, b'{"token": ' + b"[" * 65 + b"]" * 65 + b"}", b'{"token": "x"'],
+    ids=["10k-brackets", "nested-objects", "65-levels", "cut-json"],
+)
+def test_nested_or_unparsable_json_revocation_is_a_400(recorded_gateway, recorder, body):
+    before = recorder.count("/o/revoke_token/")
+    response = requests.post(
+        f"{recorded_gateway.url}/o/revoke_token/", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text[:200]
+    assert "JSON" in response.json()["detail"]
+    assert recorder.count("/o/revoke_token/") == before
+
+
+def test_json_revocation_within_the_depth_limit_passes(recorded_gateway, recorder):
+    body = b'{"token": "abc", "x": ' + b"[" * 60 + b'"[{\\""' + b"]" * 60 + b"}"
+    response = requests.post(
+        f"{recorded_gateway.url}/o/revoke_token/", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert recorder.last("/o/revoke_token/")["body_bytes"] == len(body)
+
+
+class DropsReusedConnections:
+    """An upstream that answers the first request on each connection with keep-alive and then, like a server
+    whose keep-alive timeout just expired, reads the next request on that connection and closes without a word."""
+
+    def __init__(self):
+        self.requests: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _read_request(self, conn: socket.socket, buffered: bytes) -> tuple[str, bytes] | None:
+        while b"\r\n\r\n" not in buffered:
+            data = conn.recv(65536)
+            if not data:
+                return None
+            buffered += data
+        head, _, rest = buffered.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1)) if b"ength" in head else 0
+        while len(rest) < length:
+            rest += conn.recv(65536)
+        self.requests.append(head.split(b" ", 2)[0].decode() + " " + head.split(b" ", 2)[1].decode())
+        return head.decode(), rest[length:]
+
+    def _serve(self, conn: socket.socket):
+        with conn:
+            first = self._read_request(conn, b"")
+            if first is None:
+                return
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+            self._read_request(conn, first[1])  # then close: the race a pooled connection can lose
+
+    def stop(self):
+        self.listener.close()
+
+
+def test_idempotent_request_on_a_stale_keepalive_connection_is_retried_once(start_gateway):
+    upstream = DropsReusedConnections()
+    try:
+        gateway = start_gateway(upstream_url=upstream.url, ratelimit_enabled=False)
+        with requests.Session() as client:
+            assert client.get(f"{gateway.url}/first/").status_code == 200
+            second = client.get(f"{gateway.url}/second/")
+            assert second.status_code == 200, second.text
+            assert upstream.requests.count("GET /second/") == 2  # the dropped try, then the retry
+            # A POST is never sent twice: the same race is a 502.
+            assert client.get(f"{gateway.url}/third/").status_code == 200
+            post = client.post(f"{gateway.url}/fourth/", data=b"x")
+            assert post.status_code == 502
+            assert upstream.requests.count("POST /fourth/") == 1
+    finally:
+        upstream.stop()

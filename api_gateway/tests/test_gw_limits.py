@@ -246,3 +246,12 @@ def test_gateway_client_secret_is_checked_without_a_slow_hash(oauth_clients):
 
     client = get_application_model().objects.get(client_id="socialnet-gateway")
     assert client.hash_client_secret is False
+
+
+def test_admin_login_shares_the_login_limit(start_gateway, recorder):
+    gateway = start_gateway(upstream_url=recorder.url, limit_login="3 per 5 minutes")
+    answers = [requests.post(f"{gateway.url}/admin/login/", data={}).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    # One bucket for every password form: the admin's guesses count against the others too.
+    assert requests.post(f"{gateway.url}/accounts/login/", data={}).status_code == 429
+    assert requests.get(f"{gateway.url}/admin/login/").status_code == 200

@@ -116,6 +116,7 @@ def base_env(workdir: Path) -> dict[str, str]:
         **keep,
         "PYTHONUNBUFFERED": "1",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SOCIALNET_ENV_FILE": "",  # configured here alone, never by a developer's .env in the checkout
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "e2e-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",

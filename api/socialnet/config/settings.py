@@ -18,11 +18,22 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # api/socialnet/
 env = environ.Env()
+# This checkout's `.env` (random secrets, written by `make run`; scripts/ensure_env.py), so manage.py, the workers
+# and servers started by hand get the same keys as `make run`. The environment wins; "" reads no file.
+SOCIALNET_ENV_FILE = env("SOCIALNET_ENV_FILE", default=str(BASE_DIR.parent.parent / ".env"))
+if SOCIALNET_ENV_FILE and Path(SOCIALNET_ENV_FILE).is_file():
+    environ.Env.read_env(SOCIALNET_ENV_FILE, overwrite=False)
 
 # --- Core -----------------------------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# Only the embedded/debug mode may fall back to a throwaway key; a production process refuses to start without one.
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-dev-key-change-me" if DEBUG else environ.Env.NOTSET)
+# No fallback key, in any mode: a key written in a tracked file is a key everyone has (it signs sessions, reset
+# tokens and media URLs). Placeholders copied from .env.example are refused for the same reason.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY or "change-me" in SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Set DJANGO_SECRET_KEY to a long random value: `make run` (or `make env`) writes one into this checkout's "
+        ".env, which manage.py reads; elsewhere set it in the environment."
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -391,8 +402,9 @@ elif MEDIA_STORAGE != "local":
     raise ImproperlyConfigured('MEDIA_STORAGE must be "local" or "s3".')
 # Lifetime of signed media URLs (images not public: followers-only/premium posts, unattached, pending).
 MEDIA_URL_TTL_SECONDS = env.int("MEDIA_URL_TTL_SECONDS", default=3600)
-# Cache-Control max-age of public images' files (public posts, avatars).
-MEDIA_PUBLIC_CACHE_SECONDS = env.int("MEDIA_PUBLIC_CACHE_SECONDS", default=86400)
+# Cache-Control max-age of public images' files (public posts, avatars). Short: a shared cache keeps serving a
+# copy this long after the post turns premium or private; after that it must revalidate (ETag, 304).
+MEDIA_PUBLIC_CACHE_SECONDS = env.int("MEDIA_PUBLIC_CACHE_SECONDS", default=60)
 # Images still pending this long after their last enqueue are sent to the media queue again.
 IMAGE_PENDING_SWEEP_SECONDS = env.int("IMAGE_PENDING_SWEEP_SECONDS", default=300)
 # Processing attempts (task runs, retries and sweeps included) before an image is marked failed.

@@ -2,6 +2,8 @@
 
 import os
 
+# Tests never read a checkout's .env (a developer's `make run` writes one): they are configured here alone.
+os.environ.setdefault("SOCIALNET_ENV_FILE", "")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/socialnet")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from typing import IO
 from urllib.parse import parse_qs
@@ -28,10 +31,20 @@ CHUNK = 64 * 1024
 SPOOL_IN_MEMORY = 1024 * 1024
 REVOKE_PATH = "/o/revoke_token/"
 REVOKE_BODY_MAX = 64 * 1024
+# Deeper JSON than this is refused before it is parsed: Python's parser recurses per level, and 10 KB of "[" is
+# enough to exhaust its stack (a RecursionError, which used to surface as a 500).
+MAX_JSON_DEPTH = 64
+# Safe to send twice (RFC 9110 §9.2.2) and, without a body, cheap to replay: the only requests the gateway retries
+# when a pooled keep-alive connection turns out to have been closed by the upstream in the meantime.
+RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class BodyTooLarge(Exception):
     pass
+
+
+class UnparsableBody(Exception):
+    """A body the gateway itself must read (a revocation) is not the JSON it claims to be, or is nested too deep."""
 
 
 class ClientBodyError(Exception):
@@ -39,13 +52,18 @@ class ClientBodyError(Exception):
     raises its own exception types for that, not all of them OSError)."""
 
 
+class ClientTooSlow(ClientBodyError):
+    """The client stopped sending, or sends its body slower than GATEWAY_CLIENT_MIN_RATE allows."""
+
+
 class UpstreamBody:
     """A request body read lazily while it is sent upstream; `len` lets requests announce its Content-Length."""
 
-    def __init__(self, stream: IO[bytes], length: int):
+    def __init__(self, stream: IO[bytes], length: int, deadline: BodyDeadline | None = None):
         self._stream = stream
         self.len = length
         self._left = length
+        self._deadline = deadline
 
     def read(self, size: int = -1) -> bytes:
         if self._left <= 0:
@@ -53,17 +71,62 @@ class UpstreamBody:
         size = self._left if size is None or size < 0 else min(size, self._left)
         try:
             data = self._stream.read(size)
+        except TimeoutError as exc:
+            raise ClientTooSlow("the client stopped sending its body") from exc
         except Exception as exc:
+            if self._deadline is not None and self._deadline.expired.is_set():
+                raise ClientTooSlow("the client sent its body too slowly") from exc
             raise ClientBodyError(str(exc)) from exc
         if not data:
+            if self._deadline is not None and self._deadline.expired.is_set():
+                raise ClientTooSlow("the client sent its body too slowly")
             # The client went away before sending what it announced; the upstream must not get a short body.
             raise ClientBodyError("the body ended before its announced length")
         self._left -= len(data)
+        if self._left <= 0 and self._deadline is not None:
+            self._deadline.cancel()  # all here: the connection may carry the client's next request
         return data
 
     def __iter__(self) -> Iterator[bytes]:
         while chunk := self.read(CHUNK):
             yield chunk
+
+
+class BodyDeadline:
+    """A timer that, once it fires, sets `expired` and shuts the client socket's read side."""
+
+    def __init__(self, sock: socket.socket, seconds: float):
+        self.expired = threading.Event()
+        self._sock = sock
+        # A green timer under gevent workers (threading is monkey-patched), a plain thread under gthread.
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self):
+        self.expired.set()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RD)
+
+    def cancel(self):
+        self._timer.cancel()
+
+
+def _body_deadline(length: int) -> BodyDeadline | None:
+    """Cut the client's body off once it had GATEWAY_CLIENT_TIMEOUT plus its length at GATEWAY_CLIENT_MIN_RATE.
+
+    While a body streams in, the upstream request and a Django worker thread wait on it, so a client dripping a
+    byte now and then (never idle long enough for the socket timeout) must not hold them for hours. A blocked
+    read cannot be given a deadline of its own (the server's reader loops until it has what it asked for), so a
+    timer shuts the socket's read side: the read returns at once, and the 408 can still be written.
+    """
+    sock = request.environ.get("gunicorn.socket")
+    if not isinstance(sock, socket.socket):
+        return None
+    config = gateway().config
+    deadline = BodyDeadline(sock, config.client_timeout + length / config.client_min_rate)
+    g.body_deadline = deadline  # cancelled when the request ends at the latest (teardown in app/__init__.py)
+    return deadline
 
 
 def _spool_chunked(stream: IO[bytes], limit: int) -> UpstreamBody:
@@ -87,6 +150,25 @@ def _spool_chunked(stream: IO[bytes], limit: int) -> UpstreamBody:
     return UpstreamBody(spool, total)
 
 
+def limit_client_idle_time(seconds: float | None) -> None:
+    """While the request is read, each read from the client's socket must make progress within `seconds` (else 408).
+    None lifts it again: the response is written without one, as before, so a slow reader of a large image is
+    not cut off. gunicorn hands us its socket; other WSGI servers (tests' werkzeug) have their own timeouts."""
+    sock = request.environ.get("gunicorn.socket")
+    if isinstance(sock, socket.socket):
+        sock.settimeout(seconds)
+
+
+def _buffer_body(body: UpstreamBody) -> UpstreamBody:
+    """The whole body, read before the upstream is contacted (memory up to SPOOL_IN_MEMORY, then a temp file)."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 (closed at teardown)
+    g.spool = spool
+    while chunk := body.read(CHUNK):
+        spool.write(chunk)
+    spool.seek(0)
+    return UpstreamBody(spool, body.len)
+
+
 def _request_body(limit: int) -> UpstreamBody | bytes | None:
     length = request.content_length
     if length is not None:
@@ -94,7 +176,13 @@ def _request_body(limit: int) -> UpstreamBody | bytes | None:
             raise BodyTooLarge()
         if length == 0:
             return None if request.method in ("GET", "HEAD") else b""
-        return UpstreamBody(request.stream, length)
+        body = UpstreamBody(request.stream, length, _body_deadline(length))
+        if length <= gateway().config.buffer_body_bytes:
+            # Bodies of ordinary API calls arrive in full before Django is asked: a client trickling one then
+            # holds only its own connection to the gateway, never a Django worker thread. Larger ones (uploads)
+            # stream, so they never sit whole in the gateway.
+            return _buffer_body(body)
+        return body
     if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
         return _spool_chunked(request.stream, limit)
     return None
@@ -110,13 +198,39 @@ def _read_small_body() -> bytes:
     return body
 
 
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """Whether arrays/objects nest deeper than `limit`, counting only brackets outside strings. Linear, no
+    recursion: it is what makes the real parser safe to call afterwards."""
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 def _revoked_token(body: bytes) -> str | None:
     """The `token` parameter of an RFC 7009 revocation request (form-encoded or JSON, as Django accepts both)."""
     if request.mimetype == "application/json":
+        if json_depth_exceeds(body, MAX_JSON_DEPTH):
+            raise UnparsableBody()
         try:
             payload = json.loads(body or b"{}")
-        except ValueError:
-            return None
+        except (ValueError, RecursionError) as exc:
+            raise UnparsableBody() from exc
         token = payload.get("token") if isinstance(payload, dict) else None
         return token if isinstance(token, str) else None
     values = parse_qs(body.decode("latin-1"), keep_blank_values=False).get("token")
@@ -133,6 +247,31 @@ def _stream(upstream: requests.Response) -> Iterator[bytes]:
         raise
 
 
+def _stale_connection(exc: requests.exceptions.ConnectionError) -> bool:
+    """The upstream closed a pooled keep-alive connection just as we reused it: the request was sent into a dead
+    socket and no answer came. Not a refused or timed-out connect (the upstream is down: a retry cannot help)."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, urllib3.exceptions.ProtocolError):
+        return True
+    return isinstance(reason, urllib3.exceptions.MaxRetryError) and isinstance(
+        reason.reason, urllib3.exceptions.ProtocolError
+    )
+
+
+def _send(session: requests.Session, prepared: requests.PreparedRequest, *, replayable: bool) -> requests.Response:
+    config = gateway().config
+    timeout = (config.connect_timeout, config.read_timeout)
+    try:
+        return session.send(prepared, stream=True, allow_redirects=False, timeout=timeout)
+    except requests.exceptions.ConnectionError as exc:
+        if not replayable or not _stale_connection(exc):
+            raise
+        # Once only, and only for bodiless safe methods: a POST is never sent twice, and a read timeout (a slow
+        # upstream, not a dead connection) is not retried either, so a 504 never takes twice as long.
+        logger.info("Upstream closed a kept-alive connection, retrying once (request %s): %s", g.request_id, exc)
+        return session.send(prepared, stream=True, allow_redirects=False, timeout=timeout)
+
+
 @bp.route("/", defaults={"path": ""}, methods=METHODS)
 @bp.route("/<path:path>", methods=METHODS)
 def forward(path: str):
@@ -143,6 +282,7 @@ def forward(path: str):
         return json_error(400, "Only origin-form request targets are accepted.")
 
     revoked_token = None
+    limit_client_idle_time(config.client_timeout)
     try:
         small_revocation = request.path == REVOKE_PATH and (request.content_length or 0) <= REVOKE_BODY_MAX
         if request.method == "POST" and small_revocation:
@@ -154,8 +294,12 @@ def forward(path: str):
             body = _request_body(config.max_body_bytes)
     except BodyTooLarge:
         return json_error(413, f"Request body too large: at most {config.max_body_bytes} bytes.")
+    except ClientTooSlow:
+        return json_error(408, "The request body arrived too slowly.")
     except ClientBodyError:
         return json_error(400, "The request body could not be read (malformed or cut short).")
+    except UnparsableBody:
+        return json_error(400, f"The JSON body is malformed or nested deeper than {MAX_JSON_DEPTH} levels.")
 
     headers = upstream_request_headers(request, request_id=g.request_id, trusted_proxies=config.trusted_proxies)
     url = config.upstream_url + target
@@ -164,9 +308,10 @@ def forward(path: str):
         # Skip requests' re-quoting of the target; urllib3 still upper-cases escapes (%ff -> %FF) and escapes a
         # stray "%" (-> %25), which leaves what Django decodes unchanged.
         prepared.url = url
-        upstream = gw.session.send(
-            prepared, stream=True, allow_redirects=False, timeout=(config.connect_timeout, config.read_timeout)
-        )
+        upstream = _send(gw.session, prepared, replayable=request.method in RETRYABLE_METHODS and not body)
+    except ClientTooSlow as exc:
+        logger.info("Client too slow (request %s): %s", g.request_id, exc)
+        return json_error(408, "The request body arrived too slowly.")
     except ClientBodyError as exc:
         logger.info("Client body unreadable (request %s): %s", g.request_id, exc)
         return json_error(400, "The request body could not be read (malformed or cut short).")
@@ -191,4 +336,5 @@ def forward(path: str):
     for name, value in response_headers:
         response.headers.add(name, value)
     response.call_on_close(upstream.close)
+    limit_client_idle_time(None)
     return response

@@ -175,13 +175,18 @@ def _jpeg_check(data: bytes) -> None:
 def jpeg_strip_metadata(data: bytes) -> bytes:
     """The same JPEG, byte for byte in its pixel data, without EXIF, XMP, IPTC, comments or anything after EOI.
 
-    Kept: JFIF (APP0), the ICC colour profile (APP2 "ICC_PROFILE") and Adobe's colour-transform flag (APP14):
-    they say how to decode the pixels' colours and carry nothing about the person or place.
+    Kept: the JFIF header (APP0, reduced to its fixed fields), the ICC colour profile (APP2 "ICC_PROFILE") and
+    Adobe's colour-transform flag (APP14): they say how to decode the pixels' colours and carry nothing about the
+    person or place. Every other APP0 goes: APP0 is free-form too (a crafted `GPS:...` APP0 used to survive).
     """
     out = [data[:2]]
     for marker, start, end in _jpeg_segments(data):
         segment = data[start:end]
-        if marker == 0xFE or (0xE1 <= marker <= 0xEF and not _kept_app_segment(marker, segment)):
+        if marker == 0xE0:
+            segment = _jfif_header(segment)
+            if segment is None:
+                continue
+        elif marker == 0xFE or (0xE1 <= marker <= 0xEF and not _kept_app_segment(marker, segment)):
             continue
         out.append(segment)
         if marker == 0xDA:
@@ -189,6 +194,23 @@ def jpeg_strip_metadata(data: bytes) -> bytes:
             nxt = _next_marker_after_scan(data, end)
             out.append(data[end:nxt])
     return b"".join(out)
+
+
+_JFIF_FIXED = 14  # "JFIF\0", version (2), density units (1), X/Y density (2 + 2), thumbnail width/height (1 + 1)
+
+
+def _jfif_header(segment: bytes) -> bytes | None:
+    """An APP0 segment as we keep it: JFIF's fixed fields with no thumbnail, or None to drop it.
+
+    JFIF's optional thumbnail and whatever follows the fixed fields within the segment's length are arbitrary
+    bytes; JFXX (an extension APP0) holds only a thumbnail, possibly a whole JPEG with its own EXIF. Decoders need
+    neither, so both go: only the density and version fields, which describe how to lay out the pixels, stay.
+    """
+    payload = segment[4:]
+    if not payload.startswith(b"JFIF\x00") or len(payload) < _JFIF_FIXED:
+        return None
+    fixed = payload[: _JFIF_FIXED - 2] + b"\x00\x00"  # thumbnail 0 x 0
+    return b"\xff\xe0" + struct.pack(">H", len(fixed) + 2) + fixed
 
 
 def _kept_app_segment(marker: int, segment: bytes) -> bool:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.http import FileResponse, Http404, JsonResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -77,8 +80,9 @@ _SERVED_NAMES = {f"{name}.webp" for name in VARIANT_NAMES} | {f"original.{ext}" 
 def media_view(request, key: str):
     """GET /media/<key>: the only way files leave the storage.
 
-    Public images: plain URL, cacheable by anyone. Anything else: only with a valid, unexpired signature
-    (403 otherwise). Unknown keys, the raw upload and files of images not ready: 404.
+    Public images: plain URL; a public post's files may be cached by anyone for MEDIA_PUBLIC_CACHE_SECONDS, then
+    revalidated (304). Anything else: only with a valid, unexpired signature (403 otherwise), and never stored.
+    Unknown keys, the raw upload and files of images not ready: 404.
     """
     prefix, _, name = key.rpartition("/")
     if name not in _SERVED_NAMES or not prefix.startswith("images/") or "/" in prefix[len("images/") :]:
@@ -89,10 +93,23 @@ def media_view(request, key: str):
     image, public = found
     if key not in image.served_keys().values():
         raise Http404("No such file.")
-    if public:
-        cache_control = f"public, max-age={settings.MEDIA_PUBLIC_CACHE_SECONDS}"
+    validators = {}
+    if public and image.post_id is not None:
+        # Shared caches may keep media of public posts, briefly: they serve a copy for up to max-age after the post
+        # turns premium or private. Then they must ask again, and this view re-checks visibility before it answers
+        # 304 (ETag / Last-Modified) or 403.
+        cache_control = f"public, max-age={settings.MEDIA_PUBLIC_CACHE_SECONDS}, must-revalidate"
+        validators = _validators(image, key)
+        not_modified = get_conditional_response(request, **validators)
+        if not_modified is not None:
+            return _with_media_headers(not_modified, cache_control, **validators)
+    elif public:
+        # Avatars and other plain-URL files that are not a public post's: served to anyone, stored by no one, so
+        # a suspension or a private profile takes effect on the next request.
+        cache_control = "private, no-store"
     elif verify_media_signature(key, request.GET.get("exp"), request.GET.get("sig")):
-        cache_control = "private, max-age=300"
+        # A signed URL is one viewer's credential: nothing may keep the file, not even that viewer's browser.
+        cache_control = "private, no-store"
     else:
         return JsonResponse({"detail": "This media URL is missing a valid signature or has expired."}, status=403)
     try:
@@ -100,10 +117,24 @@ def media_view(request, key: str):
     except FileNotFoundError as exc:
         raise Http404("No such file.") from exc
     content_type = CONTENT_TYPES.get(name.rsplit(".", 1)[-1]) or mimetypes.guess_type(name)[0]
-    response = FileResponse(fh, content_type=content_type)
-    response["Cache-Control"] = cache_control
+    response = _with_media_headers(FileResponse(fh, content_type=content_type), cache_control, **validators)
     response["X-Content-Type-Options"] = "nosniff"
     # Even a file that somehow held markup could not run as a page on our origin.
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Content-Disposition"] = "inline"
+    return response
+
+
+def _validators(image, key: str) -> dict:
+    """ETag and Last-Modified of a served file: its bytes change only when the image is processed again."""
+    changed = image.processed_at or image.updated_at
+    digest = hashlib.sha256(f"{key}\n{changed.isoformat()}".encode()).hexdigest()[:32]
+    return {"etag": f'"{digest}"', "last_modified": int(changed.timestamp())}
+
+
+def _with_media_headers(response, cache_control: str, *, etag: str | None = None, last_modified: int | None = None):
+    response["Cache-Control"] = cache_control
+    if etag is not None:
+        response["ETag"] = etag
+        response["Last-Modified"] = http_date(last_modified)
     return response

@@ -56,6 +56,7 @@ def test_deploy_check_is_clean_with_production_settings():
     env = {
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SOCIALNET_ENV_FILE": "",  # not the checkout's .env (local-HTTP settings): production-like variables only
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "x7#kP2!vQ9zL4mN8@rT1wY6$uE3sA5dF0gH2jK7lZ9xC4vB8nM1qW3eR6tY0uI5o",
         "DJANGO_ALLOWED_HOSTS": "api.example.com",
@@ -74,8 +75,14 @@ def test_deploy_check_is_clean_with_production_settings():
     assert "System check identified no issues" in result.stdout
 
 
-def test_production_settings_refuse_to_start_without_a_secret_key():
-    env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "false"}
+@pytest.mark.parametrize("debug", ["false", "true"])
+@pytest.mark.parametrize("key", [None, "insecure-dev-key-change-me", "change-me-to-a-long-random-string"])
+def test_settings_refuse_to_start_without_a_real_secret_key(debug, key):
+    """No fallback key, not even with DJANGO_DEBUG=true, and no placeholder copied from a tracked file."""
+    env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": debug}
+    env["SOCIALNET_ENV_FILE"] = ""  # not the checkout's .env, which holds a real key
+    if key is not None:
+        env["DJANGO_SECRET_KEY"] = key
     result = subprocess.run(
         [sys.executable, str(MANAGE), "check"], cwd=MANAGE.parent, env=env, capture_output=True, text=True, timeout=120
     )

@@ -279,3 +279,32 @@ def test_blurhash_matches_the_reference_encoder_on_a_known_image():
         ]
     )
     assert blurhash_encode(im) == "L~IXmok5,9|5~qsP,S]E?v#i,l]r"
+
+
+def _app0(payload: bytes) -> bytes:
+    return b"\xff\xe0" + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def test_jpeg_fast_path_keeps_only_the_fixed_jfif_fields_of_app0():
+    clean = samples.jpeg_bytes()
+    assert clean[2:4] == b"\xff\xe0"  # Pillow writes a JFIF APP0 first: replace it with crafted ones
+    rest = clean[4 + int.from_bytes(clean[4:6], "big") :]
+    jfif_with_thumbnail = b"JFIF\x00\x01\x02\x01\x00\x48\x00\x48\x01\x01" + b"SEC" + b"GPS:hidden-in-jfif"
+    data = (
+        b"\xff\xd8"
+        + _app0(jfif_with_thumbnail)
+        + _app0(b"GPS:48.8584,2.2945 Rue de l'Universite")
+        + _app0(b"JFXX\x00\x10" + b"\xff\xd8 a thumbnail JPEG with its own EXIF")
+        + rest
+    )
+    inspect_upload(data, max_pixels=MAX_PIXELS)  # a valid upload
+
+    original = render_image(data, "jpeg", max_pixels=MAX_PIXELS).original
+
+    for leaked in (b"GPS", b"SEC", b"JFXX", b"Universite", b"thumbnail"):
+        assert leaked not in original
+    # One APP0 left: JFIF's fixed fields (version 1.2, 72 dpi) and a 0 x 0 thumbnail, 16 bytes long.
+    assert original[2:20] == b"\xff\xe0\x00\x10JFIF\x00\x01\x02\x01\x00\x48\x00\x48\x00\x00"
+    assert original.count(b"\xff\xe0") == 1
+    assert _open(original).tobytes() == _open(clean).tobytes()  # pixel data untouched
+    assert _open(original).info.get("dpi") == (72, 72)

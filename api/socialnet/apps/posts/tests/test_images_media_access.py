@@ -1,4 +1,5 @@
-"""GET /media/<key>: public files with a long cache, everything else only with a valid, unexpired signature."""
+"""GET /media/<key>: public posts' files cached briefly and revalidated, everything else only with a valid, unexpired
+signature and never stored."""
 
 import io
 import time
@@ -169,3 +170,59 @@ def test_media_view_only_answers_reads(user, api_client):
     image = ready_image(user)
     post_create(author=user, text="public", image_ids=[image.pk])
     assert api_client.post(f"/media/{image.variant_key('small')}").status_code == 405
+
+
+# --- caching: public posts' media briefly and revalidated, everything else never stored ------------------------
+
+
+def test_public_post_media_is_cached_briefly_and_revalidated(user, api_client, settings):
+    settings.MEDIA_PUBLIC_CACHE_SECONDS = 60
+    image = ready_image(user)
+    post_create(author=user, text="public", image_ids=[image.pk])
+    plain = f"/media/{image.variant_key('small')}"
+    response, body = fetch(api_client, plain)
+    assert response["Cache-Control"] == "public, max-age=60, must-revalidate"
+    etag, last_modified = response["ETag"], response["Last-Modified"]
+    assert etag.startswith('"') and body
+
+    again = api_client.get(plain, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert again["ETag"] == etag and again["Cache-Control"] == "public, max-age=60, must-revalidate"
+    assert not again.content
+    assert api_client.get(plain, HTTP_IF_MODIFIED_SINCE=last_modified).status_code == 304
+    assert api_client.get(plain, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
+    # Each file has its own validator.
+    assert fetch(api_client, f"/media/{image.variant_key('large')}")[0]["ETag"] != etag
+
+
+def test_revalidation_after_the_post_turns_premium_is_refused_not_304(client_for, user, api_client):
+    image = ready_image(user)
+    post = post_create(author=user, text="public for now", image_ids=[image.pk])
+    plain = f"/media/{image.variant_key('small')}"
+    etag = api_client.get(plain)["ETag"]
+    client_for(user).patch(f"/posts/{post.pk}/", {"visibility": "premium"}, format="json")
+    # A shared cache asking whether its copy is still good gets a refusal, not a 304 that would extend it.
+    assert api_client.get(plain, HTTP_IF_NONE_MATCH=etag).status_code == 403
+
+
+def test_default_public_max_age_is_short():
+    from django.conf import settings
+
+    assert settings.MEDIA_PUBLIC_CACHE_SECONDS <= 300
+
+
+def test_signed_and_avatar_media_are_never_stored(client_for, user, premium_user, api_client):
+    image = ready_image(user)
+    post = post_create(author=user, text="premium", visibility=Post.Visibility.PREMIUM, image_ids=[image.pk])
+    urls = client_for(premium_user).get(f"/posts/{post.pk}/").json()["images"][0]["urls"]
+    response, _ = fetch(api_client, urls["small"])
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    assert "ETag" not in response
+
+    avatar = ready_image(user)
+    client_for(user).patch("/users/me/", {"avatar_id": avatar.pk}, format="json")
+    small = api_client.get(f"/users/{user.username}/").json()["avatar"]["urls"]["small"]
+    response, _ = fetch(api_client, small)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
