@@ -369,6 +369,26 @@ CELERY_BEAT_SCHEDULE["delete-orphan-images"] = {
     "schedule": crontab(minute=41),
 }
 
+# --- Email and account lifecycle (apps.users) ------------------------------------------------------------------
+# EMAIL_URL: smtp://user:pass@host:587, smtp+tls://..., smtp+ssl://...; unset (the embedded mode) prints every
+# email to the console, so a reset link can be followed without any mail server.
+EMAIL_URL = env("EMAIL_URL", default="") or "consolemail://"
+vars().update(env.email_url_config(EMAIL_URL))
+# A hung SMTP server must not hold a worker forever: the send fails, and the task retries later.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="SocialNet <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where the links in emails point (the gateway, or the front end's host that serves /accounts/...).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:5000").rstrip("/")
+EMAIL_VERIFICATION_TIMEOUT = 48 * 3600  # seconds a verification link stays valid (API.md)
+PASSWORD_RESET_TIMEOUT = 3600  # read by Django's PasswordResetTokenGenerator (API.md: 1 h)
+THROTTLE_RATES |= {
+    "password_reset": env("THROTTLE_PASSWORD_RESET", default="10/hour"),  # per client address
+    "password_reset_address": env("THROTTLE_PASSWORD_RESET_ADDRESS", default="5/hour"),  # per target address
+    "password_change": "10/hour",  # per user: guessing the current password with a stolen token
+    "email_verification_resend": "5/hour",  # per user
+}
+
 # --- Security -------------------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the login form reads it from the page, not from JS; keep default for clarity

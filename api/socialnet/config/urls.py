@@ -7,6 +7,7 @@ from oauth2_provider import views as oauth_views
 from apps.comments.urls import post_urlpatterns as post_comment_patterns
 from apps.common.views import HealthView
 from apps.images.views import media_view
+from apps.users import pages as account_pages
 
 # Only the OAuth endpoints we support: no application-management or device-flow views for end users.
 oauth_patterns = (
@@ -24,6 +25,9 @@ urlpatterns = [
     path("o/", include(oauth_patterns)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=False), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Where emailed links land (API.md, Account lifecycle).
+    path("accounts/verify-email/", account_pages.verify_email_page, name="verify-email-page"),
+    path("accounts/reset-password/", account_pages.reset_password_page, name="reset-password-page"),
     path("health/", HealthView.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

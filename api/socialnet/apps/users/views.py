@@ -6,13 +6,20 @@ from rest_framework.views import APIView
 
 from apps.common.throttling import FailOpenAnonRateThrottle, FailOpenScopedRateThrottle
 
-from . import selectors, services
+from . import lifecycle, selectors, services
 from .serializers import (
+    DetailSerializer,
+    EmailVerifiedSerializer,
+    EmailVerifySerializer,
+    PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
     PrivateProfileSerializer,
     ProfileUpdateSerializer,
     PublicProfileSerializer,
     UserCreateSerializer,
 )
+from .throttles import LifecycleRateThrottle, PasswordResetAddressThrottle
 
 
 class UserCreateView(APIView):
@@ -56,3 +63,73 @@ class PublicProfileView(APIView):
     def get(self, request, username: str):
         user = selectors.user_get_profile(username=username, viewer=request.user)
         return Response(PublicProfileSerializer(user).data)
+
+
+# --- Account lifecycle (API.md): the HTML pages in pages.py call the same services ------------------------------
+class EmailVerifyView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=EmailVerifySerializer, responses={200: EmailVerifiedSerializer}, auth=[])
+    def post(self, request):
+        serializer = EmailVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = lifecycle.email_verify(token=serializer.validated_data["token"])
+        return Response({"email_verified": user.email_verified})
+
+
+class EmailVerificationResendView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [LifecycleRateThrottle]
+    throttle_scope = "email_verification_resend"
+
+    @extend_schema(request=None, responses={202: DetailSerializer})
+    def post(self, request):
+        lifecycle.email_verification_resend(user=request.user)
+        return Response({"detail": "A verification email is on its way."}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [LifecycleRateThrottle]
+    throttle_scope = "password_change"
+
+    @extend_schema(request=PasswordChangeSerializer, responses={204: None})
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lifecycle.password_change(user=request.user, keep_token=request.auth, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+PASSWORD_RESET_ACCEPTED = {"detail": "If an account uses this address, a link to reset its password is on its way."}
+
+
+class PasswordResetView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LifecycleRateThrottle, PasswordResetAddressThrottle]
+    throttle_scope = "password_reset"
+    throttle_address_scope = "password_reset_address"
+
+    @extend_schema(request=PasswordResetSerializer, responses={202: DetailSerializer}, auth=[])
+    def post(self, request):
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lifecycle.password_reset_request(email=serializer.validated_data["email"])
+        return Response(PASSWORD_RESET_ACCEPTED, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    # Per client address, like the request: the token is unguessable, this only keeps a scanner from hammering.
+    throttle_classes = [LifecycleRateThrottle]
+    throttle_scope = "password_reset"
+
+    @extend_schema(request=PasswordResetConfirmSerializer, responses={204: None}, auth=[])
+    def post(self, request):
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lifecycle.password_reset_confirm(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -29,7 +29,7 @@ def test_me_requires_a_token(api_client):
 def test_me_returns_private_profile(client_for):
     user = UserFactory(premium=True)
     body = client_for(user).get("/users/me/").json()
-    assert set(body) == PUBLIC_FIELDS | {"email", "role", "premium_until"}
+    assert set(body) == PUBLIC_FIELDS | {"email", "email_verified", "pending_email", "role", "premium_until"}
     assert body["email"] == user.email
     assert body["is_premium"] is True
     assert body["role"] == "user"
