@@ -1,6 +1,11 @@
 """Account emails through a real SMTP server: rendered text + HTML, sent after commit by a task on `default`,
 retried while the mail server is down, and never failing the request that caused them."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from django.conf import settings
 
@@ -75,3 +80,41 @@ def test_emails_go_to_the_default_queue():
     ):
         route = settings.CELERY_TASK_ROUTES.get(task.name) or settings.CELERY_TASK_ROUTES["*"]
         assert route["queue"] == "default"
+
+
+def settings_with(**environ) -> dict:
+    """Settings as a fresh process reads them from this environment."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({k: getattr(s, k)"
+        " for k in ('EMAIL_BACKEND', 'EMAIL_HOST', 'EMAIL_PORT', 'EMAIL_HOST_USER', 'EMAIL_HOST_PASSWORD',"
+        " 'EMAIL_USE_TLS', 'DEFAULT_FROM_EMAIL', 'PUBLIC_BASE_URL')}))"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("EMAIL_", "PUBLIC_BASE_URL"))}
+    env |= {"DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_SECRET_KEY": "k" * 50, **environ}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_email_url_configures_smtp_and_its_absence_the_console():
+    smtp = settings_with(
+        EMAIL_URL="smtp+tls://mailer:s3cret@mail.example:587",
+        DEFAULT_FROM_EMAIL="Social <hi@social.example>",
+        PUBLIC_BASE_URL="https://social.example/",
+    )
+    assert smtp == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "mailer",
+        "EMAIL_HOST_PASSWORD": "s3cret",
+        "EMAIL_USE_TLS": True,
+        "DEFAULT_FROM_EMAIL": "Social <hi@social.example>",
+        "PUBLIC_BASE_URL": "https://social.example",
+    }
+    for unset in ({}, {"EMAIL_URL": ""}):
+        embedded = settings_with(**unset)
+        assert embedded["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+        assert embedded["PUBLIC_BASE_URL"] == "http://localhost:5000"
