@@ -382,6 +382,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:5000").rstrip("/")
 EMAIL_VERIFICATION_TIMEOUT = 48 * 3600  # seconds a verification link stays valid (API.md)
 PASSWORD_RESET_TIMEOUT = 3600  # read by Django's PasswordResetTokenGenerator (API.md: 1 h)
+# A closed account (DELETE /users/me/) is erased for good after this many days; signing in before that reopens it.
+ACCOUNT_DELETION_GRACE_DAYS = env.int("ACCOUNT_DELETION_GRACE_DAYS", default=30)
+INSTALLED_APPS += ["apps.privacy"]
+AUTHENTICATION_BACKENDS = ["apps.privacy.backends.AccountBackend"]
+CELERY_BEAT_SCHEDULE["erase-closed-accounts"] = {
+    "task": "apps.privacy.tasks.account_erasure_sweep_task",
+    "schedule": crontab(minute=29),
+}
 THROTTLE_RATES |= {
     "password_reset": env("THROTTLE_PASSWORD_RESET", default="10/hour"),  # per client address
     "password_reset_address": env("THROTTLE_PASSWORD_RESET_ADDRESS", default="5/hour"),  # per target address

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from oauth2_provider.models import AccessToken, get_access_token_model, get_refresh_token_model
 from rest_framework.exceptions import ValidationError
 
@@ -186,3 +187,25 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
     services.user_revoke_tokens(user=user)
     _email_on_commit(tasks.password_changed_notice_task, user.pk)
     return user
+
+
+# --- Account deletion -----------------------------------------------------------------------------------------
+@transaction.atomic
+def account_delete_request(*, user: User, password: str) -> None:
+    """Close the account now (inactive: hidden everywhere, tokens revoked); apps.privacy erases it for good after
+    ACCOUNT_DELETION_GRACE_DAYS unless the owner signs in before that."""
+    if not user.check_password(password):
+        raise ValidationError({"password": ["The password is not correct."]})
+    user.deletion_requested_at = timezone.now()
+    user.save(update_fields=["deletion_requested_at"])
+    services.user_deactivate(user=user)
+
+
+def account_deletion_cancel(*, user: User) -> bool:
+    """Reopen an account its owner closed, if it is still in its grace period; True if it was reopened."""
+    reopened = User.objects.filter(
+        pk=user.pk, is_active=False, deletion_requested_at__isnull=False, erased_at__isnull=True
+    ).update(is_active=True, deletion_requested_at=None)
+    if reopened:
+        user.is_active, user.deletion_requested_at = True, None
+    return bool(reopened)

@@ -126,3 +126,7 @@ class PasswordResetSerializer(serializers.Serializer):
 class PasswordResetConfirmSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
     new_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})

@@ -8,6 +8,7 @@ from apps.common.throttling import FailOpenAnonRateThrottle, FailOpenScopedRateT
 
 from . import lifecycle, selectors, services
 from .serializers import (
+    AccountDeleteSerializer,
     DetailSerializer,
     EmailVerifiedSerializer,
     EmailVerifySerializer,
@@ -50,9 +51,17 @@ class MeView(APIView):
         user = services.user_update_profile(user=request.user, data=serializer.validated_data)
         return Response(PrivateProfileSerializer(user).data)
 
-    @extend_schema(responses={204: None})
+    def get_throttles(self):
+        if self.request.method == "DELETE":  # checks the password: guessing it is throttled like a password change
+            self.throttle_scope = "password_change"
+            return [*super().get_throttles(), LifecycleRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(request=AccountDeleteSerializer, responses={204: None})
     def delete(self, request):
-        services.user_deactivate(user=request.user)
+        serializer = AccountDeleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        lifecycle.account_delete_request(user=request.user, password=serializer.validated_data["password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
