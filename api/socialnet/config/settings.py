@@ -390,6 +390,14 @@ CELERY_BEAT_SCHEDULE["erase-closed-accounts"] = {
     "task": "apps.privacy.tasks.account_erasure_sweep_task",
     "schedule": crontab(minute=29),
 }
+# Data exports (POST /users/me/export/) are copies of personal data: deleted this many days after they were made.
+DATA_EXPORT_KEEP_DAYS = 7
+# An export's `status` has an image's choices (pending/ready/failed): one schema enum for both, named for both.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ProcessingStatusEnum"] = "apps.privacy.models.DataExport.Status"
+CELERY_BEAT_SCHEDULE["delete-old-data-exports"] = {
+    "task": "apps.privacy.tasks.data_exports_delete_old_task",
+    "schedule": crontab(minute=31),
+}
 THROTTLE_RATES |= {
     "password_reset": env("THROTTLE_PASSWORD_RESET", default="10/hour"),  # per client address
     "password_reset_address": env("THROTTLE_PASSWORD_RESET_ADDRESS", default="5/hour"),  # per target address

@@ -7,6 +7,7 @@ from oauth2_provider import views as oauth_views
 from apps.comments.urls import post_urlpatterns as post_comment_patterns
 from apps.common.views import HealthView
 from apps.images.views import media_view
+from apps.privacy.views import data_export_download
 from apps.users import pages as account_pages
 
 # Only the OAuth endpoints we support: no application-management or device-flow views for end users.
@@ -32,6 +33,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # follows before users: "users/suggestions/" must win over "users/<username>/".
+    path("users/", include("apps.privacy.urls")),
     path("users/", include("apps.follows.urls")),
     path("users/", include("apps.users.urls")),
     path("posts/", include("apps.posts.urls")),
@@ -41,6 +43,7 @@ urlpatterns = [
     path("images/", include("apps.images.urls")),
     # Media files only through this view (visibility and URL signatures), never as a served directory.
     path("media/<path:key>", media_view, name="media"),
+    path("exports/download/", data_export_download, name="data-export-download"),
     path("feed/", include("apps.feed.urls")),
     path("notifications/", include("apps.notifications.urls")),
     path("", include("apps.moderation.urls")),  # /reports/ and /moderation/...

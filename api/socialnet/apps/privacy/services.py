@@ -2,11 +2,15 @@
 
 import logging
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core import signing
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from rest_framework.exceptions import Throttled
 
 from apps.comments.models import Comment
 from apps.comments.services import comment_delete
@@ -25,6 +29,8 @@ from apps.users.models import User
 from apps.users.services import user_revoke_tokens
 
 from . import tasks
+from .export import data_export_write
+from .models import DataExport
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +46,7 @@ def _in_batches(queryset):
 
 def user_erase(*, user_id: int) -> bool:
     """Delete everything of the user that API.md lists: follows both ways, posts (with their images, files, likes
-    and comments), comments, likes, images, notifications. Each piece goes through its app's service, one
+    and comments), comments, likes, images, notifications, data exports. Each piece goes through its app's service, one
     transaction each, so counters of other users are repaired as for any delete, erased posts leave every timeline,
     and files go after commit. Idempotent: a task that dies half-way is re-run and carries on. The user row stays,
     emptied, so the username stays taken (and moderation records keep their meaning). Returns False if there was
@@ -65,6 +71,7 @@ def user_erase(*, user_id: int) -> bool:
     for image in _in_batches(Image.objects.filter(owner_id=user_id).order_by("id")):
         image_delete(image=image)
     notifications_delete_for_user(user_id=user_id)
+    _data_exports_delete(DataExport.objects.filter(user_id=user_id))
     with transaction.atomic():
         User.objects.filter(pk=user_id).update(
             email="",
@@ -97,3 +104,86 @@ def users_erase_due(*, limit: int = 500) -> int:
     for user_id in ids:
         enqueue(tasks.user_erase_task, user_id)
     return len(ids)
+
+
+# --- Data export ------------------------------------------------------------------------------------------------
+EXPORT_EVERY = timedelta(hours=24)
+_EXPORT_SALT = "apps.privacy.data-export"
+
+
+def _export_signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=_EXPORT_SALT, sep=".")  # "." keeps the token URL-safe
+
+
+def data_export_request(*, user: User) -> DataExport:
+    """Start an export: one per EXPORT_EVERY (a failed one does not count); Throttled (429) before that."""
+    with transaction.atomic():
+        # The user's row lock makes two simultaneous requests of one user take turns: one export, one 429.
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+        latest = (
+            DataExport.objects.filter(user=user)
+            .exclude(status=DataExport.Status.FAILED)
+            .order_by("-created_at")
+            .first()
+        )
+        now = timezone.now()
+        if latest is not None and latest.created_at > now - EXPORT_EVERY:
+            wait = (latest.created_at + EXPORT_EVERY - now).total_seconds()
+            raise Throttled(wait=wait, detail="One data export per 24 hours.")
+        export = DataExport.objects.create(user=user)
+        transaction.on_commit(lambda: enqueue(tasks.data_export_build_task, export.pk))
+    return export
+
+
+def data_export_latest(*, user: User) -> DataExport | None:
+    return DataExport.objects.filter(user=user).order_by("-created_at", "-id").first()
+
+
+def data_export_build(*, export_id: int) -> None:
+    """Task body; idempotent: only a pending export is built, and a build that lost a race removes its file."""
+    export = DataExport.objects.select_related("user").filter(pk=export_id, status=DataExport.Status.PENDING).first()
+    if export is None:
+        return
+    key = data_export_write(user=export.user)
+    built = DataExport.objects.filter(pk=export_id, status=DataExport.Status.PENDING).update(
+        status=DataExport.Status.READY, storage_key=key, finished_at=timezone.now()
+    )
+    if not built:
+        default_storage.delete(key)
+
+
+def data_export_fail(*, export_id: int) -> None:
+    DataExport.objects.filter(pk=export_id, status=DataExport.Status.PENDING).update(
+        status=DataExport.Status.FAILED, finished_at=timezone.now()
+    )
+
+
+def data_export_download_path(*, export: DataExport) -> str | None:
+    """The signed, expiring path of a ready export's file (MEDIA_URL_TTL_SECONDS, like private media)."""
+    if export.status != DataExport.Status.READY:
+        return None
+    return "/exports/download/?" + urlencode({"token": _export_signer().sign(str(export.pk))})
+
+
+def data_export_for_download(*, token: str) -> DataExport | None:
+    try:
+        export_id = int(_export_signer().unsign(token, max_age=settings.MEDIA_URL_TTL_SECONDS))
+    except (signing.BadSignature, ValueError, UnicodeError):
+        return None
+    return DataExport.objects.filter(pk=export_id, status=DataExport.Status.READY).first()
+
+
+def _data_exports_delete(exports) -> int:
+    count = 0
+    for export in exports:
+        if export.storage_key:
+            default_storage.delete(export.storage_key)
+        export.delete()
+        count += 1
+    return count
+
+
+def data_exports_delete_old() -> int:
+    """Exports are copies of personal data: each is deleted, file and row, DATA_EXPORT_KEEP_DAYS after creation."""
+    cutoff = timezone.now() - timedelta(days=settings.DATA_EXPORT_KEEP_DAYS)
+    return _data_exports_delete(DataExport.objects.filter(created_at__lt=cutoff).order_by("id")[:1000])
