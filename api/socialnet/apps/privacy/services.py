@@ -22,6 +22,7 @@ from apps.images.models import Image
 from apps.images.services import image_delete
 from apps.interactions.models import Like
 from apps.interactions.services import like_delete
+from apps.moderation.models import ModerationAction, TargetType
 from apps.notifications.services import notifications_delete_for_user
 from apps.posts.models import Post
 from apps.posts.services import post_delete
@@ -92,6 +93,21 @@ def user_erase(*, user_id: int) -> bool:
         )
     logger.info("privacy: erased user %s", user_id)
     return True
+
+
+def user_erase_now(*, user: User, reason: str, actor: User | None = None) -> None:
+    """Staff handling a legal request: erase at once, without the grace period. The decision is recorded in the
+    moderation log first (who, why), so the record exists even if the erasure has to be resumed."""
+    with transaction.atomic():
+        ModerationAction.objects.create(
+            actor=actor,
+            action=ModerationAction.Action.ERASE_USER,
+            target_type=TargetType.USER,
+            target_id=user.pk,
+            reason=reason,
+        )
+        User.objects.filter(pk=user.pk).update(is_active=False)  # hidden and refused from now on
+    user_erase(user_id=user.pk)
 
 
 def users_erase_due(*, limit: int = 500) -> int:

@@ -186,3 +186,21 @@ def test_suspended_accounts_are_not_erased_by_the_sweep(user, moderator, setting
     Suspension.objects.create(user=user, suspended_by=moderator)
     User.objects.filter(pk=user.pk).update(is_active=False)
     assert services.users_erase_due() == 0
+
+
+def test_erase_user_command_erases_now_and_records_it(user, other_user):
+    from django.core.management import CommandError, call_command
+
+    from apps.moderation.models import ModerationAction
+
+    post = Post.objects.create(author=user, text="to be erased")
+    with pytest.raises(CommandError):
+        call_command("erase_user", "nobody-here", reason="GDPR request #1")
+    call_command("erase_user", user.username.upper(), reason="GDPR request #1")
+    user.refresh_from_db()
+    assert user.erased_at is not None and not user.is_active
+    assert not Post.objects.filter(pk=post.pk).exists()
+    record = ModerationAction.objects.get(action=ModerationAction.Action.ERASE_USER)
+    assert (record.target_id, record.reason) == (user.pk, "GDPR request #1")
+    other_user.refresh_from_db()
+    assert other_user.is_active and other_user.erased_at is None
