@@ -52,10 +52,16 @@ class MeView(APIView):
         return Response(PrivateProfileSerializer(user).data)
 
     def get_throttles(self):
+        throttles = super().get_throttles()
         if self.request.method == "DELETE":  # checks the password: guessing it is throttled like a password change
             self.throttle_scope = "password_change"
-            return [*super().get_throttles(), LifecycleRateThrottle()]
-        return super().get_throttles()
+            return [*throttles, LifecycleRateThrottle()]
+        if self.request.method == "PATCH" and isinstance(self.request.data, dict) and "email" in self.request.data:
+            # Each change mails a link to an address of the caller's choosing: counted like a resend, so that an
+            # account cannot be used to flood someone else's mailbox.
+            self.throttle_scope = "email_verification_resend"
+            return [*throttles, LifecycleRateThrottle()]
+        return throttles
 
     @extend_schema(request=AccountDeleteSerializer, responses={204: None})
     def delete(self, request):

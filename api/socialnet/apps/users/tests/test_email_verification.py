@@ -188,3 +188,19 @@ def test_verification_page_with_a_bad_link_says_so(query, client):
     response = client.get(VERIFY + query)
     assert response.status_code in (200, 400)
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_email_changes_are_throttled_like_resends(client_for, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "email_verification_resend": "2/hour",
+        },
+    }
+    client = client_for(verified_user())
+    statuses = [
+        client.patch("/users/me/", {"email": f"victim{i}@example.com"}, format="json").status_code for i in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert client.patch("/users/me/", {"bio": "still fine"}, format="json").status_code == 200
