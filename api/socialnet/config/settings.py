@@ -385,7 +385,12 @@ PASSWORD_RESET_TIMEOUT = 3600  # read by Django's PasswordResetTokenGenerator (A
 # A closed account (DELETE /users/me/) is erased for good after this many days; signing in before that reopens it.
 ACCOUNT_DELETION_GRACE_DAYS = env.int("ACCOUNT_DELETION_GRACE_DAYS", default=30)
 INSTALLED_APPS += ["apps.privacy"]
-AUTHENTICATION_BACKENDS = ["apps.privacy.backends.AccountBackend"]
+# Django's ModelBackend, extended so that signing in reopens a closed account; swapped in place so that any
+# backend configured above (e.g. a login-attempt limiter in front of it) keeps its place.
+AUTHENTICATION_BACKENDS = [
+    "apps.privacy.backends.AccountBackend" if backend == "django.contrib.auth.backends.ModelBackend" else backend
+    for backend in globals().get("AUTHENTICATION_BACKENDS", ["django.contrib.auth.backends.ModelBackend"])
+]
 CELERY_BEAT_SCHEDULE["erase-closed-accounts"] = {
     "task": "apps.privacy.tasks.account_erasure_sweep_task",
     "schedule": crontab(minute=29),
