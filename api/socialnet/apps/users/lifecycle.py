@@ -1,4 +1,5 @@
-"""Account lifecycle services: proving an email address, changing it, changing and resetting the password.
+"""Account lifecycle services: proving an email address, changing it, changing and resetting the password,
+closing the account (its erasure, which touches every app, is apps.privacy's).
 
 Emails go out through tasks on `default`, enqueued after commit; the tasks call the `*_send` functions below, which
 make the token at send time, so no token ever waits in the broker and a retried task mails a token that is valid.
@@ -9,7 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from oauth2_provider.models import AccessToken, get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from rest_framework.exceptions import ValidationError
 
 from apps.common.tasks import enqueue
@@ -122,7 +123,7 @@ def email_change_notice_send(*, user_id: int, old_address: str, new_address: str
 
 
 # --- Password change and reset --------------------------------------------------------------------------------
-def _tokens_revoke_all_but(*, user: User, keep: AccessToken | None) -> None:
+def _tokens_revoke_all_but(*, user: User, keep=None) -> None:
     """Sign out every other session: the token making this request (and its refresh token) keeps working."""
     refresh_tokens = get_refresh_token_model().objects.filter(user=user, revoked__isnull=True)
     access_tokens = get_access_token_model().objects.filter(user=user)
@@ -140,7 +141,8 @@ def password_change(*, user: User, current_password: str, new_password: str, kee
     _validate_new_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    _tokens_revoke_all_but(user=user, keep=keep_token if isinstance(keep_token, AccessToken) else None)
+    keep = keep_token if isinstance(keep_token, get_access_token_model()) else None
+    _tokens_revoke_all_but(user=user, keep=keep)
     _email_on_commit(tasks.password_changed_notice_task, user.pk)
 
 
