@@ -169,10 +169,10 @@ def test_compose_file_is_valid_for_a_compose_implementation(tmp_path):
 def test_compose_has_every_service_with_healthchecks_and_ordering(compose):
     services = compose["services"]
     assert set(services) >= EXPECTED_SERVICES
-    # Only the gateway is published, on the host's loopback: nothing reaches Django (or its throttles, or the
-    # admin) without passing the gateway's limits.
+    # Only the gateway is published (and the mail catcher's UI), on the host's loopback: nothing reaches Django (or
+    # its throttles, or the admin) without passing the gateway's limits.
     published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
-    assert published == {"auth_proxy": ["127.0.0.1:5000:5000"]}
+    assert published == {"auth_proxy": ["127.0.0.1:5000:5000"], "mailpit": ["127.0.0.1:8025:8025"]}
     assert "expose" not in services["socialnet_backend"] or services["socialnet_backend"]["expose"] == ["8000"]
     for name in ("postgres_db", "redis", "socialnet_backend"):
         assert "healthcheck" in services[name], f"{name} needs a healthcheck for depends_on conditions"

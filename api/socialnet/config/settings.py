@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.moderation",
     "apps.demo",
+    "apps.privacy",
 ]
 
 MIDDLEWARE = [
@@ -141,7 +142,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes; the choices are explained in apps.users.login_limits.
 AUTHENTICATION_BACKENDS = [
     "apps.users.login_limits.LoginLimitBackend",  # first: refuses locked-out attempts before any password check
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, extended so that signing in during the deletion grace period reopens the account.
+    "apps.privacy.backends.AccountBackend",
 ]
 AXES_HANDLER = "apps.users.login_limits.LoginLimitHandler"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
@@ -418,6 +420,40 @@ IMAGE_ORPHAN_HOURS = env.int("IMAGE_ORPHAN_HOURS", default=24)
 CELERY_BEAT_SCHEDULE["delete-orphan-images"] = {
     "task": "apps.images.tasks.image_delete_orphans_task",
     "schedule": crontab(minute=41),
+}
+
+# --- Email and account lifecycle (apps.users) ------------------------------------------------------------------
+# EMAIL_URL: smtp://user:pass@host:587, smtp+tls://..., smtp+ssl://...; unset (the embedded mode) prints every
+# email to the console, so a reset link can be followed without any mail server.
+EMAIL_URL = env("EMAIL_URL", default="") or "consolemail://"
+vars().update(env.email_url_config(EMAIL_URL))
+# A hung SMTP server must not hold a worker forever: the send fails, and the task retries later.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="SocialNet <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where the links in emails point (the gateway, or the front end's host that serves /accounts/...).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://localhost:5000").rstrip("/")
+EMAIL_VERIFICATION_TIMEOUT = 48 * 3600  # seconds a verification link stays valid (API.md)
+PASSWORD_RESET_TIMEOUT = 3600  # read by Django's PasswordResetTokenGenerator (API.md: 1 h)
+# A closed account (DELETE /users/me/) is erased for good after this many days; signing in before that reopens it.
+ACCOUNT_DELETION_GRACE_DAYS = env.int("ACCOUNT_DELETION_GRACE_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["erase-closed-accounts"] = {
+    "task": "apps.privacy.tasks.account_erasure_sweep_task",
+    "schedule": crontab(minute=29),
+}
+# Data exports (POST /users/me/export/) are copies of personal data: deleted this many days after they were made.
+DATA_EXPORT_KEEP_DAYS = 7
+# An export's `status` has an image's choices (pending/ready/failed): one schema enum for both, named for both.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ProcessingStatusEnum"] = "apps.privacy.models.DataExport.Status"
+CELERY_BEAT_SCHEDULE["delete-old-data-exports"] = {
+    "task": "apps.privacy.tasks.data_exports_delete_old_task",
+    "schedule": crontab(minute=31),
+}
+THROTTLE_RATES |= {
+    "password_reset": env("THROTTLE_PASSWORD_RESET", default="10/hour"),  # per client address
+    "password_reset_address": env("THROTTLE_PASSWORD_RESET_ADDRESS", default="5/hour"),  # per target address
+    "password_change": "10/hour",  # per user: guessing the current password with a stolen token
+    "email_verification_resend": "5/hour",  # per user
 }
 
 # --- Security -------------------------------------------------------------------------------------------------

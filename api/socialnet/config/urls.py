@@ -7,6 +7,8 @@ from oauth2_provider import views as oauth_views
 from apps.comments.urls import post_urlpatterns as post_comment_patterns
 from apps.common.views import HealthView
 from apps.images.views import media_view
+from apps.privacy.views import data_export_download
+from apps.users import pages as account_pages
 from apps.users.login_limits import LimitedTokenView
 from config.docs import SwaggerView, oauth2_redirect_view
 
@@ -27,12 +29,16 @@ urlpatterns = [
     path("o/", include(oauth_patterns)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=False), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Where emailed links land (API.md, Account lifecycle).
+    path("accounts/verify-email/", account_pages.verify_email_page, name="verify-email-page"),
+    path("accounts/reset-password/", account_pages.reset_password_page, name="reset-password-page"),
     path("health/", HealthView.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # Where Swagger UI's Authorize popup lands (the demo client's redirect URI), see config.docs.
     path("api/docs/oauth2-redirect.html", oauth2_redirect_view, name="swagger-oauth2-redirect"),
     # follows before users: "users/suggestions/" must win over "users/<username>/".
+    path("users/", include("apps.privacy.urls")),
     path("users/", include("apps.follows.urls")),
     path("users/", include("apps.users.urls")),
     path("posts/", include("apps.posts.urls")),
@@ -42,6 +48,7 @@ urlpatterns = [
     path("images/", include("apps.images.urls")),
     # Media files only through this view (visibility and URL signatures), never as a served directory.
     path("media/<path:key>", media_view, name="media"),
+    path("exports/download/", data_export_download, name="data-export-download"),
     path("feed/", include("apps.feed.urls")),
     path("notifications/", include("apps.notifications.urls")),
     path("", include("apps.moderation.urls")),  # /reports/ and /moderation/...

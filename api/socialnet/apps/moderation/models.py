@@ -72,6 +72,7 @@ class ModerationAction(models.Model):
         UNSUSPEND_USER = "unsuspend_user", "Lift suspension"
         GRANT_PREMIUM = "grant_premium", "Grant premium"
         SET_ROLE = "set_role", "Change role"
+        ERASE_USER = "erase_user", "Erase user (legal request)"  # apps.privacy, `manage.py erase_user`
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="moderation_actions"

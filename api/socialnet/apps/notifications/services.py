@@ -3,6 +3,8 @@ the unique constraint absorbs a task that runs twice."""
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from apps.comments.models import Comment
 from apps.follows.models import Follow
 from apps.interactions.models import Like
@@ -84,3 +86,9 @@ def notification_mark_read(*, user: User, up_to_id: int | None = None) -> int:
     if up_to_id is not None:
         qs = qs.filter(id__lte=up_to_id)
     return qs.update(read=True)
+
+
+def notifications_delete_for_user(*, user_id: int) -> int:
+    """Every notification to or from the user (account erasure); returns how many were deleted."""
+    deleted, _ = Notification.objects.filter(Q(recipient_id=user_id) | Q(actor_id=user_id)).delete()
+    return deleted

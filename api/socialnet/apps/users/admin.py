@@ -22,6 +22,7 @@ class UserAdmin(RoleBasedPermissionsMixin, DjangoUserAdmin):
         ("Profile", {"fields": ["first_name", "last_name", "email", "bio"]}),
         ("SocialNet", {"fields": ["role", "premium_until"]}),
         ("Status", {"fields": ["is_active", "last_login", "date_joined"]}),
+        ("Account lifecycle", {"fields": ["email_verified", "pending_email", "deletion_requested_at", "erased_at"]}),
         ("Counters", {"fields": ["followers_count", "following_count", "posts_count"]}),
     ]
     # is_active is driven by suspension (actions above) and account closing, never ticked by hand: a hand edit
@@ -34,6 +35,11 @@ class UserAdmin(RoleBasedPermissionsMixin, DjangoUserAdmin):
         "followers_count",
         "following_count",
         "posts_count",
+        # Changed only by their flows (verification link, DELETE /users/me/, erasure), which send or undo the rest.
+        "email_verified",
+        "pending_email",
+        "deletion_requested_at",
+        "erased_at",
     ]
 
     @admin.display(boolean=True, description="suspended")

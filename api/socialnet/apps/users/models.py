@@ -19,6 +19,15 @@ class User(AbstractUser):
         ADMIN = "admin", "Admin"
 
     email = models.EmailField("email address")
+    # Proven by following the emailed link (apps.users.lifecycle); a reset link that reached it proves it too.
+    email_verified = models.BooleanField(default=False)
+    # An address change waits here until the new address is verified: until then mail still goes to `email`.
+    pending_email = models.EmailField(blank=True)
+    # Closed by its owner (DELETE /users/me/): inactive at once, erased once the grace period has passed
+    # (apps.privacy) unless the owner signs in again before that. `erased_at`: the row is all that is left, so
+    # that the username stays taken.
+    deletion_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER, db_index=True)
     bio = models.CharField(max_length=500, blank=True)
     # One of the user's own images (chosen through apps.users.avatars, which images serves); deleting it clears this.

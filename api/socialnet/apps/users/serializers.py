@@ -71,7 +71,15 @@ class PublicProfileSerializer(serializers.ModelSerializer):
 
 class PrivateProfileSerializer(PublicProfileSerializer):
     class Meta(PublicProfileSerializer.Meta):
-        fields = [*PublicProfileSerializer.Meta.fields, "email", "role", "premium_until"]
+        # `pending_email`: an address change waiting for verification ("" when there is none).
+        fields = [
+            *PublicProfileSerializer.Meta.fields,
+            "email",
+            "email_verified",
+            "pending_email",
+            "role",
+            "premium_until",
+        ]
         read_only_fields = fields
 
 
@@ -80,3 +88,38 @@ class ProfileUpdateSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     bio = serializers.CharField(max_length=500, required=False, allow_blank=True)
     avatar_id = IdField(required=False, allow_null=True)
+    email = serializers.EmailField(max_length=254, required=False)
+
+
+# Tokens are a few hundred characters; anything much longer is not one of ours and is not worth verifying.
+TOKEN_MAX_LENGTH = 512
+
+
+class EmailVerifySerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
+
+
+class EmailVerifiedSerializer(serializers.Serializer):
+    email_verified = serializers.BooleanField()
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=TOKEN_MAX_LENGTH)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 from rest_framework.exceptions import ValidationError
 
+from . import lifecycle
 from .avatars import avatar_handler
 from .models import User
 from .usernames import username_validate_new
@@ -30,6 +31,7 @@ def user_create(*, username: str, email: str, password: str, first_name: str = "
     except IntegrityError as exc:
         # Two sign-ups racing past the serializer's checks: the case-insensitive constraints decide.
         raise ValidationError({"username": ["A user with that username or email already exists."]}) from exc
+    lifecycle.email_verification_send_on_commit(user)
     return user
 
 
@@ -41,6 +43,8 @@ def user_update_profile(*, user: User, data: dict) -> User:
     if "avatar_id" in data:  # an image of the user's own, or None to clear it
         user.avatar = avatar_handler().choose(user=user, image_id=data["avatar_id"])
         fields.append("avatar")
+    if "email" in data:  # not applied here: it waits for the new address to be verified
+        lifecycle.email_change_request(user=user, address=data["email"])
     if fields:
         user.save(update_fields=fields)
     return user

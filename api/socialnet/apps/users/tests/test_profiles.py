@@ -1,7 +1,7 @@
 import pytest
 from oauth2_provider.models import get_access_token_model
 
-from apps.users.tests.factories import UserFactory
+from apps.users.tests.factories import TEST_PASSWORD, UserFactory
 from apps.users.tests.oauth import issue_access_token
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def test_me_requires_a_token(api_client):
 def test_me_returns_private_profile(client_for):
     user = UserFactory(premium=True)
     body = client_for(user).get("/users/me/").json()
-    assert set(body) == PUBLIC_FIELDS | {"email", "role", "premium_until"}
+    assert set(body) == PUBLIC_FIELDS | {"email", "email_verified", "pending_email", "role", "premium_until"}
     assert body["email"] == user.email
     assert body["is_premium"] is True
     assert body["role"] == "user"
@@ -72,7 +72,7 @@ def test_delete_me_deactivates_and_revokes_tokens(api_client, user):
     token = issue_access_token(user)
     other_token = issue_access_token(user)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert api_client.delete("/users/me/").status_code == 204
+    assert api_client.delete("/users/me/", {"password": TEST_PASSWORD}, format="json").status_code == 204
     user.refresh_from_db()
     assert user.is_active is False
     assert not get_access_token_model().objects.filter(user=user).exists()
