@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.posts",
     "apps.comments",
     "apps.follows",
+    "apps.safety",
     "apps.feed",
     "apps.images",
     "apps.interactions",

@@ -27,8 +27,9 @@ urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    # follows before users: "users/suggestions/" must win over "users/<username>/".
+    # follows and safety before users: "users/suggestions/" must win over "users/<username>/".
     path("users/", include("apps.follows.urls")),
+    path("users/", include("apps.safety.urls")),
     path("users/", include("apps.users.urls")),
     path("posts/", include("apps.posts.urls")),
     path("posts/", include("apps.interactions.urls")),

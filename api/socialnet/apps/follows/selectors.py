@@ -6,6 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import BooleanField, Count, Exists, OuterRef, QuerySet, Value
 
 from apps.users.models import User
+from apps.users.visibility import hidden_accounts
 
 from .models import Follow
 
@@ -18,17 +19,22 @@ def viewer_follows(*, viewer: User | AnonymousUser, user_ref: str = "pk"):
 
 
 def followers_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow]:
-    """Follow rows whose follower is shown (active accounts only), follower joined and annotated."""
+    """Follow rows whose follower is shown (active accounts not hidden from `viewer` by a block), follower joined
+    and annotated."""
+    rows = Follow.objects.filter(followee=user, follower__is_active=True)
     return (
-        Follow.objects.filter(followee=user, follower__is_active=True)
+        hidden_accounts(viewer)
+        .exclude_from(rows, "follower_id")
         .select_related("follower", "follower__avatar")
         .annotate(viewer_follows=viewer_follows(viewer=viewer, user_ref="follower_id"))
     )
 
 
 def following_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow]:
+    rows = Follow.objects.filter(follower=user, followee__is_active=True)
     return (
-        Follow.objects.filter(follower=user, followee__is_active=True)
+        hidden_accounts(viewer)
+        .exclude_from(rows, "followee_id")
         .select_related("followee", "followee__avatar")
         .annotate(viewer_follows=viewer_follows(viewer=viewer, user_ref="followee_id"))
     )
@@ -42,11 +48,13 @@ def following_ids_queryset(*, user_id: int) -> QuerySet:
 def user_suggestions(*, user: User, limit: int = 20) -> list[User]:
     """Who to follow: friends of friends (most mutual connections first), then the most followed accounts.
 
-    Never `user` nor anyone `user` already follows, never inactive accounts. Three queries whatever the limit.
+    Never `user` nor anyone `user` already follows, never inactive accounts, never one a block stands between.
+    Three queries whatever the limit.
     """
     already = following_ids_queryset(user_id=user.pk)
+    hidden = hidden_accounts(user)
     fof_rows = list(
-        Follow.objects.filter(follower_id__in=already, followee__is_active=True)
+        hidden.exclude_from(Follow.objects.filter(follower_id__in=already, followee__is_active=True), "followee_id")
         .exclude(followee_id=user.pk)
         .exclude(followee_id__in=already)
         .values("followee_id")
@@ -57,7 +65,7 @@ def user_suggestions(*, user: User, limit: int = 20) -> list[User]:
     ids = list(fof_rows)
     if len(ids) < limit:
         popular = (
-            User.objects.filter(is_active=True)
+            hidden.exclude_from(User.objects.filter(is_active=True), "pk")
             .exclude(pk=user.pk)
             .exclude(pk__in=already)
             .exclude(pk__in=ids)

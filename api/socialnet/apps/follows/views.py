@@ -21,7 +21,8 @@ class FollowView(APIView):
 
     @extend_schema(request=None, responses={200: PublicProfileSerializer, 201: PublicProfileSerializer})
     def post(self, request, username: str):
-        followee = user_get_public(username=username)
+        # Blocked either way: 404, as if the account did not exist (the rule is apps.safety's, via users).
+        followee = user_get_public(username=username, viewer=request.user)
         _, created = services.follow_create(follower=request.user, followee=followee)
         followee.refresh_from_db(fields=["followers_count", "following_count", "posts_count"])
         followee.is_following = True
@@ -47,7 +48,7 @@ class _FollowListView(ListAPIView):
     side = ""  # "follower" or "followee": which end of the Follow row to show
 
     def get_queryset(self):
-        user = user_get_public(username=self.kwargs["username"])
+        user = user_get_public(username=self.kwargs["username"], viewer=self.request.user)
         selector = selectors.followers_of if self.side == "follower" else selectors.following_of
         return selector(user=user, viewer=self.request.user)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from apps.posts.selectors import post_visible_queryset
+from apps.safety.selectors import hidden_accounts
 from apps.users.models import User
 
 from .models import Notification
@@ -12,8 +13,10 @@ from .models import Notification
 
 def _visible_to(user: User) -> QuerySet[Notification]:
     visible_posts = post_visible_queryset(viewer=user)
+    # Nothing from an account a block stands between, either way (made before the block or not).
+    mine = hidden_accounts(user).exclude_from(Notification.objects.filter(recipient=user), "actor_id")
     return (
-        Notification.objects.filter(recipient=user, actor__is_active=True)
+        mine.filter(actor__is_active=True)
         # A post that was deleted takes its notifications with it (CASCADE); a removed or now-hidden one hides them.
         # Correlated (EXISTS per row), never `post_id IN (every visible post)`: that would build the whole set.
         .filter(Q(post__isnull=True) | Exists(visible_posts.filter(pk=OuterRef("post_id"))))

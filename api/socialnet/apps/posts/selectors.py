@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from apps.follows.models import Follow
 from apps.images.models import Image
 from apps.images.selectors import post_images_prefetch
+from apps.safety.selectors import hidden_accounts
 from apps.users.models import User
 
 from .models import Post
@@ -30,7 +31,9 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
 
     - hidden: removed by moderation, or the author is deactivated/suspended;
     - `public`, `premium`: everyone (premium comes back locked unless the viewer is premium, the author or staff);
-    - `followers`: the author and users following the author; for everyone else the post does not exist (404).
+    - `followers`: the author and users following the author; for everyone else the post does not exist (404);
+    - a block between the viewer and the author, either way: the post does not exist for the viewer (404). The
+      blocked set is literal ids from a cache or subqueries (apps.safety): no extra query either way.
 
     A plain queryset without ordering: callers filter it (by author, by an id list for feeds) and order it.
     """
@@ -47,6 +50,7 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
             liked_by_me=Value(False, output_field=BooleanField()),
         )
 
+    qs = hidden_accounts(viewer).exclude_from(qs, "author_id")
     follows_author = Exists(Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef("author_id")))
     qs = qs.filter(open_to_all | Q(author_id=viewer.pk) | (Q(visibility=Post.Visibility.FOLLOWERS) & follows_author))
     if viewer_sees_premium(viewer):

@@ -5,7 +5,9 @@ from .avatars import avatar_handler
 from .models import User
 
 # Paths under /users/ that a username must never shadow.
-RESERVED_USERNAMES = frozenset({"me", "create", "suggestions", "admin", "root", "api", "support", "moderation"})
+RESERVED_USERNAMES = frozenset(
+    {"me", "create", "suggestions", "relationships", "admin", "root", "api", "support", "moderation"}
+)
 
 
 class UserCreateSerializer(serializers.Serializer):

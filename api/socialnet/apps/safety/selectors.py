@@ -1,0 +1,97 @@
+"""THE block and mute rule: who is hidden from whom, who is muted. Posts, comments, likes, notifications and feeds
+(above) import these; users and follows (below, beside) reach them through apps.users.visibility."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from apps.common.tasks import enqueue
+from apps.users.models import User
+from apps.users.visibility import EMPTY, AccountSet
+
+from . import cache
+from .models import Block, Mute
+
+Viewer = User | AnonymousUser
+
+
+def _active_mutes(user_id: int) -> QuerySet[Mute]:
+    return Mute.objects.filter(muter_id=user_id).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+
+
+def _load_sets(user_id: int) -> cache.SafetySets:
+    """Both sets from PostgreSQL: two indexed queries (blocks either way; mutes not yet expired)."""
+    hidden = set()
+    for blocker_id, blocked_id in Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).values_list(
+        "blocker_id", "blocked_id"
+    ):
+        hidden.add(blocked_id if blocker_id == user_id else blocker_id)
+    mutes = tuple(
+        (muted_id, expires.timestamp() if expires else None, notifications)
+        for muted_id, expires, notifications in _active_mutes(user_id).values_list(
+            "muted_id", "expires_at", "notifications"
+        )
+    )
+    return cache.SafetySets(hidden=frozenset(hidden), mutes=mutes)
+
+
+def safety_sets_rebuild(*, user_id: int) -> bool:
+    """Cache a user's sets from PostgreSQL (the task queued by a read that missed). True if stored."""
+    return cache.sets_store(user_id, _load_sets(user_id))
+
+
+def _cached_sets(user_id: int) -> cache.SafetySets | None:
+    sets, rebuild = cache.sets_cached(user_id)
+    if rebuild:
+        from .tasks import safety_sets_rebuild_task  # tasks import this module
+
+        # After commit: a rebuild must read what this transaction (if any) wrote. Off the request path, so a page
+        # costs the same SQL warm or cold.
+        transaction.on_commit(lambda: enqueue(safety_sets_rebuild_task, user_id))
+    return sets
+
+
+def hidden_accounts(viewer: Viewer) -> AccountSet:
+    """Accounts `viewer` blocks or is blocked by: each is invisible to the other on every authenticated path.
+    Empty for anonymous callers (a block is between two accounts; logged out, everyone sees public content)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return EMPTY
+    sets = _cached_sets(viewer.pk)
+    if sets is not None:
+        return AccountSet(ids=sets.hidden)
+    return AccountSet(
+        subqueries=(
+            Block.objects.filter(blocker_id=viewer.pk).values("blocked_id"),
+            Block.objects.filter(blocked_id=viewer.pk).values("blocker_id"),
+        )
+    )
+
+
+def muted_accounts(viewer: Viewer, *, notifications_only: bool = False) -> AccountSet:
+    """Accounts `viewer` mutes right now (all of them, or those whose notifications are muted too)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return EMPTY
+    sets = _cached_sets(viewer.pk)
+    if sets is not None:
+        return AccountSet(ids=sets.muted(notifications_only=notifications_only))
+    mutes = _active_mutes(viewer.pk)
+    if notifications_only:
+        mutes = mutes.filter(notifications=True)
+    return AccountSet(subqueries=(mutes.values("muted_id"),))
+
+
+def block_list(*, user: User) -> QuerySet[Block]:
+    """The accounts `user` blocks (active ones: a closed account has no profile to show), newest block first."""
+    return (
+        Block.objects.filter(blocker=user, blocked__is_active=True)
+        .select_related("blocked", "blocked__avatar")
+        .order_by("-id")
+    )
+
+
+def mute_list(*, user: User) -> QuerySet[Mute]:
+    """`user`'s mutes still in force, newest first."""
+    return _active_mutes(user.pk).filter(muted__is_active=True).select_related("muted", "muted__avatar").order_by("-id")

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+# Included under users/ before the users app: fixed paths must win over "<username>/".
+urlpatterns = [
+    path("me/blocks/", views.MyBlocksView.as_view(), name="user-my-blocks"),
+    path("<str:username>/block/", views.BlockView.as_view(), name="user-block"),
+]
