@@ -28,7 +28,7 @@ from apps.comments.models import Comment
 from apps.follows.models import Follow
 from apps.interactions.models import Like
 from apps.posts.models import Post
-from apps.posts.selectors import post_visible_queryset
+from apps.posts.selectors import post_feed_queryset
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def trending_entries() -> list[tuple[float, int]]:
 
 
 def _load_in_order(*, viewer, ids: list[int]) -> dict[int, Post]:
-    return {p.pk: p for p in post_visible_queryset(viewer=viewer).filter(id__in=ids)}
+    return {p.pk: p for p in post_feed_queryset(viewer=viewer).filter(id__in=ids)}
 
 
 def trending_page(*, viewer, cursor: str | None, limit: int) -> RankedPage:
@@ -205,7 +205,7 @@ def recommended_candidates(*, viewer) -> list[dict]:
     ids = set(liked) | set(commented) | {pid for _, pid in trending_entries()}
 
     rows = list(
-        post_visible_queryset(viewer=viewer)
+        post_feed_queryset(viewer=viewer)
         .filter(Q(id__in=ids) | Q(author_id__in=affinity_authors), created_at__gte=since)
         .exclude(author_id=viewer.pk)
         .exclude(id__in=Like.objects.filter(user_id=viewer.pk).values("post_id"))

@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from apps.follows.models import Follow
 from apps.posts.models import Post
-from apps.posts.selectors import post_visible_queryset
+from apps.posts.selectors import post_feed_queryset
 from apps.users.models import User
 
 from . import services, timeline
@@ -93,7 +93,7 @@ def feed_home_page(*, viewer: User, max_id: int | None = None, min_id: int | Non
     # Redis may lag behind an unfollow or hold a post that just became invisible: the database has the last word.
     following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
     posts = list(
-        post_visible_queryset(viewer=viewer)
+        post_feed_queryset(viewer=viewer)
         .filter(Q(author_id=viewer.pk) | Q(author_id__in=following), id__in=page_ids)
         .order_by("-id")
     )

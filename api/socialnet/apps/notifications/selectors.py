@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from apps.posts.selectors import post_visible_queryset
-from apps.safety.selectors import hidden_accounts
+from apps.safety.selectors import hidden_accounts, muted_accounts
 from apps.users.models import User
 
 from .models import Notification
@@ -13,8 +13,10 @@ from .models import Notification
 
 def _visible_to(user: User) -> QuerySet[Notification]:
     visible_posts = post_visible_queryset(viewer=user)
-    # Nothing from an account a block stands between, either way (made before the block or not).
+    # Nothing from an account a block stands between, either way, nor from one muted with its notifications
+    # (made before the block or mute or not: they come back if it ends).
     mine = hidden_accounts(user).exclude_from(Notification.objects.filter(recipient=user), "actor_id")
+    mine = muted_accounts(user, notifications_only=True).exclude_from(mine, "actor_id")
     return (
         mine.filter(actor__is_active=True)
         # A post that was deleted takes its notifications with it (CASCADE); a removed or now-hidden one hides them.

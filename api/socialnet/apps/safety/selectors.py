@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.common.tasks import enqueue
@@ -93,5 +93,14 @@ def block_list(*, user: User) -> QuerySet[Block]:
 
 
 def mute_list(*, user: User) -> QuerySet[Mute]:
-    """`user`'s mutes still in force, newest first."""
-    return _active_mutes(user.pk).filter(muted__is_active=True).select_related("muted", "muted__avatar").order_by("-id")
+    """`user`'s mutes still in force, newest first, annotated `follows_muted` (muting someone you follow is the
+    common case: their profile card must say so)."""
+    # Through the relation the follows app declares on User: safety never imports follows (siblings).
+    follows_muted = Exists(User.objects.filter(pk=user.pk, following_set__followee_id=OuterRef("muted_id")))
+    return (
+        _active_mutes(user.pk)
+        .filter(muted__is_active=True)
+        .select_related("muted", "muted__avatar")
+        .annotate(follows_muted=follows_muted)
+        .order_by("-id")
+    )

@@ -10,16 +10,19 @@ primary-key order, never below zero). Timelines are purged after commit by the f
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.common.signals import send_on_commit
 from apps.users.models import User
 
 from . import cache, signals
-from .models import Block
+from .models import Block, Mute
 
 
 def _unfollow_both_ways(a: User, b: User) -> None:
@@ -61,4 +64,39 @@ def block_delete(*, blocker: User, blocked: User) -> bool:
     deleted, _ = Block.objects.filter(blocker=blocker, blocked=blocked).delete()
     if deleted:
         cache.sets_changed(blocker.pk, blocked.pk)
+    return bool(deleted)
+
+
+# Longest timed mute: past it a client means "forever" (null), and a bigger number is a bug or an overflow attempt.
+MUTE_MAX_DURATION = timedelta(days=366)
+
+
+def mute_set(
+    *, muter: User, muted: User, duration: timedelta | None = None, notifications: bool = True
+) -> tuple[Mute, bool]:
+    """Mute `muted` for `duration` (None: until unmuted); returns (mute, created). Muting again replaces the
+    duration and the notifications switch of the mute in force (created False); a mute that had expired counts
+    as over, so muting again starts a new one (created True)."""
+    if muter.pk == muted.pk:
+        raise ValidationError({"detail": "You cannot mute yourself."})
+    if duration is not None and not timedelta(seconds=1) <= duration <= MUTE_MAX_DURATION:
+        raise ValidationError({"duration_seconds": ["Must be between 1 second and 366 days, or null for forever."]})
+    expires_at = timezone.now() + duration if duration is not None else None
+    with transaction.atomic():
+        # select_for_update: two concurrent updates of one mute must not both read it as expired/new.
+        existing = Mute.objects.select_for_update().filter(muter=muter, muted=muted).first()
+        created = existing is None or not existing.is_active
+        mute, _ = Mute.objects.update_or_create(
+            muter=muter, muted=muted, defaults={"expires_at": expires_at, "notifications": notifications}
+        )
+        cache.sets_changed(muter.pk)
+    return mute, created
+
+
+@transaction.atomic
+def mute_delete(*, muter: User, muted: User) -> bool:
+    """Unmute; idempotent."""
+    deleted, _ = Mute.objects.filter(muter=muter, muted=muted).delete()
+    if deleted:
+        cache.sets_changed(muter.pk)
     return bool(deleted)

@@ -5,5 +5,7 @@ from . import views
 # Included under users/ before the users app: fixed paths must win over "<username>/".
 urlpatterns = [
     path("me/blocks/", views.MyBlocksView.as_view(), name="user-my-blocks"),
+    path("me/mutes/", views.MyMutesView.as_view(), name="user-my-mutes"),
     path("<str:username>/block/", views.BlockView.as_view(), name="user-block"),
+    path("<str:username>/mute/", views.MuteView.as_view(), name="user-mute"),
 ]

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -12,6 +14,7 @@ from apps.users.selectors import user_public_queryset
 from apps.users.serializers import PublicProfileSerializer
 
 from . import selectors, services
+from .serializers import MuteInputSerializer, MuteSerializer
 
 
 def _target(username: str) -> User:
@@ -56,3 +59,47 @@ class MyBlocksView(GenericAPIView):
         return self.get_paginated_response(
             PublicProfileSerializer(profiles, many=True, context={"request": request}).data
         )
+
+
+class MuteView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=MuteInputSerializer, responses={200: MuteSerializer, 201: MuteSerializer})
+    def post(self, request, username: str):
+        target = _target(username)
+        data = MuteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        seconds = data.validated_data["duration_seconds"]
+        mute, created = services.mute_set(
+            muter=request.user,
+            muted=target,
+            duration=timedelta(seconds=seconds) if seconds is not None else None,
+            notifications=data.validated_data["notifications"],
+        )
+        target.is_following = request.user.following_set.filter(followee_id=target.pk).exists()
+        mute.muted = target
+        return Response(
+            MuteSerializer(mute, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, username: str):
+        target = get_object_or_404(User, username__iexact=username)
+        services.mute_delete(muter=request.user, muted=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyMutesView(GenericAPIView):
+    """GET /users/me/mutes/: mutes in force, newest first. Private to you: nobody else, staff included, sees them."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = IdCursorPagination
+    serializer_class = MuteSerializer
+
+    @extend_schema(responses=MuteSerializer(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(selectors.mute_list(user=request.user))
+        for mute in page:
+            mute.muted.is_following = mute.follows_muted
+        return self.get_paginated_response(MuteSerializer(page, many=True, context={"request": request}).data)

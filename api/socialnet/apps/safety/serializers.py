@@ -1,0 +1,37 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.users.serializers import PublicProfileSerializer
+
+from .models import Mute
+
+
+class MuteInputSerializer(serializers.Serializer):
+    # Bounds here too (the service checks them as well): a huge integer must be a 400, never an overflow.
+    duration_seconds = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=366 * 86400
+    )
+    notifications = serializers.BooleanField(required=False, default=True)
+
+
+class MuteSerializer(serializers.ModelSerializer):
+    account = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Mute
+        fields = ["account", "notifications", "expires_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(PublicProfileSerializer)
+    def get_account(self, obj: Mute) -> dict:
+        return PublicProfileSerializer(obj.muted, context=self.context).data
+
+
+class RelationshipSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    following = serializers.BooleanField()
+    followed_by = serializers.BooleanField()
+    requested = serializers.BooleanField()
+    blocking = serializers.BooleanField()
+    blocked_by = serializers.BooleanField()
+    muting = serializers.BooleanField()
