@@ -4,6 +4,7 @@ from rest_framework import serializers
 from apps.users.serializers import PublicProfileSerializer
 
 from .models import Mute
+from .selectors import RELATIONSHIPS_MAX
 
 
 class MuteInputSerializer(serializers.Serializer):
@@ -35,3 +36,19 @@ class RelationshipSerializer(serializers.Serializer):
     blocking = serializers.BooleanField()
     blocked_by = serializers.BooleanField()
     muting = serializers.BooleanField()
+
+
+class RelationshipsQuerySerializer(serializers.Serializer):
+    usernames = serializers.CharField(
+        max_length=RELATIONSHIPS_MAX * 151, help_text=f"comma-separated, at most {RELATIONSHIPS_MAX}"
+    )
+
+    def validate_usernames(self, value: str) -> list[str]:
+        # Ordered, without repeats; usernames are unique case-insensitively, so "Bob" and "bob" are one name.
+        names = list(dict.fromkeys(n.strip().lower() for n in value.split(",") if n.strip()))
+        if not names:
+            raise serializers.ValidationError("Name at least one account.")
+        if len(names) > RELATIONSHIPS_MAX:
+            raise serializers.ValidationError(f"At most {RELATIONSHIPS_MAX} names.")
+        # A name that cannot exist is simply unknown (left out), like any other unknown name.
+        return [n for n in names if len(n) <= 150]

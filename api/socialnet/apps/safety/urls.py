@@ -4,6 +4,7 @@ from . import views
 
 # Included under users/ before the users app: fixed paths must win over "<username>/".
 urlpatterns = [
+    path("relationships/", views.RelationshipsView.as_view(), name="user-relationships"),
     path("me/blocks/", views.MyBlocksView.as_view(), name="user-my-blocks"),
     path("me/mutes/", views.MyMutesView.as_view(), name="user-my-mutes"),
     path("<str:username>/block/", views.BlockView.as_view(), name="user-block"),

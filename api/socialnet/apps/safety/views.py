@@ -1,7 +1,8 @@
 from datetime import timedelta
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -14,7 +15,12 @@ from apps.users.selectors import user_public_queryset
 from apps.users.serializers import PublicProfileSerializer
 
 from . import selectors, services
-from .serializers import MuteInputSerializer, MuteSerializer
+from .serializers import (
+    MuteInputSerializer,
+    MuteSerializer,
+    RelationshipSerializer,
+    RelationshipsQuerySerializer,
+)
 
 
 def _target(username: str) -> User:
@@ -103,3 +109,19 @@ class MyMutesView(GenericAPIView):
         for mute in page:
             mute.muted.is_following = mute.follows_muted
         return self.get_paginated_response(MuteSerializer(page, many=True, context={"request": request}).data)
+
+
+class RelationshipsView(APIView):
+    """GET /users/relationships/?usernames=a,b: what buttons to draw for each account (not paginated: ≤ 50)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("usernames", OpenApiTypes.STR, required=True)],
+        responses=RelationshipSerializer(many=True),
+    )
+    def get(self, request):
+        query = RelationshipsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        users = selectors.relationships(viewer=request.user, usernames=query.validated_data["usernames"])
+        return Response(RelationshipSerializer(users, many=True).data)
