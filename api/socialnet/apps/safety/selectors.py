@@ -84,6 +84,14 @@ def muted_accounts(viewer: Viewer, *, notifications_only: bool = False) -> Accou
     return AccountSet(subqueries=(mutes.values("muted_id"),))
 
 
+def blocked_between(*, user_id: int, others: list[int]) -> list[int]:
+    """Which of `others` a block stands between with `user_id`, either way (one query, for a batch)."""
+    rows = Block.objects.filter(
+        Q(blocker_id=user_id, blocked_id__in=others) | Q(blocked_id=user_id, blocker_id__in=others)
+    ).values_list("blocker_id", "blocked_id")
+    return sorted({blocked if blocker == user_id else blocker for blocker, blocked in rows})
+
+
 def block_list(*, user: User) -> QuerySet[Block]:
     """The accounts `user` blocks (active ones: a closed account has no profile to show), newest block first."""
     return (
