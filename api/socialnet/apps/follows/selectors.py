@@ -8,7 +8,7 @@ from django.db.models import BooleanField, Count, Exists, OuterRef, QuerySet, Va
 from apps.users.models import User
 from apps.users.visibility import hidden_accounts
 
-from .models import Follow
+from .models import Follow, FollowRequest
 
 
 def viewer_follows(*, viewer: User | AnonymousUser, user_ref: str = "pk"):
@@ -18,9 +18,23 @@ def viewer_follows(*, viewer: User | AnonymousUser, user_ref: str = "pk"):
     return Exists(Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef(user_ref)))
 
 
+def lists_visible(*, user: User, viewer: User | AnonymousUser) -> bool:
+    """May `viewer` see who `user` follows and is followed by? Always for a public account; for a private one
+    only the owner, approved followers and staff (everyone else gets empty lists, as for its posts)."""
+    if not user.is_private:
+        return True
+    if not getattr(viewer, "is_authenticated", False):
+        return False
+    if viewer.pk == user.pk or viewer.is_moderator:
+        return True
+    return Follow.objects.filter(follower_id=viewer.pk, followee_id=user.pk).exists()
+
+
 def followers_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow]:
     """Follow rows whose follower is shown (active accounts not hidden from `viewer` by a block), follower joined
-    and annotated."""
+    and annotated; none when the lists of a private `user` are not `viewer`'s to see."""
+    if not lists_visible(user=user, viewer=viewer):
+        return Follow.objects.none()
     rows = Follow.objects.filter(followee=user, follower__is_active=True)
     return (
         hidden_accounts(viewer)
@@ -31,6 +45,8 @@ def followers_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow
 
 
 def following_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow]:
+    if not lists_visible(user=user, viewer=viewer):
+        return Follow.objects.none()
     rows = Follow.objects.filter(follower=user, followee__is_active=True)
     return (
         hidden_accounts(viewer)
@@ -80,3 +96,9 @@ def user_suggestions(*, user: User, limit: int = 20) -> list[User]:
             by_id[pk].is_following = False
             result.append(by_id[pk])
     return result
+
+
+def follow_requests_for(*, user: User) -> QuerySet[FollowRequest]:
+    """Pending requests to follow `user` from active accounts not behind a block, requester joined."""
+    rows = FollowRequest.objects.filter(target=user, requester__is_active=True)
+    return hidden_accounts(user).exclude_from(rows, "requester_id").select_related("requester", "requester__avatar")

@@ -3,11 +3,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.generics import ListAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.pagination import OldestFirstCursorPagination
 from apps.feed.views import page_schema
 from apps.users.models import User
 from apps.users.selectors import user_get_public
@@ -19,17 +20,20 @@ from . import selectors, services
 class FollowView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: PublicProfileSerializer, 201: PublicProfileSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: PublicProfileSerializer, 201: PublicProfileSerializer, 202: PublicProfileSerializer},
+    )
     def post(self, request, username: str):
         # Blocked either way: 404, as if the account did not exist (the rule is apps.safety's, via users).
         followee = user_get_public(username=username, viewer=request.user)
-        _, created = services.follow_create(follower=request.user, followee=followee)
+        outcome = services.follow_or_request(follower=request.user, followee=followee)
         followee.refresh_from_db(fields=["followers_count", "following_count", "posts_count"])
-        followee.is_following = True
-        return Response(
-            PublicProfileSerializer(followee, context={"request": request}).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        followee.is_following = outcome != "requested"
+        data = PublicProfileSerializer(followee, context={"request": request}).data
+        data["requested"] = outcome == "requested"
+        codes = {"followed": status.HTTP_201_CREATED, "already": status.HTTP_200_OK}
+        return Response(data, status=codes.get(outcome, status.HTTP_202_ACCEPTED))
 
     @extend_schema(responses={204: None})
     def delete(self, request, username: str):
@@ -94,3 +98,52 @@ class SuggestionsView(APIView):
                 "results": PublicProfileSerializer(users, many=True, context={"request": request}).data,
             }
         )
+
+
+class FollowRequestsView(GenericAPIView):
+    """GET /users/me/follow-requests/: accounts waiting for your approval, oldest first."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = OldestFirstCursorPagination
+    serializer_class = PublicProfileSerializer
+
+    @extend_schema(responses=PublicProfileSerializer(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(selectors.follow_requests_for(user=request.user))
+        profiles = [row.requester for row in page]
+        return self.get_paginated_response(
+            PublicProfileSerializer(profiles, many=True, context={"request": request}).data
+        )
+
+
+class FollowRequestAcceptView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: PublicProfileSerializer})
+    def post(self, request, username: str):
+        requester = get_object_or_404(User, username__iexact=username, is_active=True)
+        services.follow_request_accept(target=request.user, requester=requester)
+        requester.refresh_from_db(fields=["followers_count", "following_count", "posts_count"])
+        return Response(PublicProfileSerializer(requester, context={"request": request}).data)
+
+
+class FollowRequestRejectView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, username: str):
+        requester = get_object_or_404(User, username__iexact=username)
+        services.follow_request_reject(target=request.user, requester=requester)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RemoveFollowerView(APIView):
+    """DELETE /users/me/followers/{username}/: they no longer follow you (idempotent)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, username: str):
+        follower = get_object_or_404(User, username__iexact=username)
+        services.follow_delete(follower=follower, followee=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -32,6 +32,8 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
     - hidden: removed by moderation, or the author is deactivated/suspended;
     - `public`, `premium`: everyone (premium comes back locked unless the viewer is premium, the author or staff);
     - `followers`: the author and users following the author; for everyone else the post does not exist (404);
+    - a private account's posts, whatever their visibility: only its approved followers, the author and staff
+      (for moderation) see them; for everyone else they do not exist (404, absent from every list and feed);
     - a block between the viewer and the author, either way: the post does not exist for the viewer (404). The
       blocked set is literal ids from a cache or subqueries (apps.safety): no extra query either way.
 
@@ -45,7 +47,7 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
     open_to_all = Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM])
 
     if not getattr(viewer, "is_authenticated", False):
-        return qs.filter(open_to_all).annotate(
+        return qs.filter(open_to_all, author__is_private=False).annotate(
             is_locked=ExpressionWrapper(Q(visibility=Post.Visibility.PREMIUM), output_field=BooleanField()),
             liked_by_me=Value(False, output_field=BooleanField()),
         )
@@ -53,6 +55,8 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
     qs = hidden_accounts(viewer).exclude_from(qs, "author_id")
     follows_author = Exists(Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef("author_id")))
     qs = qs.filter(open_to_all | Q(author_id=viewer.pk) | (Q(visibility=Post.Visibility.FOLLOWERS) & follows_author))
+    if not viewer.is_moderator:
+        qs = qs.filter(Q(author__is_private=False) | Q(author_id=viewer.pk) | follows_author)
     if viewer_sees_premium(viewer):
         is_locked = Value(False, output_field=BooleanField())
     else:
@@ -81,13 +85,15 @@ def post_public_q(prefix: str = "") -> Q:
             f"{prefix}visibility": Post.Visibility.PUBLIC,
             f"{prefix}removed_at__isnull": True,
             f"{prefix}author__is_active": True,
+            f"{prefix}author__is_private": False,
         }
     )
 
 
 def post_is_public(post: Post) -> bool:
-    """For a post read through `post_visible_queryset` (so not removed, author active): may anyone open it?"""
-    return post.visibility == Post.Visibility.PUBLIC
+    """For a post read through `post_visible_queryset` (so not removed, author active and joined): may anyone
+    open it? Not a private account's: its images then get signed, expiring URLs like any non-public post's."""
+    return post.visibility == Post.Visibility.PUBLIC and not post.author.is_private
 
 
 def post_may_open(viewer: Viewer, post_id: int) -> bool:

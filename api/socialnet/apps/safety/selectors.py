@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -132,8 +132,7 @@ def relationships(*, viewer: User, usernames: list[str]) -> list[User]:
         .annotate(
             following=Exists(User.objects.filter(pk=viewer.pk, following_set__followee_id=OuterRef("pk"))),
             followed_by=Exists(User.objects.filter(pk=OuterRef("pk"), following_set__followee_id=viewer.pk)),
-            # Follow requests come with private accounts; until then nothing is ever pending.
-            requested=Value(False, output_field=BooleanField()),
+            requested=Exists(User.objects.filter(pk=viewer.pk, follow_requests_sent__target_id=OuterRef("pk"))),
             blocking=Exists(Block.objects.filter(blocker_id=viewer.pk, blocked_id=OuterRef("pk"))),
             blocked_by=Exists(Block.objects.filter(blocker_id=OuterRef("pk"), blocked_id=viewer.pk)),
             muting=Exists(_active_mutes(viewer.pk).filter(muted_id=OuterRef("pk"))),

@@ -26,6 +26,9 @@ from .models import Block, Mute
 
 
 def _unfollow_both_ways(a: User, b: User) -> None:
+    # Pending follow requests go too, both ways (they carry no counters).
+    a.follow_requests_sent.filter(target_id=b.pk).delete()
+    b.follow_requests_sent.filter(target_id=a.pk).delete()
     deltas: dict[int, dict[str, int]] = {a.pk: {}, b.pk: {}}
     for follower, followee in ((a, b), (b, a)):
         rows = follower.following_set.filter(followee_id=followee.pk)

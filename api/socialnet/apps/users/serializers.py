@@ -66,6 +66,7 @@ class PublicProfileSerializer(serializers.ModelSerializer):
             "following_count",
             "posts_count",
             "is_premium",
+            "is_private",
             "is_following",
         ]
         read_only_fields = fields
@@ -89,3 +90,4 @@ class ProfileUpdateSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     bio = serializers.CharField(max_length=500, required=False, allow_blank=True)
     avatar_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**63 - 1)
+    is_private = serializers.BooleanField(required=False)
