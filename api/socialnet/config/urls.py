@@ -7,6 +7,7 @@ from oauth2_provider import views as oauth_views
 from apps.comments.urls import post_urlpatterns as post_comment_patterns
 from apps.common.views import HealthView
 from apps.images.views import media_view
+from apps.safety.urls import filter_urlpatterns
 
 # Only the OAuth endpoints we support: no application-management or device-flow views for end users.
 oauth_patterns = (
@@ -40,6 +41,7 @@ urlpatterns = [
     path("media/<path:key>", media_view, name="media"),
     path("feed/", include("apps.feed.urls")),
     path("notifications/", include("apps.notifications.urls")),
+    path("filters/", include(filter_urlpatterns)),
     path("", include("apps.moderation.urls")),  # /reports/ and /moderation/...
 ]
 

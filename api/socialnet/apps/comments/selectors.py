@@ -8,7 +8,7 @@ from django.http import Http404
 
 from apps.posts.models import Post
 from apps.posts.selectors import Viewer, post_get_visible
-from apps.safety.selectors import hidden_accounts
+from apps.safety.selectors import exclude_filtered, hidden_accounts
 
 from .models import Comment
 
@@ -29,7 +29,7 @@ def comment_list_for_post(*, viewer: Viewer, post: Post, parent_id: int | None =
     """Top-level comments of `post` (or the replies to `parent_id`), oldest first. The caller has already
     checked that the viewer may see the post and that it is not locked for them."""
     qs = comment_visible_queryset(viewer=viewer).filter(post=post, parent_id=parent_id)  # None: top level
-    return qs.order_by("id")
+    return exclude_filtered(qs, viewer, context="thread").order_by("id")
 
 
 def comment_get_for_post(*, viewer: Viewer, post: Post, comment_id: int) -> Comment:

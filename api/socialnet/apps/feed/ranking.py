@@ -150,15 +150,15 @@ def trending_entries() -> list[tuple[float, int]]:
     return [tuple(e) for e in entries]
 
 
-def _load_in_order(*, viewer, ids: list[int]) -> dict[int, Post]:
-    return {p.pk: p for p in post_feed_queryset(viewer=viewer).filter(id__in=ids)}
+def _load_in_order(*, viewer, ids: list[int], context: str) -> dict[int, Post]:
+    return {p.pk: p for p in post_feed_queryset(viewer=viewer, context=context).filter(id__in=ids)}
 
 
 def trending_page(*, viewer, cursor: str | None, limit: int) -> RankedPage:
     entries = _after(trending_entries(), decode_cursor(cursor))
     window = entries[: limit + 1]
     page = window[:limit]
-    posts = _load_in_order(viewer=viewer, ids=[pid for _, pid in page])
+    posts = _load_in_order(viewer=viewer, ids=[pid for _, pid in page], context="public")
     items = [posts[pid] for _, pid in page if pid in posts]
     next_cursor = encode_cursor(*page[-1]) if len(window) > limit else None
     return RankedPage(items=items, next_cursor=next_cursor)
@@ -248,7 +248,7 @@ def recommended_page(*, viewer, cursor: str | None, limit: int) -> RankedPage:
     entries.sort(reverse=True)
     window = _after(entries, decode_cursor(cursor))[: limit + 1]
     page = window[:limit]
-    posts = _load_in_order(viewer=viewer, ids=[pid for _, pid in page])
+    posts = _load_in_order(viewer=viewer, ids=[pid for _, pid in page], context="home")
     items = []
     for _, pid in page:
         post = posts.get(pid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from apps.posts.selectors import post_visible_queryset
-from apps.safety.selectors import hidden_accounts, muted_accounts
+from apps.safety.selectors import exclude_filtered, hidden_accounts, muted_accounts
 from apps.users.models import User
 
 from .models import Notification
@@ -17,6 +17,9 @@ def _visible_to(user: User) -> QuerySet[Notification]:
     # (made before the block or mute or not: they come back if it ends).
     mine = hidden_accounts(user).exclude_from(Notification.objects.filter(recipient=user), "actor_id")
     mine = muted_accounts(user, notifications_only=True).exclude_from(mine, "actor_id")
+    # Nor about a post or comment the user's "notifications" keyword filters hide.
+    mine = exclude_filtered(mine, user, context="notifications", text_ref="post__text")
+    mine = exclude_filtered(mine, user, context="notifications", text_ref="comment__text")
     return (
         mine.filter(actor__is_active=True)
         # A post that was deleted takes its notifications with it (CASCADE); a removed or now-hidden one hides them.

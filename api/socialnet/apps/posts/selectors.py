@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from apps.follows.models import Follow
 from apps.images.models import Image
 from apps.images.selectors import post_images_prefetch
-from apps.safety.selectors import hidden_accounts, muted_accounts
+from apps.safety.selectors import exclude_filtered, hidden_accounts, muted_accounts
 from apps.users.models import User
 
 from .models import Post
@@ -70,11 +70,13 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
     )
 
 
-def post_feed_queryset(*, viewer: Viewer) -> QuerySet[Post]:
-    """Posts for the feeds (home, recommended, trending): the rule above, minus authors `viewer` mutes right now.
-    A mute is softer than a block: the muted account's posts stay reachable everywhere else (profile, /posts/,
-    detail) and its comments stay in threads. Cached ids or subqueries, like blocks: no extra query."""
-    return muted_accounts(viewer).exclude_from(post_visible_queryset(viewer=viewer), "author_id")
+def post_feed_queryset(*, viewer: Viewer, context: str = "home") -> QuerySet[Post]:
+    """Posts for the feeds: the rule above, minus authors `viewer` mutes right now and posts their keyword filters
+    hide in `context` ("home": /feed/ and /feed/recommended/; "public": trending). A mute is softer than a block:
+    the muted account's posts stay reachable everywhere else (profile, /posts/, detail) and its comments stay in
+    threads. Cached ids or subqueries, like blocks: no extra query."""
+    qs = muted_accounts(viewer).exclude_from(post_visible_queryset(viewer=viewer), "author_id")
+    return exclude_filtered(qs, viewer, context=context)
 
 
 def post_public_q(prefix: str = "") -> Q:
@@ -115,8 +117,9 @@ def post_get_for_delete(*, viewer: Viewer, post_id: int) -> Post:
 
 
 def post_list_visible(*, viewer: Viewer, author_username: str | None = None) -> QuerySet[Post]:
-    """GET /posts/: everything the viewer may see, newest first, optionally one author's posts."""
-    qs = post_visible_queryset(viewer=viewer)
+    """GET /posts/: everything the viewer may see (minus what their "public" keyword filters hide), newest first,
+    optionally one author's posts."""
+    qs = exclude_filtered(post_visible_queryset(viewer=viewer), viewer, context="public")
     if author_username is not None:
         qs = qs.filter(author__username__iexact=author_username)
     return qs.order_by("-id")

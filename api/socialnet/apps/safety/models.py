@@ -53,3 +53,42 @@ class Mute(models.Model):
     @property
     def is_active(self) -> bool:
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class KeywordFilter(models.Model):
+    """A phrase whose posts (and comments, notifications) `owner` does not want to see in the chosen contexts.
+    Private to its owner (not in the admin). `pattern` is the PostgreSQL regular expression matching `phrase`
+    (case-insensitively), derived from it on every write so reads never build patterns."""
+
+    class Context(models.TextChoices):
+        HOME = "home"
+        PUBLIC = "public"
+        THREAD = "thread"
+        NOTIFICATIONS = "notifications"
+
+    PHRASE_MAX_LENGTH = 100
+    MAX_PER_USER = 100
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="keyword_filters")
+    phrase = models.CharField(max_length=PHRASE_MAX_LENGTH)
+    whole_word = models.BooleanField(default=True)
+    pattern = models.TextField()
+    # One column per context rather than a list: "filters of this user for home" stays a plain indexed predicate on
+    # every backend (SQLite has no JSON containment).
+    in_home = models.BooleanField(default=False)
+    in_public = models.BooleanField(default=False)
+    in_thread = models.BooleanField(default=False)
+    in_notifications = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "id"], name="keyword_filter_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} filters {self.phrase!r}"
+
+    @property
+    def context(self) -> list[str]:
+        return [c.value for c in self.Context if getattr(self, f"in_{c.value}")]

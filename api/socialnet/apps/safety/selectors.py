@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower, StrIndex
+from django.db.models.lookups import GreaterThan, IRegex
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from apps.common.tasks import enqueue
@@ -14,7 +16,7 @@ from apps.users.models import User
 from apps.users.visibility import EMPTY, AccountSet
 
 from . import cache
-from .models import Block, Mute
+from .models import Block, KeywordFilter, Mute
 
 Viewer = User | AnonymousUser
 
@@ -140,3 +142,39 @@ def relationships(*, viewer: User, usernames: list[str]) -> list[User]:
     )
     by_name = {row.username_lower: row for row in rows}
     return [by_name[name] for name in wanted if name in by_name]
+
+
+def keyword_filter_list(*, user: User) -> QuerySet[KeywordFilter]:
+    """All of `user`'s filters, expired ones included (they may be edited back to life), oldest first."""
+    return KeywordFilter.objects.filter(owner=user).order_by("id")
+
+
+def keyword_filter_get(*, user: User, filter_id: int) -> KeywordFilter:
+    """One of `user`'s filters; Http404 for anyone else's (never reveal that it exists)."""
+    return get_object_or_404(KeywordFilter, pk=filter_id, owner=user)
+
+
+def filtered_out(viewer: Viewer, *, context: str, text_ref: str = "text"):
+    """An expression, true for rows whose text (the column `text_ref` of the outer query, e.g. "text" or
+    "post__text") matches one of `viewer`'s filters in force for `context`; None for anonymous callers.
+
+    Matched inside the page's query (a correlated NOT EXISTS over the viewer's few filters, by index), so filters
+    add no query and their number does not change a page's query count. PostgreSQL matches Unicode-aware regular
+    expressions case-insensitively (stored `pattern`); the embedded SQLite mode falls back to case-insensitive
+    substrings (documented)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return None
+    filters = KeywordFilter.objects.filter(owner_id=viewer.pk, **{f"in_{context}": True}).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    )
+    if connection.vendor == "postgresql":
+        match = IRegex(OuterRef(text_ref), F("pattern"))
+    else:
+        match = GreaterThan(StrIndex(Lower(OuterRef(text_ref)), Lower(F("phrase"))), 0)
+    return Exists(filters.filter(match))
+
+
+def exclude_filtered(qs: QuerySet, viewer: Viewer, *, context: str, text_ref: str = "text") -> QuerySet:
+    """`qs` without the rows `viewer`'s filters for `context` hide."""
+    condition = filtered_out(viewer, context=context, text_ref=text_ref)
+    return qs if condition is None else qs.filter(~condition)

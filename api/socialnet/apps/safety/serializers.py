@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from apps.users.serializers import PublicProfileSerializer
 
-from .models import Mute
+from .models import KeywordFilter, Mute
 from .selectors import RELATIONSHIPS_MAX
 
 
@@ -52,3 +52,20 @@ class RelationshipsQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError(f"At most {RELATIONSHIPS_MAX} names.")
         # A name that cannot exist is simply unknown (left out), like any other unknown name.
         return [n for n in names if len(n) <= 150]
+
+
+class KeywordFilterSerializer(serializers.ModelSerializer):
+    """Output and input of /filters/. Field checks here; the service re-checks what matters (blank phrase after
+    stripping, expiry in the future, at least one context, the per-user cap)."""
+
+    phrase = serializers.CharField(max_length=KeywordFilter.PHRASE_MAX_LENGTH, trim_whitespace=True)
+    whole_word = serializers.BooleanField(required=False)
+    context = serializers.ListField(
+        child=serializers.ChoiceField(choices=KeywordFilter.Context.choices), min_length=1, max_length=4
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    class Meta:
+        model = KeywordFilter
+        fields = ["id", "phrase", "whole_word", "context", "expires_at"]
+        read_only_fields = ["id"]

@@ -10,6 +10,7 @@ primary-key order, never below zero). Timelines are purged after commit by the f
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -22,7 +23,7 @@ from apps.common.signals import send_on_commit
 from apps.users.models import User
 
 from . import cache, signals
-from .models import Block, Mute
+from .models import Block, KeywordFilter, Mute
 
 
 def _unfollow_both_ways(a: User, b: User) -> None:
@@ -103,3 +104,65 @@ def mute_delete(*, muter: User, muted: User) -> bool:
     if deleted:
         cache.sets_changed(muter.pk)
     return bool(deleted)
+
+
+def _filter_pattern(phrase: str, *, whole_word: bool) -> str:
+    """The PostgreSQL regular expression (ARE, matched with ~*) for `phrase`. Python's re.escape backslashes the
+    characters special to either dialect, and in an ARE a backslash before a non-alphanumeric is that character.
+    Whole words: not preceded or followed by a letter, digit or underscore of any script ([[:alnum:]] follows the
+    database's Unicode ctype), which unlike \\m...\\M also works for phrases such as "#tag" or "c++"."""
+    escaped = re.escape(phrase)
+    if not whole_word:
+        return escaped
+    return f"(^|[^[:alnum:]_]){escaped}([^[:alnum:]_]|$)"
+
+
+def _clean_phrase(phrase: str) -> str:
+    phrase = phrase.strip()
+    if not phrase:
+        raise ValidationError({"phrase": ["This field may not be blank."]})
+    if len(phrase) > KeywordFilter.PHRASE_MAX_LENGTH:
+        raise ValidationError({"phrase": [f"At most {KeywordFilter.PHRASE_MAX_LENGTH} characters."]})
+    return phrase
+
+
+def _apply(f: KeywordFilter, data: dict) -> None:
+    if "phrase" in data:
+        f.phrase = _clean_phrase(data["phrase"])
+    if "whole_word" in data:
+        f.whole_word = data["whole_word"]
+    if "context" in data:
+        contexts = set(data["context"])
+        if not contexts:
+            raise ValidationError({"context": ["Name at least one context."]})
+        for c in KeywordFilter.Context:
+            setattr(f, f"in_{c.value}", c.value in contexts)
+    if "expires_at" in data:
+        if data["expires_at"] is not None and data["expires_at"] <= timezone.now():
+            raise ValidationError({"expires_at": ["Must be in the future (or null for never)."]})
+        f.expires_at = data["expires_at"]
+    f.pattern = _filter_pattern(f.phrase, whole_word=f.whole_word)
+
+
+def keyword_filter_create(*, owner: User, data: dict) -> KeywordFilter:
+    """A new filter (`phrase` and `context` required). At most MAX_PER_USER per user, counted under a lock on the
+    owner's row so that concurrent creations cannot both take the last place."""
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=owner.pk).exists()
+        if KeywordFilter.objects.filter(owner=owner).count() >= KeywordFilter.MAX_PER_USER:
+            raise ValidationError({"detail": f"At most {KeywordFilter.MAX_PER_USER} filters."})
+        f = KeywordFilter(owner=owner)
+        _apply(f, {"whole_word": True, "expires_at": None, **data})
+        f.save()
+    return f
+
+
+@transaction.atomic
+def keyword_filter_update(*, keyword_filter: KeywordFilter, data: dict) -> KeywordFilter:
+    _apply(keyword_filter, data)
+    keyword_filter.save()
+    return keyword_filter
+
+
+def keyword_filter_delete(*, keyword_filter: KeywordFilter) -> None:
+    keyword_filter.delete()

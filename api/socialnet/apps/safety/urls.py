@@ -10,3 +10,9 @@ urlpatterns = [
     path("<str:username>/block/", views.BlockView.as_view(), name="user-block"),
     path("<str:username>/mute/", views.MuteView.as_view(), name="user-mute"),
 ]
+
+# Mounted at /filters/ by config.urls.
+filter_urlpatterns = [
+    path("", views.KeywordFilterListView.as_view(), name="filter-list"),
+    path("<int:filter_id>/", views.KeywordFilterDetailView.as_view(), name="filter-detail"),
+]

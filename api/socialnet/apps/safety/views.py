@@ -9,13 +9,14 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.pagination import IdCursorPagination
+from apps.common.pagination import IdCursorPagination, OldestFirstCursorPagination
 from apps.users.models import User
 from apps.users.selectors import user_public_queryset
 from apps.users.serializers import PublicProfileSerializer
 
 from . import selectors, services
 from .serializers import (
+    KeywordFilterSerializer,
     MuteInputSerializer,
     MuteSerializer,
     RelationshipSerializer,
@@ -125,3 +126,49 @@ class RelationshipsView(APIView):
         query.is_valid(raise_exception=True)
         users = selectors.relationships(viewer=request.user, usernames=query.validated_data["usernames"])
         return Response(RelationshipSerializer(users, many=True).data)
+
+
+class KeywordFilterListView(GenericAPIView):
+    """GET/POST /filters/: your keyword filters, oldest first; private to you."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = OldestFirstCursorPagination
+    serializer_class = KeywordFilterSerializer
+
+    @extend_schema(responses=KeywordFilterSerializer(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(selectors.keyword_filter_list(user=request.user))
+        return self.get_paginated_response(KeywordFilterSerializer(page, many=True).data)
+
+    @extend_schema(request=KeywordFilterSerializer, responses={201: KeywordFilterSerializer})
+    def post(self, request):
+        data = KeywordFilterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = services.keyword_filter_create(owner=request.user, data=data.validated_data)
+        return Response(KeywordFilterSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
+class KeywordFilterDetailView(APIView):
+    """GET/PATCH/DELETE /filters/{id}/: one of yours (anyone else's → 404)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=KeywordFilterSerializer)
+    def get(self, request, filter_id: int):
+        return Response(
+            KeywordFilterSerializer(selectors.keyword_filter_get(user=request.user, filter_id=filter_id)).data
+        )
+
+    @extend_schema(request=KeywordFilterSerializer, responses=KeywordFilterSerializer)
+    def patch(self, request, filter_id: int):
+        keyword_filter = selectors.keyword_filter_get(user=request.user, filter_id=filter_id)
+        data = KeywordFilterSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        keyword_filter = services.keyword_filter_update(keyword_filter=keyword_filter, data=data.validated_data)
+        return Response(KeywordFilterSerializer(keyword_filter).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, filter_id: int):
+        keyword_filter = selectors.keyword_filter_get(user=request.user, filter_id=filter_id)
+        services.keyword_filter_delete(keyword_filter=keyword_filter)
+        return Response(status=status.HTTP_204_NO_CONTENT)
