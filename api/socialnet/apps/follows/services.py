@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from apps.common.counters import count_of, recount_in_batches
 from apps.common.signals import send_on_commit
 from apps.users.models import User
+from apps.users.visibility import hidden_accounts
 
 from . import signals
 from .models import Follow, FollowRequest
@@ -48,6 +49,12 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
         with transaction.atomic():
             follow = Follow.objects.create(follower=follower, followee=followee)
             _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=+1)
+            # A block racing this follow: block_create locks both user rows first, so either it waited for this
+            # transaction (and then deletes the follow), or it committed before the counter update above got the
+            # rows, and this check sees it (the rule is safety's, asked through users; its cache is tombstoned
+            # from inside the block's transaction). The view checked before; this closes the window after.
+            if followee.pk in hidden_accounts(follower):
+                raise Http404("Not found.")
             send_on_commit(
                 signals.followed, sender=Follow, follower_id=follower.pk, followee_id=followee.pk, created=True
             )

@@ -51,6 +51,10 @@ def block_create(*, blocker: User, blocked: User) -> tuple[Block, bool]:
         raise ValidationError({"detail": "You cannot block yourself."})
     try:
         with transaction.atomic():
+            # Both accounts' rows first, in primary-key order (the order follows updates them in): a follow between
+            # them running now either finishes before this goes on (and its row is deleted below) or waits and
+            # then sees the block (apps.follows.services.follow_create).
+            list(User.objects.select_for_update().filter(pk__in=[blocker.pk, blocked.pk]).order_by("pk"))
             block, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
             if created:
                 _unfollow_both_ways(blocker, blocked)
