@@ -207,3 +207,22 @@ def test_query_count_constant_with_20_filters(client_for, user, path):
         body = client.get(url, {"page_size": 100})
     assert "hidden" not in body.content.decode()
     assert len(fifty) == len(one)
+
+
+def test_a_locked_premium_post_is_never_matched(client_for, user, premium_user, django_capture_on_commit_callbacks):
+    """Otherwise a non-premium user could learn, filter by filter, which words a locked post contains."""
+    author = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        locked = post_create(author=author, text="the secret launch date", visibility="premium")
+        like_create(user=user, post=locked)
+    for viewer in (user, premium_user):
+        make(viewer, "launch")
+    trending_refresh()
+    regular = client_for(user)
+    assert locked.pk in ids(regular.get("/posts/"))  # still listed, locked, whatever the filter says
+    assert locked.pk in ids(regular.get("/feed/trending/"))
+    body = regular.get("/posts/").json()["results"]
+    assert [p["locked"] for p in body if p["id"] == locked.pk] == [True]
+    reader = client_for(premium_user)
+    assert locked.pk not in ids(reader.get("/posts/"))  # who can read it is spared it
+    assert locked.pk not in ids(reader.get("/feed/trending/"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from apps.posts.selectors import post_visible_queryset
+from apps.posts.selectors import post_readable_q, post_visible_queryset
 from apps.safety.selectors import exclude_filtered, hidden_accounts, muted_accounts
 from apps.users.models import User
 
@@ -18,8 +18,10 @@ def _visible_to(user: User) -> QuerySet[Notification]:
     mine = hidden_accounts(user).exclude_from(Notification.objects.filter(recipient=user), "actor_id")
     mine = muted_accounts(user, notifications_only=True).exclude_from(mine, "actor_id")
     # Nor about a post or comment the user's "notifications" keyword filters hide.
-    mine = exclude_filtered(mine, user, context="notifications", text_ref="post__text")
-    mine = exclude_filtered(mine, user, context="notifications", text_ref="comment__text")
+    # Only what the user may read: a locked premium post (or a comment under it) is never matched.
+    readable = post_readable_q(user, prefix="post__")
+    mine = exclude_filtered(mine, user, context="notifications", text_ref="post__text", readable=readable)
+    mine = exclude_filtered(mine, user, context="notifications", text_ref="comment__text", readable=readable)
     return (
         mine.filter(actor__is_active=True)
         # A post that was deleted takes its notifications with it (CASCADE); a removed or now-hidden one hides them.

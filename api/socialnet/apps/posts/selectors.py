@@ -76,7 +76,7 @@ def post_feed_queryset(*, viewer: Viewer, context: str = "home") -> QuerySet[Pos
     the muted account's posts stay reachable everywhere else (profile, /posts/, detail) and its comments stay in
     threads. Cached ids or subqueries, like blocks: no extra query."""
     qs = muted_accounts(viewer).exclude_from(post_visible_queryset(viewer=viewer), "author_id")
-    return exclude_filtered(qs, viewer, context=context)
+    return exclude_filtered(qs, viewer, context=context, readable=Q(is_locked=False))
 
 
 def post_public_q(prefix: str = "") -> Q:
@@ -119,7 +119,7 @@ def post_get_for_delete(*, viewer: Viewer, post_id: int) -> Post:
 def post_list_visible(*, viewer: Viewer, author_username: str | None = None) -> QuerySet[Post]:
     """GET /posts/: everything the viewer may see (minus what their "public" keyword filters hide), newest first,
     optionally one author's posts."""
-    qs = exclude_filtered(post_visible_queryset(viewer=viewer), viewer, context="public")
+    qs = exclude_filtered(post_visible_queryset(viewer=viewer), viewer, context="public", readable=Q(is_locked=False))
     if author_username is not None:
         qs = qs.filter(author__username__iexact=author_username)
     return qs.order_by("-id")
@@ -139,3 +139,11 @@ def post_get_unlocked(*, viewer: Viewer, post_id: int) -> Post:
     if post.is_locked:
         raise PermissionDenied("This post is for premium members.")
     return post
+
+
+def post_readable_q(viewer: Viewer, prefix: str = "") -> Q:
+    """Rows (whose post is reached through `prefix`) whose post text `viewer` may read: not premium-locked for them.
+    For filtering by text (keyword filters), where matching a locked post would reveal its words."""
+    if viewer_sees_premium(viewer):
+        return Q()
+    return ~Q(**{f"{prefix}visibility": Post.Visibility.PREMIUM}) | Q(**{f"{prefix}author_id": viewer.pk})

@@ -174,7 +174,13 @@ def filtered_out(viewer: Viewer, *, context: str, text_ref: str = "text"):
     return Exists(filters.filter(match))
 
 
-def exclude_filtered(qs: QuerySet, viewer: Viewer, *, context: str, text_ref: str = "text") -> QuerySet:
-    """`qs` without the rows `viewer`'s filters for `context` hide."""
+def exclude_filtered(
+    qs: QuerySet, viewer: Viewer, *, context: str, text_ref: str = "text", readable: Q | None = None
+) -> QuerySet:
+    """`qs` without the rows `viewer`'s filters for `context` hide. `readable`: the rows whose text the viewer may
+    read; only those are matched. A premium post locked for the viewer must never be hidden by a filter: its
+    disappearing would tell a non-premium user, filter by filter, which words its text contains."""
     condition = filtered_out(viewer, context=context, text_ref=text_ref)
-    return qs if condition is None else qs.filter(~condition)
+    if condition is None:
+        return qs
+    return qs.filter(~(Q(condition) & readable)) if readable is not None else qs.filter(~condition)
