@@ -305,6 +305,11 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "apps.follows.tasks.follows_counters_recount_task",
         "schedule": crontab(minute=47),
     },
+    # Housekeeping only: expired mutes and filters already hide nothing (readers check expires_at).
+    "purge-expired-safety-rows": {
+        "task": "apps.safety.tasks.safety_expired_purge_task",
+        "schedule": crontab(minute=53),
+    },
 }
 
 # --- Feeds and notifications (apps.feed, apps.follows, apps.notifications) ------------------------------------

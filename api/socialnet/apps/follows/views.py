@@ -1,7 +1,7 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,12 +17,22 @@ from apps.users.serializers import PublicProfileSerializer
 from . import selectors, services
 
 
+class FollowResultSerializer(PublicProfileSerializer):
+    """The followee's profile after POST follow; `requested`: a follow request awaits their approval (202)."""
+
+    requested = serializers.BooleanField(read_only=True)
+
+    class Meta(PublicProfileSerializer.Meta):
+        fields = [*PublicProfileSerializer.Meta.fields, "requested"]
+        read_only_fields = fields
+
+
 class FollowView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
         request=None,
-        responses={200: PublicProfileSerializer, 201: PublicProfileSerializer, 202: PublicProfileSerializer},
+        responses={200: FollowResultSerializer, 201: FollowResultSerializer, 202: FollowResultSerializer},
     )
     def post(self, request, username: str):
         # Blocked either way: 404, as if the account did not exist (the rule is apps.safety's, via users).
@@ -30,10 +40,12 @@ class FollowView(APIView):
         outcome = services.follow_or_request(follower=request.user, followee=followee)
         followee.refresh_from_db(fields=["followers_count", "following_count", "posts_count"])
         followee.is_following = outcome != "requested"
-        data = PublicProfileSerializer(followee, context={"request": request}).data
-        data["requested"] = outcome == "requested"
+        followee.requested = outcome == "requested"
         codes = {"followed": status.HTTP_201_CREATED, "already": status.HTTP_200_OK}
-        return Response(data, status=codes.get(outcome, status.HTTP_202_ACCEPTED))
+        return Response(
+            FollowResultSerializer(followee, context={"request": request}).data,
+            status=codes.get(outcome, status.HTTP_202_ACCEPTED),
+        )
 
     @extend_schema(responses={204: None})
     def delete(self, request, username: str):

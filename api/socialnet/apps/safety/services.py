@@ -170,3 +170,18 @@ def keyword_filter_update(*, keyword_filter: KeywordFilter, data: dict) -> Keywo
 
 def keyword_filter_delete(*, keyword_filter: KeywordFilter) -> None:
     keyword_filter.delete()
+
+
+def safety_expired_purge(*, batch_size: int = 5000) -> int:
+    """Delete mutes and keyword filters that expired (readers already ignore them: this only reclaims rows).
+    In batches, so a backlog never holds long locks. Returns rows deleted. Cached sets are left alone: each cached
+    mute carries its expiry and is ignored past it."""
+    now = timezone.now()
+    deleted = 0
+    for model in (Mute, KeywordFilter):
+        while True:
+            ids = list(model.objects.filter(expires_at__lt=now).values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                break
+            deleted += model.objects.filter(pk__in=ids).delete()[0]
+    return deleted

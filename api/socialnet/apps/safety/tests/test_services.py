@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.safety.models import Block, Mute
-from apps.safety.services import MUTE_MAX_DURATION, block_create, mute_set
+from apps.safety.models import Block, KeywordFilter, Mute
+from apps.safety.services import MUTE_MAX_DURATION, block_create, keyword_filter_create, mute_set
+from apps.safety.tasks import safety_expired_purge_task
 from apps.users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +65,16 @@ def test_remuting_updates_and_an_expired_mute_counts_as_new(user, other_user):
     Mute.objects.update(expires_at=mute.created_at)
     assert mute_set(muter=user, muted=other_user)[1] is True
     assert Mute.objects.count() == 1
+
+
+def test_expired_mutes_and_filters_are_purged(user, other_user):
+    live = mute_set(muter=user, muted=other_user, duration=timedelta(hours=1))[0]
+    gone = mute_set(muter=other_user, muted=user, duration=timedelta(hours=1))[0]
+    Mute.objects.filter(pk=gone.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    kept = keyword_filter_create(owner=user, data={"phrase": "a", "context": ["home"]})
+    old = keyword_filter_create(owner=user, data={"phrase": "b", "context": ["home"]})
+    KeywordFilter.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert safety_expired_purge_task.apply().get() == 2
+    assert list(Mute.objects.all()) == [live]
+    assert list(KeywordFilter.objects.all()) == [kept]
+    assert safety_expired_purge_task.apply().get() == 0
