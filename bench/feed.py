@@ -13,7 +13,9 @@ What it does, all against 127.0.0.1 only and bounded in time:
 3. times the fan-out of one post by the star: in-process (the work one task does, sequentially) and end to end
    through a real Celery worker on the `follows` queue (from the 201 of POST /posts/ to the post being in every
    active follower's timeline);
-4. restarts gunicorn with the timeline store pointed at a dead port (FEED_REDIS_URL) and reads again: the
+4. gives every sampled reader 100 blocks, 100 mutes and 20 keyword filters (apps.safety) and reads again, so the
+   cost of the safety rules shows side by side with the run without them (the target: within 15 %);
+5. restarts gunicorn with the timeline store pointed at a dead port (FEED_REDIS_URL) and reads again: the
    database fallback path.
 """
 
@@ -57,6 +59,7 @@ def parse_args():
     p.add_argument("--duration", type=float, default=10.0, help="seconds per load phase")
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--skip-seed", action="store_true", help="reuse the database seeded by an earlier run")
+    p.add_argument("--skip-safety", action="store_true", help="no run with blocks, mutes and filters")
     return p.parse_args()
 
 
@@ -221,6 +224,53 @@ def seed(args) -> None:
     log(f"seeded in {time.monotonic() - started:.1f}s")
 
 
+def seed_safety(reader_ids: list[int], *, blocks: int = 100, mutes: int = 100, filters: int = 20) -> None:
+    """Each reader blocks `blocks` accounts and mutes `mutes` others (some of them among the authors they follow, so
+    the rules have posts to remove), and keeps `filters` keyword filters, half whole-word, in every context.
+    Idempotent: a second run replaces the rows. The cached sets are dropped so the first reads rebuild them."""
+    from apps.common.redis import redis_client
+    from apps.follows.models import Follow
+    from apps.safety.models import Block, KeywordFilter, Mute
+    from apps.safety.services import _filter_pattern
+    from apps.users.models import User
+
+    rng = random.Random(7)
+    everyone = list(User.objects.exclude(username="star").values_list("pk", flat=True))
+    Block.objects.filter(blocker_id__in=reader_ids).delete()
+    Mute.objects.filter(muter_id__in=reader_ids).delete()
+    KeywordFilter.objects.filter(owner_id__in=reader_ids).delete()
+    block_rows, mute_rows, filter_rows = [], [], []
+    for reader in reader_ids:
+        followed = list(Follow.objects.filter(follower_id=reader).values_list("followee_id", flat=True)[:10])
+        pool = [pk for pk in rng.sample(everyone, blocks + mutes + 20) if pk != reader and pk not in followed]
+        # Muting some followees leaves the follow graph (and the timelines) as they are, so the home feed has posts
+        # to drop; blocks are of strangers (a block would remove the follow and change what is measured).
+        muted = followed[: len(followed) // 2] + pool[blocks : blocks + mutes - len(followed) // 2]
+        block_rows += [Block(blocker_id=reader, blocked_id=pk) for pk in pool[:blocks]]
+        mute_rows += [Mute(muter_id=reader, muted_id=pk) for pk in muted]
+        for i in range(filters):
+            phrase, whole = f"filtered phrase {i}", bool(i % 2)
+            filter_rows.append(
+                KeywordFilter(
+                    owner_id=reader,
+                    phrase=phrase,
+                    whole_word=whole,
+                    pattern=_filter_pattern(phrase, whole_word=whole),
+                    in_home=True,
+                    in_public=True,
+                    in_thread=True,
+                    in_notifications=True,
+                )
+            )
+    Block.objects.bulk_create(block_rows, batch_size=5000, ignore_conflicts=True)
+    Mute.objects.bulk_create(mute_rows, batch_size=5000, ignore_conflicts=True)
+    KeywordFilter.objects.bulk_create(filter_rows, batch_size=5000)
+    client = redis_client()
+    for reader in reader_ids:
+        client.delete(f"safety:sets:{reader}")
+    log(f"safety rows: {len(block_rows):,} blocks, {len(mute_rows):,} mutes, {len(filter_rows):,} filters")
+
+
 def issue_tokens(args) -> tuple[list[str], str, int]:
     """Tokens for a sample of active readers, and one for the star."""
     from apps.feed.selectors import active_users_q
@@ -235,6 +285,7 @@ def issue_tokens(args) -> tuple[list[str], str, int]:
     )
     users = User.objects.in_bulk(readers)
     tokens = [issue_access_token(users[pk], expires_in=3600) for pk in readers]
+    args.reader_ids = readers
     star = User.objects.get(username="star")
     return tokens, issue_access_token(star, expires_in=3600), star.pk
 
@@ -467,6 +518,14 @@ def main() -> None:
         took, n = fanout_through_worker(args, star_token, star_id)
         log(f"fan-out through a Celery worker (POST /posts/ -> every timeline): {n:,} in {took * 1000:.0f} ms")
         summary.append({"label": "fan-out via worker (median of 3)", "followers": n, "ms": took * 1000})
+        if not args.skip_safety:
+            from apps.safety.selectors import safety_sets_rebuild
+
+            seed_safety(args.reader_ids)
+            # Cached sets, as after a reader's first page (the rebuild task is not running here: do its work).
+            for reader in args.reader_ids:
+                safety_sets_rebuild(user_id=reader)
+            summary += read_phases(args, tokens, "100 blocks, 100 mutes, 20 filters")
     finally:
         server.stop()
 
@@ -487,6 +546,14 @@ def main() -> None:
             print(f"{row['label']:<42} {row['followers']:,} active followers in {row['ms']:.0f} ms")
         else:
             print(f"{row['label']:<42} no successful request ({row['errors']} errors)")
+    plain = {r["concurrency"]: r for r in summary if r["label"] == "timelines in Redis" and "rps" in r}
+    safe = {r["concurrency"]: r for r in summary if r["label"].startswith("100 blocks") and "rps" in r}
+    for c in sorted(set(plain) & set(safe)):
+        p, s = plain[c], safe[c]
+        print(
+            f"safety cost c={c:<3} p50 {100 * (s['p50_ms'] / p['p50_ms'] - 1):+5.1f} %  "
+            f"p99 {100 * (s['p99_ms'] / p['p99_ms'] - 1):+5.1f} %  req/s {100 * (s['rps'] / p['rps'] - 1):+5.1f} %"
+        )
 
 
 if __name__ == "__main__":

@@ -40,3 +40,37 @@ def test_readme_walkthrough_runs_as_written(stack_name, request):
     assert re.search(r"\d+ premium locked", output), "alice's premium post is listed locked"
     assert '"invalid_grant"' in output, "the rotated refresh token is refused"
     assert output.rstrip().endswith("401"), "the revoked token is refused"
+
+
+def safety_script() -> str:
+    """The walkthrough's first block (an account and a token), then the README's Safety section as written."""
+    readme = (ROOT / "README.md").read_text()
+    walkthrough = readme.split("\n## Walkthrough\n", 1)[1].split("\n## ", 1)[0]
+    token_block = re.findall(r"```bash\n(.*?)```", walkthrough, flags=re.S)[0]
+    section = readme.split("\n## Safety: ", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    assert blocks, "the Safety section lost its code block"
+    return "set -euo pipefail\n" + token_block + "\n".join(blocks)
+
+
+@pytest.mark.parametrize("stack_name", ["full_stack", "embedded_stack"])
+def test_readme_safety_section_runs_as_written(stack_name, request):
+    stack = request.getfixturevalue(stack_name)
+    stack.manage("seed_demo", "--users", "5", "--images", "1")
+    result = subprocess.run(
+        ["bash", "-c", safety_script()],
+        cwd=ROOT,
+        env={**os.environ, "BASE": stack.gateway_url},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    output = result.stdout
+    assert result.returncode == 0, f"{output}\n{result.stderr}\n{stack.logs()}"
+    lines = output.splitlines()
+    assert '"username":"bob"' in output  # the block's 201 body: bob's profile
+    assert "404" in lines and lines.count("204") == 2  # bob hidden; unblock and unmute
+    assert '"notifications":true' in output and '"expires_at":"' in output  # the mute
+    assert '"blocking":false' in output and '"muting":true' in output  # relationships while muted
+    assert '"phrase":"spoiler"' in output and '"context":["home","thread"]' in output
+    assert '"is_private":true' in output

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.posts",
     "apps.comments",
     "apps.follows",
+    "apps.safety",
     "apps.feed",
     "apps.images",
     "apps.interactions",
@@ -355,6 +356,11 @@ CELERY_BEAT_SCHEDULE |= {
     "recount-follows-counters": {
         "task": "apps.follows.tasks.follows_counters_recount_task",
         "schedule": crontab(minute=47),
+    },
+    # Housekeeping only: expired mutes and filters already hide nothing (readers check expires_at).
+    "purge-expired-safety-rows": {
+        "task": "apps.safety.tasks.safety_expired_purge_task",
+        "schedule": crontab(minute=53),
     },
 }
 

@@ -8,6 +8,7 @@ from apps.comments.urls import post_urlpatterns as post_comment_patterns
 from apps.common.views import HealthView
 from apps.images.views import media_view
 from apps.privacy.views import data_export_download
+from apps.safety.urls import filter_urlpatterns
 from apps.users import pages as account_pages
 from apps.users.login_limits import LimitedTokenView
 from config.docs import SwaggerView, oauth2_redirect_view
@@ -37,9 +38,10 @@ urlpatterns = [
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # Where Swagger UI's Authorize popup lands (the demo client's redirect URI), see config.docs.
     path("api/docs/oauth2-redirect.html", oauth2_redirect_view, name="swagger-oauth2-redirect"),
-    # follows before users: "users/suggestions/" must win over "users/<username>/".
+    # follows and safety before users: "users/suggestions/" must win over "users/<username>/".
     path("users/", include("apps.privacy.urls")),
     path("users/", include("apps.follows.urls")),
+    path("users/", include("apps.safety.urls")),
     path("users/", include("apps.users.urls")),
     path("posts/", include("apps.posts.urls")),
     path("posts/", include("apps.interactions.urls")),
@@ -51,6 +53,7 @@ urlpatterns = [
     path("exports/download/", data_export_download, name="data-export-download"),
     path("feed/", include("apps.feed.urls")),
     path("notifications/", include("apps.notifications.urls")),
+    path("filters/", include(filter_urlpatterns)),
     path("", include("apps.moderation.urls")),  # /reports/ and /moderation/...
 ]
 

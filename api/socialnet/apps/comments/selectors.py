@@ -8,6 +8,7 @@ from django.http import Http404
 
 from apps.posts.models import Post
 from apps.posts.selectors import Viewer, post_get_visible
+from apps.safety.selectors import exclude_filtered, hidden_accounts
 
 from .models import Comment
 
@@ -18,24 +19,37 @@ def comment_base_queryset() -> QuerySet[Comment]:
     )
 
 
-def comment_list_for_post(*, post: Post, parent_id: int | None = None) -> QuerySet[Comment]:
+def comment_visible_queryset(*, viewer: Viewer) -> QuerySet[Comment]:
+    """Comments `viewer` may see once they may see the post: not by an account a block stands between (either
+    way; no extra query: apps.safety gives cached ids or subqueries). Muted authors' comments stay (API.md)."""
+    return hidden_accounts(viewer).exclude_from(comment_base_queryset(), "author_id")
+
+
+def comment_list_for_post(*, viewer: Viewer, post: Post, parent_id: int | None = None) -> QuerySet[Comment]:
     """Top-level comments of `post` (or the replies to `parent_id`), oldest first. The caller has already
     checked that the viewer may see the post and that it is not locked for them."""
-    qs = comment_base_queryset().filter(post=post, parent_id=parent_id)  # parent_id=None: top level
-    return qs.order_by("id")
+    qs = comment_visible_queryset(viewer=viewer).filter(post=post, parent_id=parent_id)  # None: top level
+    return exclude_filtered(qs, viewer, context="thread").order_by("id")
 
 
-def comment_get_for_post(*, post: Post, comment_id: int) -> Comment:
-    """A visible comment of `post` (Http404 otherwise): validates `?parent=` and `parent` on create."""
-    comment = comment_base_queryset().filter(post=post, pk=comment_id).first()
+def comment_get_for_post(*, viewer: Viewer, post: Post, comment_id: int) -> Comment:
+    """A visible comment of `post` (Http404 otherwise): validates `?parent=`."""
+    comment = comment_visible_queryset(viewer=viewer).filter(post=post, pk=comment_id).first()
     if comment is None:
         raise Http404("No such comment on this post.")
     return comment
 
 
+def comment_author_hidden(*, viewer: Viewer, comment_id: int) -> bool:
+    """Whether the comment was written by an account a block stands between with `viewer` (no query without
+    blocks)."""
+    hidden = hidden_accounts(viewer)
+    return not hidden.is_empty and Comment.objects.filter(hidden.q("author_id"), pk=comment_id).exists()
+
+
 def comment_get_visible(*, viewer: Viewer, comment_id: int) -> tuple[Comment, Post]:
     """The comment and its post as `viewer` may see it (the post carries `is_locked`); Http404 if hidden."""
-    comment = comment_base_queryset().filter(pk=comment_id).first()
+    comment = comment_visible_queryset(viewer=viewer).filter(pk=comment_id).first()
     if comment is None:
         raise Http404("Not found.")
     post = post_get_visible(viewer=viewer, post_id=comment.post_id)
@@ -50,4 +64,12 @@ def comment_get_for_delete(*, viewer: Viewer, comment_id: int) -> tuple[Comment,
         if comment is None or comment.post.removed_at is not None:
             raise Http404("Not found.")
         return comment, comment.post
-    return comment_get_visible(viewer=viewer, comment_id=comment_id)
+    comment = comment_base_queryset().filter(pk=comment_id).first()
+    if comment is None:
+        raise Http404("Not found.")
+    post = post_get_visible(viewer=viewer, post_id=comment.post_id)
+    # A post's author may still delete what someone they blocked had written under it; for anyone else such a
+    # comment does not exist.
+    if post.author_id != viewer.pk and comment.author_id in hidden_accounts(viewer):
+        raise Http404("Not found.")
+    return comment, post

@@ -1,3 +1,4 @@
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
@@ -35,8 +36,10 @@ class PostCommentsView(GenericAPIView):
         query.is_valid(raise_exception=True)
         parent_id = query.validated_data.get("parent")
         if parent_id is not None:
-            selectors.comment_get_for_post(post=post, comment_id=parent_id)
-        page = self.paginate_queryset(selectors.comment_list_for_post(post=post, parent_id=parent_id))
+            selectors.comment_get_for_post(viewer=request.user, post=post, comment_id=parent_id)
+        page = self.paginate_queryset(
+            selectors.comment_list_for_post(viewer=request.user, post=post, parent_id=parent_id)
+        )
         return self.get_paginated_response(CommentSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(request=CommentCreateSerializer, responses={201: CommentSerializer})
@@ -44,6 +47,11 @@ class PostCommentsView(GenericAPIView):
         post = post_get_unlocked(viewer=request.user, post_id=post_id)
         serializer = CommentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        parent_id = serializer.validated_data.get("parent")
+        if parent_id is not None and selectors.comment_author_hidden(viewer=request.user, comment_id=parent_id):
+            # Replying to someone a block stands between is refused like anything hidden (404). Whether the parent
+            # is a live comment of this post is the service's to check (400), under the post lock.
+            raise Http404("Not found.")
         comment = services.comment_create(
             post=post,
             author=request.user,

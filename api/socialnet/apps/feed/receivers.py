@@ -6,6 +6,7 @@ from django.dispatch import receiver
 from apps.common.tasks import enqueue
 from apps.follows.signals import followed, unfollowed
 from apps.posts.signals import post_created, post_deleted, post_removed
+from apps.safety.signals import blocked
 
 from .tasks import fanout_post_task, fanout_remove_post_task, timeline_backfill_task, timeline_unmerge_task
 
@@ -30,3 +31,12 @@ def backfill_followed_author(sender, *, follower_id: int, followee_id: int, **kw
 @receiver(unfollowed, dispatch_uid="feed.unmerge")
 def unmerge_unfollowed_author(sender, *, follower_id: int, followee_id: int, **kwargs) -> None:
     enqueue(timeline_unmerge_task, follower_id, followee_id)
+
+
+@receiver(blocked, dispatch_uid="feed.purge_blocked")
+def purge_blocked_timelines(sender, *, blocker_id: int, blocked_id: int, **kwargs) -> None:
+    # The block removed the follows both ways in its transaction, so unmerging each from the other's timeline is
+    # exactly the purge (and idempotent: also redone on a repeated block). The read path filters blocked authors
+    # anyway, so a fan-out racing this purge can leave an id in Redis but never show the post.
+    enqueue(timeline_unmerge_task, blocker_id, blocked_id)
+    enqueue(timeline_unmerge_task, blocked_id, blocker_id)

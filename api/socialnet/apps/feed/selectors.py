@@ -24,7 +24,7 @@ from apps.common.pagination import IdWindow, ScoreCursor
 from apps.follows.models import Follow
 from apps.interactions.models import Like
 from apps.posts.models import Post
-from apps.posts.selectors import post_visible_queryset
+from apps.posts.selectors import post_feed_queryset
 from apps.users.models import User
 
 from . import ranking, timeline
@@ -247,7 +247,7 @@ def feed_home_page(*, viewer: User, window: IdWindow) -> HomePage:
     # Redis may lag behind an unfollow or hold a post that just became invisible: the database has the last word.
     following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
     posts = list(
-        post_visible_queryset(viewer=viewer)
+        post_feed_queryset(viewer=viewer)
         .filter(Q(author_id=viewer.pk) | Q(author_id__in=following), id__in=page_ids)
         .order_by("-id")
     )
@@ -318,19 +318,22 @@ def _after(entries: list[Entry], cursor: ScoreCursor | None) -> list[Entry]:
 
 
 def _ranked_page(
-    *, viewer, entries: list[Entry], cursor: ScoreCursor | None, limit: int
+    *, viewer, entries: list[Entry], cursor: ScoreCursor | None, limit: int, context: str
 ) -> tuple[list[Post], ScoreCursor | None]:
-    """The page's posts in ranking order (those the viewer may see) and where the next page starts."""
+    """The page's posts in ranking order (those the viewer may see in this feed `context`, mutes and keyword
+    filters applied) and where the next page starts."""
     window = _after(entries, cursor)[: limit + 1]
     page = window[:limit]
     ids = [pid for _, pid in page]
-    visible = {p.pk: p for p in post_visible_queryset(viewer=viewer).filter(id__in=ids)}
+    visible = {p.pk: p for p in post_feed_queryset(viewer=viewer, context=context).filter(id__in=ids)}
     next_cursor = ScoreCursor(*page[-1]) if len(window) > limit else None
     return [visible[pid] for pid in ids if pid in visible], next_cursor
 
 
 def trending_page(*, viewer, cursor: ScoreCursor | None, limit: int) -> RankedPage:
-    items, next_cursor = _ranked_page(viewer=viewer, entries=trending_entries(), cursor=cursor, limit=limit)
+    items, next_cursor = _ranked_page(
+        viewer=viewer, entries=trending_entries(), cursor=cursor, limit=limit, context="public"
+    )
     return RankedPage(items=items, next_cursor=next_cursor)
 
 
@@ -374,7 +377,7 @@ def recommended_candidates(*, viewer) -> list[dict]:
     ids = set(liked) | set(commented) | {pid for _, pid in trending_entries()}
 
     rows = list(
-        post_visible_queryset(viewer=viewer)
+        post_feed_queryset(viewer=viewer)
         .filter(Q(id__in=ids) | Q(author_id__in=affinity_authors), created_at__gte=since)
         .exclude(author_id=viewer.pk)
         .exclude(id__in=Like.objects.filter(user_id=viewer.pk).values("post_id"))
@@ -407,7 +410,7 @@ def recommended_page(*, viewer, cursor: ScoreCursor | None, limit: int) -> Ranke
             followee_likes=row["followee_likes"], followee_comments=row["followee_comments"], affinity=row["affinity"]
         )
     entries.sort(reverse=True)
-    items, next_cursor = _ranked_page(viewer=viewer, entries=entries, cursor=cursor, limit=limit)
+    items, next_cursor = _ranked_page(viewer=viewer, entries=entries, cursor=cursor, limit=limit, context="home")
     for post in items:
         post.reason = reasons[post.pk]
     return RankedPage(items=items, next_cursor=next_cursor)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.follows.models import Follow
 from apps.posts.models import Post
+from apps.safety.selectors import blocked_between
 from apps.users.models import User
 
 from . import ranking, selectors, timeline
@@ -103,9 +104,16 @@ def fanout_post(*, post_id: int) -> list[list[int]]:
 
 def fanout_post_batch(*, post_id: int, user_ids: list[int]) -> None:
     client = timeline.timeline_client()
-    if client is None or not Post.objects.filter(pk=post_id, removed_at__isnull=True).exists():
+    author_id = Post.objects.filter(pk=post_id, removed_at__isnull=True).values_list("author_id", flat=True).first()
+    if client is None or author_id is None:
         return  # deleted before its fan-out ran: nothing to add (and the purge may already have run)
     timeline.timeline_push(client=client, user_ids=user_ids, post_ids=[post_id])
+    # Checked after the push, not before: a block committed before this query is seen here and undone at once; one
+    # committed after it also came after the push, so its purge (enqueued on commit) removes the post. Checked
+    # before, a block landing between check and push would leave the post in the blocker's timeline.
+    blocked = blocked_between(user_id=author_id, others=user_ids)
+    if blocked:
+        timeline.timeline_remove(client=client, user_ids=blocked, post_ids=[post_id])
 
 
 def fanout_remove_batch(*, post_id: int, user_ids: list[int]) -> None:

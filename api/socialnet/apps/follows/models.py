@@ -22,3 +22,26 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.follower_id} follows {self.followee_id}"
+
+
+class FollowRequest(models.Model):
+    """`requester` asked to follow the private account `target`; becomes a Follow when accepted, goes when
+    rejected, cancelled, or when either blocks the other."""
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_requests_sent"
+    )
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_requests_received"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["requester", "target"], name="follow_request_once"),
+            models.CheckConstraint(condition=~Q(requester=F("target")), name="follow_request_not_self"),
+        ]
+        indexes = [models.Index(fields=["target", "id"], name="follow_request_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.requester_id} asks to follow {self.target_id}"

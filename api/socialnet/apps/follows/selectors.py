@@ -6,8 +6,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import BooleanField, Count, Exists, OuterRef, QuerySet, Value
 
 from apps.users.models import User
+from apps.users.visibility import hidden_accounts
 
-from .models import Follow
+from .models import Follow, FollowRequest
 
 
 def viewer_follows(*, viewer: User | AnonymousUser, user_ref: str = "pk"):
@@ -17,18 +18,39 @@ def viewer_follows(*, viewer: User | AnonymousUser, user_ref: str = "pk"):
     return Exists(Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef(user_ref)))
 
 
+def lists_visible(*, user: User, viewer: User | AnonymousUser) -> bool:
+    """May `viewer` see who `user` follows and is followed by? Always for a public account; for a private one
+    only the owner, approved followers and staff (everyone else gets empty lists, as for its posts)."""
+    if not user.is_private:
+        return True
+    if not getattr(viewer, "is_authenticated", False):
+        return False
+    if viewer.pk == user.pk or viewer.is_moderator:
+        return True
+    return Follow.objects.filter(follower_id=viewer.pk, followee_id=user.pk).exists()
+
+
 def followers_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow]:
-    """Follow rows whose follower is shown (active accounts only), follower joined and annotated."""
+    """Follow rows whose follower is shown (active accounts not hidden from `viewer` by a block), follower joined
+    and annotated; none when the lists of a private `user` are not `viewer`'s to see."""
+    if not lists_visible(user=user, viewer=viewer):
+        return Follow.objects.none()
+    rows = Follow.objects.filter(followee=user, follower__is_active=True)
     return (
-        Follow.objects.filter(followee=user, follower__is_active=True)
+        hidden_accounts(viewer)
+        .exclude_from(rows, "follower_id")
         .select_related("follower", "follower__avatar")
         .annotate(viewer_follows=viewer_follows(viewer=viewer, user_ref="follower_id"))
     )
 
 
 def following_of(*, user: User, viewer: User | AnonymousUser) -> QuerySet[Follow]:
+    if not lists_visible(user=user, viewer=viewer):
+        return Follow.objects.none()
+    rows = Follow.objects.filter(follower=user, followee__is_active=True)
     return (
-        Follow.objects.filter(follower=user, followee__is_active=True)
+        hidden_accounts(viewer)
+        .exclude_from(rows, "followee_id")
         .select_related("followee", "followee__avatar")
         .annotate(viewer_follows=viewer_follows(viewer=viewer, user_ref="followee_id"))
     )
@@ -42,11 +64,13 @@ def following_ids_queryset(*, user_id: int) -> QuerySet:
 def user_suggestions(*, user: User, limit: int = 20) -> list[User]:
     """Who to follow: friends of friends (most mutual connections first), then the most followed accounts.
 
-    Never `user` nor anyone `user` already follows, never inactive accounts. Three queries whatever the limit.
+    Never `user` nor anyone `user` already follows, never inactive accounts, never one a block stands between.
+    Three queries whatever the limit.
     """
     already = following_ids_queryset(user_id=user.pk)
+    hidden = hidden_accounts(user)
     fof_rows = list(
-        Follow.objects.filter(follower_id__in=already, followee__is_active=True)
+        hidden.exclude_from(Follow.objects.filter(follower_id__in=already, followee__is_active=True), "followee_id")
         .exclude(followee_id=user.pk)
         .exclude(followee_id__in=already)
         .values("followee_id")
@@ -57,7 +81,7 @@ def user_suggestions(*, user: User, limit: int = 20) -> list[User]:
     ids = list(fof_rows)
     if len(ids) < limit:
         popular = (
-            User.objects.filter(is_active=True)
+            hidden.exclude_from(User.objects.filter(is_active=True), "pk")
             .exclude(pk=user.pk)
             .exclude(pk__in=already)
             .exclude(pk__in=ids)
@@ -72,3 +96,9 @@ def user_suggestions(*, user: User, limit: int = 20) -> list[User]:
             by_id[pk].is_following = False
             result.append(by_id[pk])
     return result
+
+
+def follow_requests_for(*, user: User) -> QuerySet[FollowRequest]:
+    """Pending requests to follow `user` from active accounts not behind a block, requester joined."""
+    rows = FollowRequest.objects.filter(target=user, requester__is_active=True)
+    return hidden_accounts(user).exclude_from(rows, "requester_id").select_related("requester", "requester__avatar")

@@ -8,3 +8,6 @@ from django.dispatch import Signal
 followed = Signal()
 # `follower_id` stopped following `followee_id`. kwargs: follower_id, followee_id.
 unfollowed = Signal()
+# `requester_id` asked to follow the private account `target_id` (a new request only). kwargs: requester_id,
+# target_id.
+follow_requested = Signal()

@@ -9,3 +9,9 @@ from . import services
 def follows_counters_recount_task() -> int:
     """Periodic repair of followers/following counters from the rows (idempotent by nature)."""
     return services.follows_counters_recount()
+
+
+@retrying_task
+def follow_requests_accept_all_task(user_id: int) -> int:
+    """An account went public: its pending follow requests become follows (idempotent)."""
+    return services.follow_requests_accept_all(user_id=user_id)

@@ -1,13 +1,13 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
-from rest_framework.generics import ListAPIView
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.pagination import page_response, page_schema, page_size_from
+from apps.common.pagination import OldestFirstCursorPagination, page_response, page_schema, page_size_from
 from apps.users.models import User
 from apps.users.selectors import user_get_public
 from apps.users.serializers import PublicProfileSerializer
@@ -15,18 +15,34 @@ from apps.users.serializers import PublicProfileSerializer
 from . import selectors, services
 
 
+class FollowResultSerializer(PublicProfileSerializer):
+    """The followee's profile after POST follow; `requested`: a follow request awaits their approval (202)."""
+
+    requested = serializers.BooleanField(read_only=True)
+
+    class Meta(PublicProfileSerializer.Meta):
+        fields = [*PublicProfileSerializer.Meta.fields, "requested"]
+        read_only_fields = fields
+
+
 class FollowView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: PublicProfileSerializer, 201: PublicProfileSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: FollowResultSerializer, 201: FollowResultSerializer, 202: FollowResultSerializer},
+    )
     def post(self, request, username: str):
-        followee = user_get_public(username=username)
-        _, created = services.follow_create(follower=request.user, followee=followee)
+        # Blocked either way: 404, as if the account did not exist (the rule is apps.safety's, via users).
+        followee = user_get_public(username=username, viewer=request.user)
+        outcome = services.follow_or_request(follower=request.user, followee=followee)
         followee.refresh_from_db(fields=["followers_count", "following_count", "posts_count"])
-        followee.is_following = True
+        followee.is_following = outcome != "requested"
+        followee.requested = outcome == "requested"
+        codes = {"followed": status.HTTP_201_CREATED, "already": status.HTTP_200_OK}
         return Response(
-            PublicProfileSerializer(followee, context={"request": request}).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            FollowResultSerializer(followee, context={"request": request}).data,
+            status=codes.get(outcome, status.HTTP_202_ACCEPTED),
         )
 
     @extend_schema(responses={204: None})
@@ -46,7 +62,7 @@ class _FollowListView(ListAPIView):
     side = ""  # "follower" or "followee": which end of the Follow row to show
 
     def get_queryset(self):
-        user = user_get_public(username=self.kwargs["username"])
+        user = user_get_public(username=self.kwargs["username"], viewer=self.request.user)
         selector = selectors.followers_of if self.side == "follower" else selectors.following_of
         return selector(user=user, viewer=self.request.user)
 
@@ -79,3 +95,52 @@ class SuggestionsView(APIView):
         users = selectors.user_suggestions(user=request.user, limit=page_size_from(request))
         # One page only: suggestions are recomputed on every call, so there is nothing stable to page through.
         return page_response(request, PublicProfileSerializer(users, many=True, context={"request": request}).data)
+
+
+class FollowRequestsView(GenericAPIView):
+    """GET /users/me/follow-requests/: accounts waiting for your approval, oldest first."""
+
+    permission_classes = [IsAuthenticated]
+    pagination_class = OldestFirstCursorPagination
+    serializer_class = PublicProfileSerializer
+
+    @extend_schema(responses=PublicProfileSerializer(many=True))
+    def get(self, request):
+        page = self.paginate_queryset(selectors.follow_requests_for(user=request.user))
+        profiles = [row.requester for row in page]
+        return self.get_paginated_response(
+            PublicProfileSerializer(profiles, many=True, context={"request": request}).data
+        )
+
+
+class FollowRequestAcceptView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: PublicProfileSerializer})
+    def post(self, request, username: str):
+        requester = get_object_or_404(User, username__iexact=username, is_active=True)
+        services.follow_request_accept(target=request.user, requester=requester)
+        requester.refresh_from_db(fields=["followers_count", "following_count", "posts_count"])
+        return Response(PublicProfileSerializer(requester, context={"request": request}).data)
+
+
+class FollowRequestRejectView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, username: str):
+        requester = get_object_or_404(User, username__iexact=username)
+        services.follow_request_reject(target=request.user, requester=requester)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RemoveFollowerView(APIView):
+    """DELETE /users/me/followers/{username}/: they no longer follow you (idempotent)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, username: str):
+        follower = get_object_or_404(User, username__iexact=username)
+        services.follow_delete(follower=follower, followee=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -60,6 +60,6 @@ class PostLikesView(GenericAPIView):
     @extend_schema(responses=AuthorSerializer(many=True))
     def get(self, request, post_id: int):
         post = post_get_unlocked(viewer=request.user, post_id=post_id)
-        page = self.paginate_queryset(selectors.like_list_for_post(post=post))
+        page = self.paginate_queryset(selectors.like_list_for_post(viewer=request.user, post=post))
         users = [like.user for like in page]
         return self.get_paginated_response(AuthorSerializer(users, many=True, context={"request": request}).data)

@@ -11,6 +11,7 @@ class Notification(models.Model):
 
     class Type(models.TextChoices):
         FOLLOW = "follow", "Follow"
+        FOLLOW_REQUEST = "follow_request", "Follow request"
         LIKE = "like", "Like"
         COMMENT = "comment", "Comment"
         REPLY = "reply", "Reply"
@@ -29,6 +30,11 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["recipient", "actor"], condition=models.Q(type="follow"), name="notification_follow_once"
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "actor"],
+                condition=models.Q(type="follow_request"),
+                name="notification_follow_request_once",
             ),
             models.UniqueConstraint(
                 fields=["recipient", "actor", "post"], condition=models.Q(type="like"), name="notification_like_once"

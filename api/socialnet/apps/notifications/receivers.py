@@ -4,10 +4,15 @@ from django.dispatch import receiver
 
 from apps.comments.signals import comment_created
 from apps.common.tasks import enqueue
-from apps.follows.signals import followed
+from apps.follows.signals import follow_requested, followed
 from apps.interactions.signals import post_liked
 
-from .tasks import notification_comment_task, notification_follow_task, notification_like_task
+from .tasks import (
+    notification_comment_task,
+    notification_follow_request_task,
+    notification_follow_task,
+    notification_like_task,
+)
 
 
 @receiver(followed, dispatch_uid="notifications.follow")
@@ -24,3 +29,8 @@ def notify_post_author_of_like(sender, *, like_id: int, **kwargs) -> None:
 @receiver(comment_created, dispatch_uid="notifications.comment")
 def notify_of_comment(sender, *, comment_id: int, **kwargs) -> None:
     enqueue(notification_comment_task, comment_id)
+
+
+@receiver(follow_requested, dispatch_uid="notifications.follow_request")
+def notify_follow_request(sender, *, requester_id: int, target_id: int, **kwargs) -> None:
+    enqueue(notification_follow_request_task, requester_id, target_id)

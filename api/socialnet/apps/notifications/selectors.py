@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from apps.posts.selectors import post_visible_queryset
+from apps.posts.selectors import post_readable_q, post_visible_queryset
+from apps.safety.selectors import exclude_filtered, hidden_accounts, muted_accounts
 from apps.users.models import User
 
 from .models import Notification
@@ -12,8 +13,17 @@ from .models import Notification
 
 def _visible_to(user: User) -> QuerySet[Notification]:
     visible_posts = post_visible_queryset(viewer=user)
+    # Nothing from an account a block stands between, either way, nor from one muted with its notifications
+    # (made before the block or mute or not: they come back if it ends).
+    mine = hidden_accounts(user).exclude_from(Notification.objects.filter(recipient=user), "actor_id")
+    mine = muted_accounts(user, notifications_only=True).exclude_from(mine, "actor_id")
+    # Nor about a post or comment the user's "notifications" keyword filters hide.
+    # Only what the user may read: a locked premium post (or a comment under it) is never matched.
+    readable = post_readable_q(user, prefix="post__")
+    mine = exclude_filtered(mine, user, context="notifications", text_ref="post__text", readable=readable)
+    mine = exclude_filtered(mine, user, context="notifications", text_ref="comment__text", readable=readable)
     return (
-        Notification.objects.filter(recipient=user, actor__is_active=True)
+        mine.filter(actor__is_active=True)
         # A post that was deleted takes its notifications with it (CASCADE); a removed or now-hidden one hides them.
         # Correlated (EXISTS per row), never `post_id IN (every visible post)`: that would build the whole set.
         .filter(Q(post__isnull=True) | Exists(visible_posts.filter(pk=OuterRef("post_id"))))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from apps.comments.models import Comment
-from apps.follows.models import Follow
+from apps.follows.models import Follow, FollowRequest
 from apps.interactions.models import Like
 from apps.posts.selectors import post_visible_queryset
 from apps.users.models import User
@@ -35,6 +35,15 @@ def notification_follow(*, follower_id: int, followee_id: int) -> None:
     ).exists():
         return
     _notify(recipient_id=followee_id, actor_id=follower_id, type=Notification.Type.FOLLOW)
+
+
+def notification_follow_request(*, requester_id: int, target_id: int) -> None:
+    """`requester` asked to follow the private account `target`. Skipped when the request is already gone."""
+    if not FollowRequest.objects.filter(
+        requester_id=requester_id, target_id=target_id, requester__is_active=True, target__is_active=True
+    ).exists():
+        return
+    _notify(recipient_id=target_id, actor_id=requester_id, type=Notification.Type.FOLLOW_REQUEST)
 
 
 def notification_like(*, like_id: int) -> None:

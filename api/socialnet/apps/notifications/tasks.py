@@ -18,3 +18,8 @@ def notification_like_task(like_id: int) -> None:
 @retrying_task
 def notification_comment_task(comment_id: int) -> None:
     services.notification_comment(comment_id=comment_id)
+
+
+@retrying_task
+def notification_follow_request_task(requester_id: int, target_id: int) -> None:
+    services.notification_follow_request(requester_id=requester_id, target_id=target_id)

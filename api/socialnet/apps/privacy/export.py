@@ -23,6 +23,7 @@ from apps.follows.models import Follow
 from apps.images.models import Image
 from apps.interactions.models import Like
 from apps.posts.models import Post
+from apps.safety.models import Block, Mute
 from apps.users.models import User
 
 CHUNK = 1000
@@ -86,6 +87,24 @@ def _follows(user: User, *, direction: str):
         yield {"username": row[key], "since": row["created_at"]}
 
 
+def _blocks(user: User):
+    """Whom the user blocks (never who blocks them: that is the other person's data)."""
+    rows = Block.objects.filter(blocker=user).values("blocked__username", "created_at").order_by("id")
+    for row in rows.iterator(CHUNK):
+        yield {"username": row["blocked__username"], "since": row["created_at"]}
+
+
+def _mutes(user: User):
+    rows = Mute.objects.filter(muter=user).values("muted__username", "notifications", "expires_at", "created_at")
+    for row in rows.order_by("id").iterator(CHUNK):
+        yield {
+            "username": row["muted__username"],
+            "notifications": row["notifications"],
+            "expires_at": row["expires_at"],
+            "since": row["created_at"],
+        }
+
+
 def data_export_write(*, user: User) -> str:
     """Build the ZIP of `user`'s data into the storage; returns its key."""
     with tempfile.TemporaryFile() as spool:
@@ -96,10 +115,8 @@ def data_export_write(*, user: User) -> str:
             _write_json_array(archive, "likes.json", _likes(user))
             _write_json_array(archive, "following.json", _follows(user, direction="following"))
             _write_json_array(archive, "followers.json", _follows(user, direction="followers"))
-            # Blocks and mutes join the export with the safety app that stores them; the files are part of the
-            # contract, so they are present (empty) until then.
-            _write_json_array(archive, "blocks.json", [])
-            _write_json_array(archive, "mutes.json", [])
+            _write_json_array(archive, "blocks.json", _blocks(user))
+            _write_json_array(archive, "mutes.json", _mutes(user))
             images = Image.objects.filter(owner=user, status=Image.Status.READY).exclude(original_ext="")
             for image in images.order_by("id").iterator(CHUNK):
                 try:

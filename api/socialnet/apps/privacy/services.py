@@ -16,8 +16,8 @@ from apps.comments.models import Comment
 from apps.comments.services import comment_delete
 from apps.common.tasks import enqueue
 from apps.feed.services import timeline_unmerge
-from apps.follows.models import Follow
-from apps.follows.services import follow_delete
+from apps.follows.models import Follow, FollowRequest
+from apps.follows.services import follow_delete, follow_request_reject
 from apps.images.models import Image
 from apps.images.services import image_delete
 from apps.interactions.models import Like
@@ -26,6 +26,8 @@ from apps.moderation.models import ModerationAction, TargetType
 from apps.notifications.services import notifications_delete_for_user
 from apps.posts.models import Post
 from apps.posts.services import post_delete
+from apps.safety.models import Block, KeywordFilter, Mute
+from apps.safety.services import block_delete, keyword_filter_delete, mute_delete
 from apps.users.models import User
 from apps.users.services import user_revoke_tokens
 
@@ -46,8 +48,9 @@ def _in_batches(queryset):
 
 
 def user_erase(*, user_id: int) -> bool:
-    """Delete everything of the user that API.md lists: follows both ways, posts (with their images, files, likes
-    and comments), comments, likes, images, notifications, data exports. Each piece goes through its app's service, one
+    """Delete everything of the user that API.md lists: follows and follow requests both ways, posts (with their
+    images, files, likes and comments), comments, likes, images, blocks, mutes, keyword filters, notifications,
+    data exports. Each piece goes through its app's service, one
     transaction each, so counters of other users are repaired as for any delete, erased posts leave every timeline,
     and files go after commit. Idempotent: a task that dies half-way is re-run and carries on. The user row stays,
     emptied, so the username stays taken (and moderation records keep their meaning). Returns False if there was
@@ -71,6 +74,22 @@ def user_erase(*, user_id: int) -> bool:
         follow_delete(follower=user, followee=follow.followee)
     for image in _in_batches(Image.objects.filter(owner_id=user_id).order_by("id")):
         image_delete(image=image)
+    # Follow requests both ways: the user's own, and those waiting for their approval (nobody is left to decide).
+    for request in _in_batches(
+        FollowRequest.objects.filter(requester_id=user_id).select_related("target").order_by("id")
+    ):
+        follow_request_reject(target=request.target, requester=user)
+    for request in _in_batches(
+        FollowRequest.objects.filter(target_id=user_id).select_related("requester").order_by("id")
+    ):
+        follow_request_reject(target=user, requester=request.requester)
+    # The user's blocks, mutes and filters. Blocks *of* the user stay: they are the other person's data.
+    for block in _in_batches(Block.objects.filter(blocker_id=user_id).select_related("blocked").order_by("id")):
+        block_delete(blocker=user, blocked=block.blocked)
+    for mute in _in_batches(Mute.objects.filter(muter_id=user_id).select_related("muted").order_by("id")):
+        mute_delete(muter=user, muted=mute.muted)
+    for keyword_filter in _in_batches(KeywordFilter.objects.filter(owner_id=user_id).order_by("id")):
+        keyword_filter_delete(keyword_filter=keyword_filter)
     notifications_delete_for_user(user_id=user_id)
     _data_exports_delete(DataExport.objects.filter(user_id=user_id))
     with transaction.atomic():

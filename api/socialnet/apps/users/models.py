@@ -35,6 +35,9 @@ class User(AbstractUser):
         "images.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="avatar_users"
     )
     premium_until = models.DateTimeField(null=True, blank=True)
+    # Following needs the owner's approval, and only approved followers (the owner and staff too) see any post.
+    # db_default: rows written by code that predates the column (a rolling deploy, raw COPY) still get a value.
+    is_private = models.BooleanField(default=False, db_default=False)
     # Denormalised counters, changed with F() in the transaction that creates or deletes the row they count.
     followers_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)

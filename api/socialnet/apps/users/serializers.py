@@ -57,6 +57,7 @@ class PublicProfileSerializer(serializers.ModelSerializer):
             "following_count",
             "posts_count",
             "is_premium",
+            "is_private",
             "is_following",
         ]
         read_only_fields = fields
@@ -88,6 +89,7 @@ class ProfileUpdateSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     bio = serializers.CharField(max_length=500, required=False, allow_blank=True)
     avatar_id = IdField(required=False, allow_null=True)
+    is_private = serializers.BooleanField(required=False)
     email = serializers.EmailField(max_length=254, required=False)
 
 

@@ -6,7 +6,9 @@ from django.db import IntegrityError, transaction
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 from rest_framework.exceptions import ValidationError
 
-from . import lifecycle
+from apps.common.signals import send_on_commit
+
+from . import lifecycle, signals
 from .avatars import avatar_handler
 from .models import User
 from .usernames import username_validate_new
@@ -36,8 +38,12 @@ def user_create(*, username: str, email: str, password: str, first_name: str = "
 
 
 @transaction.atomic
+@transaction.atomic
 def user_update_profile(*, user: User, data: dict) -> User:
-    fields = [name for name in ("first_name", "last_name", "bio") if name in data]
+    """Edit the profile. Going public (is_private true → false) is announced after commit: the follows app then
+    accepts the pending follow requests (API.md), which users cannot do itself (follows sits above it)."""
+    went_public = user.is_private and data.get("is_private") is False
+    fields = [name for name in ("first_name", "last_name", "bio", "is_private") if name in data]
     for name in fields:
         setattr(user, name, data[name])
     if "avatar_id" in data:  # an image of the user's own, or None to clear it
@@ -47,6 +53,8 @@ def user_update_profile(*, user: User, data: dict) -> User:
         lifecycle.email_change_request(user=user, address=data["email"])
     if fields:
         user.save(update_fields=fields)
+    if went_public:
+        send_on_commit(signals.account_made_public, sender=User, user_id=user.pk)
     return user
 
 

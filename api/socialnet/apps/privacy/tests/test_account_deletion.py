@@ -113,6 +113,19 @@ def world(client_for, django_capture_on_commit_callbacks):
         as_friend.post(f"/posts/{gones_post}/comments/", {"text": "nice"}, format="json")
         upload = SimpleUploadedFile("q.jpg", samples.jpeg_bytes(), content_type="image/jpeg")
         as_gone.post("/images/", {"file": upload}, format="multipart")  # an upload never posted
+        # Safety: gone's blocks, mutes, filters and follow requests both ways; someone else's block of gone.
+        shy, pest, fussy = UserFactory(is_private=True), UserFactory(), UserFactory()
+        assert as_gone.post(f"/users/{pest.username}/block/").status_code == 201
+        assert (
+            as_gone.post(f"/users/{fan.username}/mute/", {"duration_seconds": None}, format="json").status_code == 201
+        )
+        assert as_gone.post("/filters/", {"phrase": "spoiler", "context": ["home"]}, format="json").status_code == 201
+        assert as_gone.post(f"/users/{shy.username}/follow/").status_code == 202
+        assert client_for(fussy).post(f"/users/{gone.username}/block/").status_code == 201
+    gone.is_private = True
+    gone.save(update_fields=["is_private"])
+    requester = UserFactory()
+    assert client_for(requester).post(f"/users/{gone.username}/follow/").status_code == 202
     return {"gone": gone, "friend": friend, "fan": fan, "friends_post": friends_post, "gones_post": gones_post}
 
 
@@ -151,7 +164,8 @@ def test_erasure_leaves_nothing_of_the_user_and_exact_counters(
 
     gone.refresh_from_db()
     assert gone.erased_at is not None and gone.email == "" and not gone.has_usable_password()
-    assert rows_pointing_at(gone.pk) == {}
+    # Only someone else's block of the erased account remains: that is their data, not the user's.
+    assert rows_pointing_at(gone.pk) == {"safety.Block.blocked": 1}
     assert not [path for path in Path(media_root).rglob("*") if path.is_file()], "files of the erased user remain"
     friend.refresh_from_db()
     fan.refresh_from_db()

@@ -21,6 +21,7 @@ from apps.interactions.models import Like
 from apps.posts.models import Post
 from apps.privacy import services
 from apps.privacy.models import DataExport
+from apps.safety.models import Block, Mute
 from apps.users.tests.factories import UserFactory
 from apps.users.tests.lifecycle_support import LaterClock
 
@@ -44,6 +45,9 @@ def exporter(user, other_user, client_for, django_capture_on_commit_callbacks):
         client_for(other_user).post(f"/users/{user.username}/follow/")
     Comment.objects.create(post=secret, author=user, text="my comment on a locked post")
     Like.objects.create(post=secret, user=user)
+    Block.objects.create(blocker=user, blocked=UserFactory(username="pest"))
+    Block.objects.create(blocker=UserFactory(username="blocks_me"), blocked=user)  # theirs, not in the export
+    Mute.objects.create(muter=user, muted=UserFactory(username="noisy"), notifications=False)
     return client
 
 
@@ -92,7 +96,11 @@ def test_export_zip_matches_the_database_and_leaks_nothing(exporter, user, djang
     assert following == set(Follow.objects.filter(follower=user).values_list("followee__username", flat=True))
     followers = {f["username"] for f in read(archive, "followers.json")}
     assert followers == set(Follow.objects.filter(followee=user).values_list("follower__username", flat=True))
+    assert [b["username"] for b in read(archive, "blocks.json")] == ["pest"]
+    (mute,) = read(archive, "mutes.json")
+    assert (mute["username"], mute["notifications"], mute["expires_at"]) == ("noisy", False, None)
     everything = b"".join(archive.read(name) for name in archive.namelist() if name.endswith(".json"))
+    assert b"blocks_me" not in everything  # who blocks the user is the other person's data
     assert b"premium secret words" not in everything  # the locked post's text is not the user's data
 
 
@@ -151,5 +159,9 @@ def test_other_users_are_not_exported(exporter, user, django_capture_on_commit_c
     Post.objects.create(author=stranger, text="stranger's words")
     export_now(exporter, django_capture_on_commit_callbacks)
     archive = download(exporter.get("/users/me/export/").json()["url"])
+    assert [b["username"] for b in read(archive, "blocks.json")] == ["pest"]
+    (mute,) = read(archive, "mutes.json")
+    assert (mute["username"], mute["notifications"], mute["expires_at"]) == ("noisy", False, None)
     everything = b"".join(archive.read(name) for name in archive.namelist() if name.endswith(".json"))
+    assert b"blocks_me" not in everything  # who blocks the user is the other person's data
     assert b"stranger's words" not in everything and stranger.email.encode() not in everything

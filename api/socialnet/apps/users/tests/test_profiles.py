@@ -16,6 +16,7 @@ PUBLIC_FIELDS = {
     "following_count",
     "posts_count",
     "is_premium",
+    "is_private",
     "is_following",
 }
 

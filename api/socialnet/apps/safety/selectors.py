@@ -1,0 +1,186 @@
+"""THE block and mute rule: who is hidden from whom, who is muted. Posts, comments, likes, notifications and feeds
+(above) import these; users and follows (below, beside) reach them through apps.users.visibility."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower, StrIndex
+from django.db.models.lookups import GreaterThan, IRegex
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from apps.common.tasks import enqueue
+from apps.users.models import User
+from apps.users.visibility import EMPTY, AccountSet
+
+from . import cache
+from .models import Block, KeywordFilter, Mute
+
+Viewer = User | AnonymousUser
+
+
+def _active_mutes(user_id: int) -> QuerySet[Mute]:
+    return Mute.objects.filter(muter_id=user_id).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+
+
+def _load_sets(user_id: int) -> cache.SafetySets:
+    """Both sets from PostgreSQL: two indexed queries (blocks either way; mutes not yet expired)."""
+    hidden = set()
+    for blocker_id, blocked_id in Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id)).values_list(
+        "blocker_id", "blocked_id"
+    ):
+        hidden.add(blocked_id if blocker_id == user_id else blocker_id)
+    mutes = tuple(
+        (muted_id, expires.timestamp() if expires else None, notifications)
+        for muted_id, expires, notifications in _active_mutes(user_id).values_list(
+            "muted_id", "expires_at", "notifications"
+        )
+    )
+    return cache.SafetySets(hidden=frozenset(hidden), mutes=mutes)
+
+
+def safety_sets_rebuild(*, user_id: int) -> bool:
+    """Cache a user's sets from PostgreSQL (the task queued by a read that missed). True if stored."""
+    return cache.sets_store(user_id, _load_sets(user_id))
+
+
+def _cached_sets(user_id: int) -> cache.SafetySets | None:
+    sets, rebuild = cache.sets_cached(user_id)
+    if rebuild:
+        from .tasks import safety_sets_rebuild_task  # tasks import this module
+
+        # After commit: a rebuild must read what this transaction (if any) wrote. Off the request path, so a page
+        # costs the same SQL warm or cold.
+        transaction.on_commit(lambda: enqueue(safety_sets_rebuild_task, user_id))
+    return sets
+
+
+def hidden_accounts(viewer: Viewer) -> AccountSet:
+    """Accounts `viewer` blocks or is blocked by: each is invisible to the other on every authenticated path.
+    Empty for anonymous callers (a block is between two accounts; logged out, everyone sees public content)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return EMPTY
+    sets = _cached_sets(viewer.pk)
+    if sets is not None:
+        return AccountSet(ids=sets.hidden)
+    return AccountSet(
+        subqueries=(
+            Block.objects.filter(blocker_id=viewer.pk).values("blocked_id"),
+            Block.objects.filter(blocked_id=viewer.pk).values("blocker_id"),
+        )
+    )
+
+
+def muted_accounts(viewer: Viewer, *, notifications_only: bool = False) -> AccountSet:
+    """Accounts `viewer` mutes right now (all of them, or those whose notifications are muted too)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return EMPTY
+    sets = _cached_sets(viewer.pk)
+    if sets is not None:
+        return AccountSet(ids=sets.muted(notifications_only=notifications_only))
+    mutes = _active_mutes(viewer.pk)
+    if notifications_only:
+        mutes = mutes.filter(notifications=True)
+    return AccountSet(subqueries=(mutes.values("muted_id"),))
+
+
+def blocked_between(*, user_id: int, others: list[int]) -> list[int]:
+    """Which of `others` a block stands between with `user_id`, either way (one query, for a batch)."""
+    rows = Block.objects.filter(
+        Q(blocker_id=user_id, blocked_id__in=others) | Q(blocked_id=user_id, blocker_id__in=others)
+    ).values_list("blocker_id", "blocked_id")
+    return sorted({blocked if blocker == user_id else blocker for blocker, blocked in rows})
+
+
+def block_list(*, user: User) -> QuerySet[Block]:
+    """The accounts `user` blocks (active ones: a closed account has no profile to show), newest block first."""
+    return (
+        Block.objects.filter(blocker=user, blocked__is_active=True)
+        .select_related("blocked", "blocked__avatar")
+        .order_by("-id")
+    )
+
+
+def mute_list(*, user: User) -> QuerySet[Mute]:
+    """`user`'s mutes still in force, newest first, annotated `follows_muted` (muting someone you follow is the
+    common case: their profile card must say so)."""
+    # Through the relation the follows app declares on User: safety never imports follows (siblings).
+    follows_muted = Exists(User.objects.filter(pk=user.pk, following_set__followee_id=OuterRef("muted_id")))
+    return (
+        _active_mutes(user.pk)
+        .filter(muted__is_active=True)
+        .select_related("muted", "muted__avatar")
+        .annotate(follows_muted=follows_muted)
+        .order_by("-id")
+    )
+
+
+RELATIONSHIPS_MAX = 50
+
+
+def relationships(*, viewer: User, usernames: list[str]) -> list[User]:
+    """`viewer`'s relationship with each named active account, in the order asked (unknown names left out), as
+    users annotated `following`, `followed_by`, `requested`, `blocking`, `blocked_by`, `muting`. One query.
+
+    Blocked accounts are listed too: drawing an "Unblock" button is what this is for, and `blocked_by` is part of
+    the contract (API.md)."""
+    wanted = [name.lower() for name in usernames]
+    # Follows through the relation the follows app declares on User: safety never imports follows (siblings).
+    rows = (
+        User.objects.annotate(username_lower=Lower("username"))
+        .filter(username_lower__in=wanted, is_active=True)
+        .annotate(
+            following=Exists(User.objects.filter(pk=viewer.pk, following_set__followee_id=OuterRef("pk"))),
+            followed_by=Exists(User.objects.filter(pk=OuterRef("pk"), following_set__followee_id=viewer.pk)),
+            requested=Exists(User.objects.filter(pk=viewer.pk, follow_requests_sent__target_id=OuterRef("pk"))),
+            blocking=Exists(Block.objects.filter(blocker_id=viewer.pk, blocked_id=OuterRef("pk"))),
+            blocked_by=Exists(Block.objects.filter(blocker_id=OuterRef("pk"), blocked_id=viewer.pk)),
+            muting=Exists(_active_mutes(viewer.pk).filter(muted_id=OuterRef("pk"))),
+        )
+    )
+    by_name = {row.username_lower: row for row in rows}
+    return [by_name[name] for name in wanted if name in by_name]
+
+
+def keyword_filter_list(*, user: User) -> QuerySet[KeywordFilter]:
+    """All of `user`'s filters, expired ones included (they may be edited back to life), oldest first."""
+    return KeywordFilter.objects.filter(owner=user).order_by("id")
+
+
+def keyword_filter_get(*, user: User, filter_id: int) -> KeywordFilter:
+    """One of `user`'s filters; Http404 for anyone else's (never reveal that it exists)."""
+    return get_object_or_404(KeywordFilter, pk=filter_id, owner=user)
+
+
+def filtered_out(viewer: Viewer, *, context: str, text_ref: str = "text"):
+    """An expression, true for rows whose text (the column `text_ref` of the outer query, e.g. "text" or
+    "post__text") matches one of `viewer`'s filters in force for `context`; None for anonymous callers.
+
+    Matched inside the page's query (a correlated NOT EXISTS over the viewer's few filters, by index), so filters
+    add no query and their number does not change a page's query count. PostgreSQL matches Unicode-aware regular
+    expressions case-insensitively (stored `pattern`); the embedded SQLite mode falls back to case-insensitive
+    substrings (documented)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return None
+    filters = KeywordFilter.objects.filter(owner_id=viewer.pk, **{f"in_{context}": True}).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    )
+    if connection.vendor == "postgresql":
+        match = IRegex(OuterRef(text_ref), F("pattern"))
+    else:
+        match = GreaterThan(StrIndex(Lower(OuterRef(text_ref)), Lower(F("phrase"))), 0)
+    return Exists(filters.filter(match))
+
+
+def exclude_filtered(
+    qs: QuerySet, viewer: Viewer, *, context: str, text_ref: str = "text", readable: Q | None = None
+) -> QuerySet:
+    """`qs` without the rows `viewer`'s filters for `context` hide. `readable`: the rows whose text the viewer may
+    read; only those are matched. A premium post locked for the viewer must never be hidden by a filter: its
+    disappearing would tell a non-premium user, filter by filter, which words its text contains."""
+    condition = filtered_out(viewer, context=context, text_ref=text_ref)
+    if condition is None:
+        return qs
+    return qs.filter(~(Q(condition) & readable)) if readable is not None else qs.filter(~condition)
