@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 from authlib.common.security import generate_token
-from authlib.integrations.requests_client import OAuth2Session
 
 from apps.common.testing.celery_worker import wait_until
 from apps.users.tests.factories import TEST_PASSWORD, UserFactory
+from apps.users.tests.oauth_browser import pkce_session
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,13 +54,7 @@ def first_form(html: str) -> dict[str, str]:
 def test_pkce_flow_through_the_gateway(django_gateway, oauth_clients, live_server):
     gw = django_gateway.url
     user = UserFactory(username="gw-pkce")
-    client = OAuth2Session(
-        client_id="socialnet-demo",
-        redirect_uri=REDIRECT_URI,
-        scope="read write",
-        code_challenge_method="S256",
-        token_endpoint_auth_method="none",
-    )
+    client = pkce_session(REDIRECT_URI)
     verifier = generate_token(64)
     authorize_url, state = client.create_authorization_url(f"{gw}/o/authorize/", code_verifier=verifier)
 

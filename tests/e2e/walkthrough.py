@@ -11,7 +11,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from PIL import Image as PILImage
 
-from apps.users.tests.oauth_browser import browser_login_and_consent
+from apps.users.tests.oauth_browser import browser_login_and_consent, pkce_session
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 PASSWORD = "plum-tangerine-87-orbit"
@@ -38,13 +38,7 @@ def register(base: str, username: str) -> None:
 
 
 def login(base: str, username: str) -> OAuth2Session:
-    client = OAuth2Session(
-        client_id="socialnet-demo",
-        redirect_uri=REDIRECT_URI,
-        scope="read write",
-        code_challenge_method="S256",
-        token_endpoint_auth_method="none",
-    )
+    client = pkce_session(REDIRECT_URI)
     verifier = generate_token(64)
     url, _ = client.create_authorization_url(f"{base}/o/authorize/", code_verifier=verifier)
     location = browser_login_and_consent(base, url, username, password=PASSWORD)

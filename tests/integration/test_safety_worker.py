@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from apps.common.testing.celery_worker import wait_until
-from apps.feed import services, tasks
+from apps.feed import selectors, tasks
 from apps.feed.timeline import timeline_client, timeline_key
 from apps.users.tests.factories import UserFactory
 
@@ -37,4 +37,4 @@ def test_a_fan_out_batch_in_flight_when_the_block_lands(celery_worker, client_fo
     time.sleep(0.3)
     assert post_id not in stored(me)
     assert post_id in stored(bystander)
-    assert services.fanout_recipients(author_id=author.pk) == [bystander.pk]
+    assert selectors.fanout_recipients(author_id=author.pk) == [bystander.pk]

@@ -4,8 +4,20 @@ from html.parser import HTMLParser
 from urllib.parse import urlparse
 
 import requests
+from authlib.integrations.requests_client import OAuth2Session
 
 from .factories import TEST_PASSWORD
+
+
+def pkce_session(redirect_uri: str, *, session_class=OAuth2Session, scope: str = "read write") -> OAuth2Session:
+    """The demo client set up as a mobile app would: public (no secret), PKCE with S256."""
+    return session_class(
+        client_id="socialnet-demo",
+        redirect_uri=redirect_uri,
+        scope=scope,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
+    )
 
 
 class FormParser(HTMLParser):

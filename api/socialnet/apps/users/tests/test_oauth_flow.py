@@ -12,7 +12,7 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from apps.users.oauth_clients import demo_client_ensure
 from apps.users.tests.factories import UserFactory
-from apps.users.tests.oauth_browser import browser_login_and_consent
+from apps.users.tests.oauth_browser import browser_login_and_consent, pkce_session
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
@@ -38,13 +38,7 @@ def oauth_user(transactional_db):
 def test_full_pkce_flow_over_http(live_server, oauth_user, token_body):
     base = live_server.url
     session_class = JsonTokenRequestSession if token_body == "json" else OAuth2Session
-    client = session_class(
-        client_id="socialnet-demo",
-        redirect_uri=REDIRECT_URI,
-        scope="read write",
-        code_challenge_method="S256",
-        token_endpoint_auth_method="none",
-    )
+    client = pkce_session(REDIRECT_URI, session_class=session_class)
     verifier = generate_token(64)
     authorize_url, state = client.create_authorization_url(f"{base}/o/authorize/", code_verifier=verifier)
 
