@@ -154,12 +154,15 @@ def seed(args) -> None:
                     0,
                     0,
                     0,
+                    True,
+                    "",
                 )
 
         copy_rows(
             raw,
             "COPY users_user (password, last_login, is_superuser, username, first_name, last_name, is_staff, "
-            "is_active, date_joined, email, role, bio, followers_count, following_count, posts_count) FROM STDIN",
+            "is_active, date_joined, email, role, bio, followers_count, following_count, posts_count, email_verified, "
+            "pending_email) FROM STDIN",
             users(),
             n,
             "users",
