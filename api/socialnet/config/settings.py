@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.feed",
     "apps.images",
     "apps.interactions",
+    "apps.tags",
     "apps.notifications",
     "apps.moderation",
     "apps.demo",
