@@ -506,3 +506,10 @@ LOGGING = {
         "kombu": {"level": "ERROR" if EMBEDDED else "WARNING"},
     },
 }
+
+# --- Discovery (apps.tags) ------------------------------------------------------------------------------------
+# Trending tags are cached for 15 minutes (apps.tags.selectors); refreshed well within that.
+CELERY_BEAT_SCHEDULE["refresh-trending-tags"] = {
+    "task": "apps.tags.tasks.trending_tags_refresh_task",
+    "schedule": 5 * 60.0,
+}

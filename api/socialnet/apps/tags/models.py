@@ -60,3 +60,17 @@ class Mention(models.Model):
         return (
             f"@{self.user_id} in {'post ' + str(self.post_id) if self.post_id else 'comment ' + str(self.comment_id)}"
         )
+
+
+class TagFollow(models.Model):
+    """A user follows a tag: public posts carrying it are merged into their home feed at read time (apps.feed)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tag_follows")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="follows")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "tag"], name="tag_follow_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows #{self.tag_id}"

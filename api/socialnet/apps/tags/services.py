@@ -3,6 +3,7 @@ transaction that writes the text, so a post's tags and mentions exist as soon as
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db.models.functions import Lower
 
 from apps.common.signals import send_on_commit
@@ -11,8 +12,9 @@ from apps.safety.selectors import hidden_accounts
 from apps.users.models import User
 
 from . import signals
-from .models import Mention, PostTag, Tag
+from .models import Mention, PostTag, Tag, TagFollow
 from .parsing import parse, tag_key
+from .selectors import TRENDING_CACHE_KEY, TRENDING_CACHE_SECONDS, trending_tags_compute
 
 
 def tags_get_or_create(names: list[str]) -> list[Tag]:
@@ -66,3 +68,20 @@ def comment_text_index(*, comment_id: int, author: User, text: str) -> None:
     added = _set_mentions(owner={"comment_id": comment_id}, user_ids=user_ids)
     if added:
         send_on_commit(signals.users_mentioned, sender=Mention, post_id=None, comment_id=comment_id, user_ids=added)
+
+
+def tag_follow(*, user: User, tag: Tag) -> bool:
+    """Follow a tag; True when new (201), False when already followed (200)."""
+    _, created = TagFollow.objects.get_or_create(user=user, tag=tag)
+    return created
+
+
+def tag_unfollow(*, user: User, tag: Tag) -> None:
+    TagFollow.objects.filter(user=user, tag=tag).delete()
+
+
+def trending_tags_refresh() -> list[dict]:
+    """Recompute the trending tags and cache them (beat, every few minutes)."""
+    computed = trending_tags_compute()
+    cache.set(TRENDING_CACHE_KEY, computed, TRENDING_CACHE_SECONDS)
+    return computed
