@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.images",
     "apps.interactions",
     "apps.tags",
+    "apps.search",
     "apps.notifications",
     "apps.moderation",
     "apps.demo",

@@ -53,6 +53,7 @@ urlpatterns = [
     path("exports/download/", data_export_download, name="data-export-download"),
     path("feed/", include("apps.feed.urls")),
     path("tags/", include("apps.tags.urls")),
+    path("search/", include("apps.search.urls")),
     path("notifications/", include("apps.notifications.urls")),
     path("filters/", include(filter_urlpatterns)),
     path("", include("apps.moderation.urls")),  # /reports/ and /moderation/...
