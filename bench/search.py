@@ -215,7 +215,7 @@ def main() -> None:
     explain(search.search_posts(viewer=viewer, q=sample["rare"])[:20], "post search")
     explain(search.search_accounts(viewer=viewer, q=sample["user"][:4])[:20], "account search (prefix)")
     explain(search.search_tags(viewer=viewer, q="tagka")[:20], "tag prefix")
-    explain(tags.tag_posts(viewer=viewer, tag=tag)[:20], "tag timeline")
+    explain(tags.tag_posts(viewer=viewer, key=tag.key)[:20], "tag timeline")
 
     counts = {}
     for path in (f"/tags/{tag.name}/posts/", "/posts/"):

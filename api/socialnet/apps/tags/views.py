@@ -1,3 +1,4 @@
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -40,8 +41,11 @@ class TagPostsView(GenericAPIView):
 
     @extend_schema(responses=PostSerializer(many=True))
     def get(self, request, name: str):
-        tag = selectors.tag_get(name=name)
-        page = self.paginate_queryset(selectors.tag_posts(viewer=request.user, tag=tag))
+        key = selectors.tag_key_from_path(name)
+        page = self.paginate_queryset(selectors.tag_posts(viewer=request.user, key=key))
+        # A page with posts proves the tag exists; only an empty one asks whether it was ever used (else 404).
+        if not page and not selectors.tag_exists(key=key):
+            raise Http404("No such tag.")
         return self.get_paginated_response(PostSerializer(page, many=True, context={"request": request}).data)
 
 

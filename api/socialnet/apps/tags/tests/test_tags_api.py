@@ -29,6 +29,9 @@ def test_detail_counts_only_what_you_may_see(api_client, client_for, user, other
     assert api_client.get("/tags/NEWS/").json() == {"name": "News", "posts_count": 1, "following": False}
     assert client_for(user).get("/tags/news/").json()["posts_count"] == 2
     assert api_client.get("/tags/never_used/").status_code == 404
+    assert api_client.get("/tags/never_used/posts/").status_code == 404
+    post_create(author=user, text="#lonely", visibility="followers")
+    assert timeline(api_client, "lonely").json()["results"] == []  # used, nothing to show you: an empty page
 
 
 @pytest.mark.parametrize("name", ["123", "a-b", "x" * 101, "%F0%9F%98%80", "%20", "a%00b", "..", "a.b"])
@@ -83,11 +86,13 @@ def test_edits_move_posts_between_timelines(api_client, user):
     assert [p["id"] for p in timeline(api_client, "new").json()["results"]] == [post.pk]
 
 
-def test_timeline_query_count_is_constant(client_for, user, django_assert_num_queries):
+def test_timeline_query_count_is_constant_and_that_of_posts(client_for, user, django_assert_num_queries):
     client = client_for(user)
     post_create(author=UserFactory(), text="#news first")
     with CaptureQueriesContext(connection) as one:
         assert len(client.get("/tags/news/posts/?page_size=50").json()["results"]) == 1
+    with django_assert_num_queries(len(one)):
+        client.get("/posts/?page_size=50")
     for i in range(49):
         post_create(author=UserFactory(), text=f"#news #more{i} @{user.username}")
     with django_assert_num_queries(len(one)):
