@@ -101,9 +101,12 @@ def test_leak_matrix(api_client, client_for, user, premium_user):
     assert found(client_for(user)) == everyone | {"premium", "followers"}
     assert found(client_for(private)) == everyone | {"private"}
     # Accounts: a block hides each from the other; a private account is found (its profile is public).
-    assert blocked.username not in str(search(client_for(reader), q=blocked.username))
-    assert reader.username not in str(search(client_for(blocked), q=reader.username))
-    assert private.username in str(search(api_client, q=private.username))
+    def accounts(client, q):
+        return [a["username"] for a in search(client, q=q, type="accounts")["results"]]
+
+    assert blocked.username not in accounts(client_for(reader), blocked.username)
+    assert reader.username not in accounts(client_for(blocked), reader.username)
+    assert private.username in accounts(api_client, private.username)
 
 
 @pytest.mark.parametrize(
