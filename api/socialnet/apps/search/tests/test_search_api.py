@@ -100,6 +100,7 @@ def test_leak_matrix(api_client, client_for, user, premium_user):
     assert found(client_for(premium_user)) == everyone | {"premium"}
     assert found(client_for(user)) == everyone | {"premium", "followers"}
     assert found(client_for(private)) == everyone | {"private"}
+
     # Accounts: a block hides each from the other; a private account is found (its profile is public).
     def accounts(client, q):
         return [a["username"] for a in search(client, q=q, type="accounts")["results"]]
