@@ -98,13 +98,14 @@ PYTHON_FILES = [
     "scripts/ensure_env.py",
     "bench/feed.py",
     "bench/gateway.py",
+    "bench/search.py",
 ]
 SHELL_FILES = ["scripts/*.sh", ".ci/run", "Procfile", "api/Dockerfile", "api_gateway/Dockerfile"]
 # Read by tools rather than by SocialNet's processes, so not in .env.example: each is documented in the file named.
 TOOL_VARIABLES = {
     "PYTHON": "docs/testing.md",  # make: the interpreter that creates .venv
     "PYTEST_ARGS": "docs/testing.md",  # make test: options passed to pytest
-    "BENCH_REDIS_URL": "docs/benchmarks.md",  # bench/feed.py: its Redis
+    "BENCH_REDIS_URL": "docs/benchmarks.md",  # bench/feed.py and bench/search.py: their Redis
     "POSTGRES_DB": "docs/configuration.md",  # docker compose: the postgres_db container (.env.dev)
     "POSTGRES_USER": "docs/configuration.md",
     "POSTGRES_PASSWORD": "docs/configuration.md",  # read by the postgres image, not by a file here

@@ -77,6 +77,40 @@ def test_readme_safety_section_runs_as_written(stack_name, request):
     assert '"is_private":true' in output
 
 
+def discovery_script() -> str:
+    """The walkthrough's first block (an account and a token), then the README's Discovery section as written."""
+    readme = (ROOT / "README.md").read_text()
+    walkthrough = readme.split("\n## Walkthrough\n", 1)[1].split("\n## ", 1)[0]
+    token_block = re.findall(r"```bash\n(.*?)```", walkthrough, flags=re.S)[0]
+    section = readme.split("\n## Discovery: ", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    assert blocks, "the Discovery section lost its code block"
+    return "set -euo pipefail\n" + token_block + "\n".join(blocks)
+
+
+@pytest.mark.parametrize("stack_name", ["full_stack", "embedded_stack"])
+def test_readme_discovery_section_runs_as_written(stack_name, request):
+    stack = request.getfixturevalue(stack_name)
+    stack.manage("seed_demo", "--users", "5", "--images", "1")
+    result = subprocess.run(
+        ["bash", "-c", discovery_script()],
+        cwd=ROOT,
+        env={**os.environ, "BASE": stack.gateway_url},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    output = result.stdout
+    assert result.returncode == 0, f"{output}\n{result.stderr}\n{stack.logs()}"
+    lines = output.splitlines()
+    assert '"tags":["Photography"]' in output and '"username":"alice"}]' in output  # the 201's tags and mentions
+    assert '"name":"Photography"' in output and '"following":true' in output  # detail, then the follow
+    assert '"accounts_count":' in output  # trending
+    assert "Sunrise over the harbour" in lines[-4]  # the full-text search found the post
+    assert '"username":"alice"' in lines[-3]  # the account search
+    assert lines[-2:] == ["204", "400"]
+
+
 def recovery_blocks() -> tuple[str, str]:
     """The README's Account recovery block, cut where the reader pastes the token from the printed email."""
     readme = (ROOT / "README.md").read_text()

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "apps.feed",
     "apps.images",
     "apps.interactions",
+    "apps.tags",
+    "apps.search",
     "apps.notifications",
     "apps.moderation",
     "apps.demo",
@@ -504,4 +506,11 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING" if EMBEDDED else "INFO"},
         "kombu": {"level": "ERROR" if EMBEDDED else "WARNING"},
     },
+}
+
+# --- Discovery (apps.tags) ------------------------------------------------------------------------------------
+# Trending tags are cached for 15 minutes (apps.tags.selectors); refreshed well within that.
+CELERY_BEAT_SCHEDULE["refresh-trending-tags"] = {
+    "task": "apps.tags.tasks.trending_tags_refresh_task",
+    "schedule": 5 * 60.0,
 }

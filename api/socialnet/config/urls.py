@@ -52,6 +52,8 @@ urlpatterns = [
     path("media/<path:key>", media_view, name="media"),
     path("exports/download/", data_export_download, name="data-export-download"),
     path("feed/", include("apps.feed.urls")),
+    path("tags/", include("apps.tags.urls")),
+    path("search/", include("apps.search.urls")),
     path("notifications/", include("apps.notifications.urls")),
     path("filters/", include(filter_urlpatterns)),
     path("", include("apps.moderation.urls")),  # /reports/ and /moderation/...

@@ -12,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 
 from apps.common.counters import count_of, recount_in_batches
 from apps.common.signals import send_on_commit
+from apps.posts.hooks import comment_text_written
 from apps.posts.models import Post
 from apps.users.models import User
 
@@ -61,6 +62,7 @@ def comment_create(*, post: Post, author: User, text: str, parent_id: int | None
     Post.objects.filter(pk=post.pk).update(comments_count=F("comments_count") + 1)
     if parent is not None:
         Comment.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
+    comment_text_written.run(comment_id=comment.pk, author=author, text=text)  # mentions, in this transaction
 
     send_on_commit(signals.comment_created, sender=Comment, comment_id=comment.pk)
     return comment
@@ -74,6 +76,7 @@ def comment_update(*, comment: Comment, actor: User, text: str) -> Comment:
     comment.text = text
     comment.edited_at = timezone.now()
     comment.save(update_fields=["text", "edited_at", "updated_at"])
+    comment_text_written.run(comment_id=comment.pk, author=actor, text=text)
     return comment
 
 

@@ -15,7 +15,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, Q, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.utils import timezone
 
 from apps.comments.models import Comment
@@ -25,6 +25,8 @@ from apps.follows.models import Follow
 from apps.interactions.models import Like
 from apps.posts.models import Post
 from apps.posts.selectors import post_feed_queryset
+from apps.tags.models import PostTag
+from apps.tags.selectors import followed_tag_post_ids
 from apps.users.models import User
 
 from . import ranking, timeline
@@ -229,6 +231,11 @@ def _candidate_ids(
         ids = home_post_ids_from_db(
             user_id=user_id, max_id=max_id, min_id=min_id, limit=limit, following_count=following_count
         )
+    # Public posts with a followed tag: merged here at read time (one indexed query), never fanned out, like
+    # celebrities' posts; so following a tag costs no writes, and Redis and the fallback pages agree.
+    tagged = followed_tag_post_ids(user_id=user_id, max_id=max_id, min_id=min_id, limit=limit)
+    if tagged:
+        ids = sorted(set(ids) | set(tagged), reverse=min_id is None)[:limit]
     return ids
 
 
@@ -246,9 +253,13 @@ def feed_home_page(*, viewer: User, window: IdWindow) -> HomePage:
         return HomePage(posts=[], next_max_id=None, prev_min_id=None)
     # Redis may lag behind an unfollow or hold a post that just became invisible: the database has the last word.
     following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
+    followed_tag = Exists(PostTag.objects.filter(post_id=OuterRef("pk"), tag__follows__user_id=viewer.pk))
     posts = list(
         post_feed_queryset(viewer=viewer)
-        .filter(Q(author_id=viewer.pk) | Q(author_id__in=following), id__in=page_ids)
+        .filter(
+            Q(author_id=viewer.pk) | Q(author_id__in=following) | (Q(visibility=Post.Visibility.PUBLIC) & followed_tag),
+            id__in=page_ids,
+        )
         .order_by("-id")
     )
     if min_id is not None:  # paging towards newer posts

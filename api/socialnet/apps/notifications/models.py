@@ -15,6 +15,7 @@ class Notification(models.Model):
         LIKE = "like", "Like"
         COMMENT = "comment", "Comment"
         REPLY = "reply", "Reply"
+        MENTION = "mention", "Mention"
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -43,6 +44,17 @@ class Notification(models.Model):
                 fields=["recipient", "actor", "type", "comment"],
                 condition=models.Q(type__in=["comment", "reply"]),
                 name="notification_comment_once",
+            ),
+            # A mention notifies once per user per post (or comment), however often an edit re-adds the name.
+            models.UniqueConstraint(
+                fields=["recipient", "actor", "post"],
+                condition=models.Q(type="mention", comment__isnull=True),
+                name="notification_post_mention_once",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "actor", "comment"],
+                condition=models.Q(type="mention", comment__isnull=False),
+                name="notification_comment_mention_once",
             ),
         ]
         indexes = [

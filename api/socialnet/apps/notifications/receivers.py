@@ -6,12 +6,14 @@ from apps.comments.signals import comment_created
 from apps.common.tasks import enqueue
 from apps.follows.signals import follow_requested, followed
 from apps.interactions.signals import post_liked
+from apps.tags.signals import users_mentioned
 
 from .tasks import (
     notification_comment_task,
     notification_follow_request_task,
     notification_follow_task,
     notification_like_task,
+    notification_mention_task,
 )
 
 
@@ -34,3 +36,8 @@ def notify_of_comment(sender, *, comment_id: int, **kwargs) -> None:
 @receiver(follow_requested, dispatch_uid="notifications.follow_request")
 def notify_follow_request(sender, *, requester_id: int, target_id: int, **kwargs) -> None:
     enqueue(notification_follow_request_task, requester_id, target_id)
+
+
+@receiver(users_mentioned, dispatch_uid="notifications.mention")
+def notify_mentioned(sender, *, post_id: int | None, comment_id: int | None, user_ids: list[int], **kwargs) -> None:
+    enqueue(notification_mention_task, post_id, comment_id, list(user_ids))

@@ -8,7 +8,10 @@ from django.db.models import Q
 from apps.comments.models import Comment
 from apps.follows.models import Follow, FollowRequest
 from apps.interactions.models import Like
+from apps.posts.models import Post
 from apps.posts.selectors import post_visible_queryset
+from apps.safety.models import Block
+from apps.tags.models import Mention
 from apps.users.models import User
 
 from .models import Notification
@@ -86,6 +89,39 @@ def notification_comment(*, comment_id: int) -> None:
             type=Notification.Type.COMMENT,
             post_id=post.pk,
             comment_id=comment.pk,
+        )
+
+
+def notification_mention(*, post_id: int | None, comment_id: int | None, user_ids: list[int]) -> None:
+    """Users named in a post's or comment's text: each notified once, if they can see the post and no block stands
+    between them and the writer (checked now: things may have changed since the text was written). A name edited
+    away before this runs notifies nobody."""
+    if comment_id is not None:
+        comment = Comment.objects.filter(pk=comment_id, removed_at__isnull=True, author__is_active=True).first()
+        if comment is None:
+            return
+        actor_id, post_id, owner = comment.author_id, comment.post_id, {"comment_id": comment_id}
+    else:
+        post = Post.objects.filter(pk=post_id, removed_at__isnull=True, author__is_active=True).first()
+        if post is None:
+            return
+        actor_id, owner = post.author_id, {"post_id": post_id}
+    still_named = set(Mention.objects.filter(user_id__in=user_ids, **owner).values_list("user_id", flat=True))
+    for user_id in user_ids:
+        if user_id not in still_named or user_id == actor_id:
+            continue
+        if Block.objects.filter(
+            Q(blocker_id=user_id, blocked_id=actor_id) | Q(blocker_id=actor_id, blocked_id=user_id)
+        ).exists():
+            continue
+        if not _can_see_post(user_id=user_id, post_id=post_id):
+            continue
+        _notify(
+            recipient_id=user_id,
+            actor_id=actor_id,
+            type=Notification.Type.MENTION,
+            post_id=post_id,
+            comment_id=comment_id,
         )
 
 

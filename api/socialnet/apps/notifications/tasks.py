@@ -23,3 +23,8 @@ def notification_comment_task(comment_id: int) -> None:
 @retrying_task
 def notification_follow_request_task(requester_id: int, target_id: int) -> None:
     services.notification_follow_request(requester_id=requester_id, target_id=target_id)
+
+
+@retrying_task
+def notification_mention_task(post_id: int | None, comment_id: int | None, user_ids: list[int]) -> None:
+    services.notification_mention(post_id=post_id, comment_id=comment_id, user_ids=user_ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet, Value
 from django.shortcuts import get_object_or_404
 
 from apps.follows.models import Follow
@@ -26,6 +26,18 @@ def viewer_sees_premium(viewer: Viewer) -> bool:
     return bool(viewer.is_premium or viewer.is_staff or viewer.is_moderator)
 
 
+def _discovery_prefetches() -> list[Prefetch]:
+    """Each post's tags and mentions (the post object carries them): two queries per page, whatever its size.
+    The rows belong to the tags app, above posts: reached through the relations it declares on Post, never
+    imported."""
+    tag_rows = Post._meta.get_field("post_tags").related_model
+    mention_rows = Post._meta.get_field("post_mentions").related_model
+    return [
+        Prefetch("post_tags", queryset=tag_rows.objects.select_related("tag").order_by("id")),
+        Prefetch("post_mentions", queryset=mention_rows.objects.select_related("user").order_by("id")),
+    ]
+
+
 def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
     """Posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined.
 
@@ -43,6 +55,7 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
         Post.objects.filter(removed_at__isnull=True, author__is_active=True)
         .select_related("author", "author__avatar")
         .prefetch_related(post_images_prefetch())  # one query per page for every post's images
+        .prefetch_related(*_discovery_prefetches())
     )
     open_to_all = Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM])
 

@@ -11,6 +11,11 @@ from .selectors import post_is_public
 MAX_IMAGES_PER_POST = 10
 
 
+class MentionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
 def post_is_locked(post: Post) -> bool:
     """Locked as annotated by posts.selectors. A post that did not come from there is treated as locked when it
     is premium: failing closed means a forgotten annotation hides content instead of leaking it."""
@@ -27,6 +32,8 @@ class PostSerializer(serializers.ModelSerializer):
     author = AuthorSerializer(read_only=True)
     text = serializers.SerializerMethodField()
     images = serializers.SerializerMethodField()
+    tags = serializers.SerializerMethodField()
+    mentions = serializers.SerializerMethodField()
     liked_by_me = serializers.SerializerMethodField()
     locked = serializers.SerializerMethodField()
 
@@ -38,6 +45,8 @@ class PostSerializer(serializers.ModelSerializer):
             "text",
             "visibility",
             "images",
+            "tags",
+            "mentions",
             "likes_count",
             "comments_count",
             "views_count",
@@ -56,6 +65,21 @@ class PostSerializer(serializers.ModelSerializer):
         if post_is_locked(obj):
             return []
         return self.images_payload(obj)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tags(self, obj: Post) -> list:
+        """Names as first written, in the order the text has them; from the selector's prefetch."""
+        if post_is_locked(obj):
+            return []
+        return [row.tag.name for row in obj.post_tags.all()]
+
+    @extend_schema_field(MentionSerializer(many=True))
+    def get_mentions(self, obj: Post) -> list:
+        if post_is_locked(obj):
+            return []
+        return [
+            {"id": row.user_id, "username": row.user.username} for row in obj.post_mentions.all() if row.user.is_active
+        ]
 
     def images_payload(self, obj: Post) -> list:
         """The post's image objects, in order, from the selector's prefetch (never a per-post query).

@@ -16,7 +16,7 @@ from apps.common.signals import send_on_commit
 from apps.images.services import images_attach_to_post, images_delete_for_post
 from apps.users.models import User
 
-from . import signals
+from . import hooks, signals
 from .models import Post
 from .selectors import post_has_images
 
@@ -55,6 +55,7 @@ def post_create(
 
     post = Post.objects.create(author=author, text=text, visibility=visibility)
     images_attach_to_post(post=post, image_ids=image_ids)
+    hooks.post_text_written.run(post=post)  # tags and mentions, in this transaction: the 201 carries them
     User.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1)
 
     send_on_commit(signals.post_created, sender=Post, post_id=post.pk, author_id=author.pk)
@@ -82,6 +83,8 @@ def post_update(*, post: Post, actor: User, text: str | None = None, visibility:
     # No event: timelines hold ids only and every read goes through the visibility rule, so a visibility change
     # takes effect on the next read everywhere.
     post.save(update_fields=fields)
+    if text is not None:
+        hooks.post_text_written.run(post=post)
     return post
 
 

@@ -29,6 +29,8 @@ def test_create_post_returns_post_object_and_counts_it(client_for, user):
         "text",
         "visibility",
         "images",
+        "tags",
+        "mentions",
         "likes_count",
         "comments_count",
         "views_count",
