@@ -369,6 +369,8 @@ CELERY_BEAT_SCHEDULE |= {
 FEED_REDIS_URL = env("FEED_REDIS_URL", default="")
 FEED_TIMELINE_MAX = env.int("FEED_TIMELINE_MAX", default=400)
 FEED_FANOUT_BATCH_SIZE = env.int("FEED_FANOUT_BATCH_SIZE", default=1000)
+# Per sweep (every minute): bounds the re-fan-out after a Redis restart wiped every "fanned out" marker.
+FEED_FANOUT_SWEEP_MAX = env.int("FEED_FANOUT_SWEEP_MAX", default=100)
 # Authors with more followers than this are not fanned out; their posts are merged into feeds at read time.
 FEED_CELEBRITY_THRESHOLD = env.int("FEED_CELEBRITY_THRESHOLD", default=10_000)
 # Users not seen for this long are skipped by fan-out; their timeline is rebuilt from a query when they return.
