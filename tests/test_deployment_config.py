@@ -214,6 +214,15 @@ def test_each_queue_has_a_worker_in_compose_and_procfile(compose):
     assert "--prefetch-multiplier=1" in " ".join(compose["services"]["celery_media"]["command"])
 
 
+def test_beat_schedule_file_belongs_to_the_checkout():
+    # A fixed /tmp path was shared by every stack on the host (two checkouts' beats fought over one file). Relative
+    # to api/socialnet (the Procfile's cwd), gitignored by `celerybeat-schedule*`.
+    procfile = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    schedule = procfile["celery_beat"].split("--schedule", 1)[1].split()[0].lstrip("=")
+    assert not schedule.startswith("/"), schedule
+    assert schedule.startswith("celerybeat-schedule")
+
+
 def test_routes_only_name_known_queues():
     from django.conf import settings
 

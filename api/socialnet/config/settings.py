@@ -111,6 +111,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse; Django must not hold them too
+    # With a pool Django turns this into the pool's `check`: each connection is tested (one empty round trip) as it
+    # leaves the pool. After a PostgreSQL restart every pooled connection is dead; unchecked, each of them gave a
+    # request a 500 before the pool noticed.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Redis: cache, broker, timelines --------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -324,10 +328,16 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TIME_LIMIT", default=90)
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Must exceed the longest task so a slow, still-running task is not redelivered to a second worker.
-    "visibility_timeout": 3600,
-    "socket_timeout": 5,
-    "socket_connect_timeout": 2,
+    # How long a message taken by a worker that then died (kill -9, lost host) waits before redelivery. It must
+    # exceed the longest task's time_limit (data_export_build_task, 780 s) so a slow, still-running task is not
+    # redelivered to a second worker, and stay short otherwise: with an hour, everything in flight when a whole
+    # worker died came back an hour later. Retries' countdowns (at most 300 s) are below it too.
+    # apps/common/tests/test_reliability_config.py checks every registered task against it.
+    "visibility_timeout": 900,
+    # A hung Redis must not hold a request: publishing waits at most this long per attempt (enqueue() also turns
+    # publish retries off on the request path; the sweepers and outbox relays catch up).
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0),
+    "socket_connect_timeout": 1,
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
