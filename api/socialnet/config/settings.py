@@ -398,6 +398,13 @@ CELERY_BEAT_SCHEDULE["refresh-trending"] = {
 }
 # Re-enqueues the fan-out of recent posts whose fan-out never started (broker outage at commit time).
 CELERY_BEAT_SCHEDULE["sweep-fanout"] = {"task": "apps.feed.tasks.fanout_sweep_task", "schedule": 60.0}
+# Notifications whose task was lost with the broker: rebuilt from the likes, comments and follows themselves.
+CELERY_BEAT_SCHEDULE["sweep-notifications"] = {
+    "task": "apps.notifications.tasks.notifications_sweep_task",
+    "schedule": 60.0,
+}
+# Newest rows of each kind the sweeper examines per run: covers an outage of that many likes (or comments...).
+NOTIFICATION_SWEEP_SCAN = env.int("NOTIFICATION_SWEEP_SCAN", default=5000)
 
 # --- Images and media storage (apps.images) -------------------------------------------------------------------
 # Where media files live: "local" (FileSystemStorage under MEDIA_ROOT) or "s3" (S3 or MinIO via django-storages).

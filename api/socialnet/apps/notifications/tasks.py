@@ -23,3 +23,9 @@ def notification_comment_task(comment_id: int) -> None:
 @retrying_task
 def notification_follow_request_task(requester_id: int, target_id: int) -> None:
     services.notification_follow_request(requester_id=requester_id, target_id=target_id)
+
+
+@retrying_task
+def notifications_sweep_task() -> int:
+    """Periodic: the notifications whose task was never enqueued (broker down at commit)."""
+    return services.notifications_sweep_missed()
