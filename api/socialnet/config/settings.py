@@ -267,6 +267,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set used by several fields (a report's `resolution`, the resolve `action`).
     "ENUM_NAME_OVERRIDES": {"ReportResolutionEnum": "apps.moderation.models.Report.Resolution"},
+    # Every operation's error responses and query limits, derived in one place (apps/common/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.common.openapi.error_responses_hook",
+    ],
     "OAUTH2_FLOWS": ["authorizationCode"],
     "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
     "OAUTH2_TOKEN_URL": "/o/token/",
