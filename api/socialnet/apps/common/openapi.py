@@ -55,6 +55,15 @@ LIMITS = {
 }
 
 
+# What the rules above cannot see, per operation: bodies naming an object by id (404 when it is not visible), a
+# body the schema does not show (DELETE /users/me/ asks for the password), a resource that may not exist yet.
+EXTRA_STATUSES = {
+    ("post", "/reports/"): ["404"],
+    ("get", "/users/me/export/"): ["404"],
+    ("delete", "/users/me/"): ["400"],
+}
+
+
 def _response(status: str, schema: str, headers: dict | None = None) -> dict:
     response = {"description": _DESCRIPTIONS[status], "content": {"application/json": {"schema": _REF[schema]}}}
     if headers:
@@ -72,7 +81,7 @@ def error_responses_hook(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault("Error", ERROR)
     schemas.setdefault("ValidationError", VALIDATION_ERROR)
-    for operations in result.get("paths", {}).values():
+    for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
@@ -102,6 +111,8 @@ def error_responses_hook(result, generator, request, public):
                 "Error",
                 {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait before retrying"}},
             )
+            for status in EXTRA_STATUSES.get((method, path), []):
+                extra[status] = _response(status, "ValidationError" if status == "400" else "Error")
             for status, response in extra.items():
                 responses.setdefault(status, response)  # a view's own documentation of a status wins
     return result
