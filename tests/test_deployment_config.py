@@ -104,11 +104,11 @@ SHELL_FILES = ["scripts/*.sh", ".ci/run", "Procfile", "api/Dockerfile", "api_gat
 TOOL_VARIABLES = {
     "PYTHON": "docs/testing.md",  # make: the interpreter that creates .venv
     "PYTEST_ARGS": "docs/testing.md",  # make test: options passed to pytest
-    "RELIABILITY_EXAMPLES": "docs/testing.md",  # tests/reliability/: Schemathesis examples per operation
     "BENCH_REDIS_URL": "docs/benchmarks.md",  # bench/feed.py: its Redis
     "POSTGRES_DB": "docs/configuration.md",  # docker compose: the postgres_db container (.env.dev)
     "POSTGRES_USER": "docs/configuration.md",
     "POSTGRES_PASSWORD": "docs/configuration.md",  # read by the postgres image, not by a file here
+    "RELIABILITY_EXAMPLES": "docs/testing.md",  # tests/reliability/: Schemathesis examples per operation
 }
 
 

@@ -6,6 +6,12 @@ from . import services
 
 
 @retrying_task
+def notifications_sweep_task() -> int:
+    """Periodic: the notifications whose task was never enqueued (broker down at commit)."""
+    return services.notifications_sweep_missed()
+
+
+@retrying_task
 def notification_follow_task(follower_id: int, followee_id: int) -> None:
     services.notification_follow(follower_id=follower_id, followee_id=followee_id)
 
@@ -23,9 +29,3 @@ def notification_comment_task(comment_id: int) -> None:
 @retrying_task
 def notification_follow_request_task(requester_id: int, target_id: int) -> None:
     services.notification_follow_request(requester_id=requester_id, target_id=target_id)
-
-
-@retrying_task
-def notifications_sweep_task() -> int:
-    """Periodic: the notifications whose task was never enqueued (broker down at commit)."""
-    return services.notifications_sweep_missed()
