@@ -9,7 +9,7 @@ DJANGO := cd api/socialnet && ../../$(BIN)/python manage.py
 help:
 	@echo "make run    start SocialNet (embedded: SQLite, no Redis; full mode when DATABASE_URL/REDIS_URL are set)"
 	@echo "make test   lint, migration check and the whole test suite (needs PostgreSQL and Redis)"
-	@echo "make reliability  the long Schemathesis run: 100 examples per operation, three callers (about 30 minutes)"
+	@echo "make reliability  the long Schemathesis run: 100 examples per operation, three callers"
 	@echo "make demo   fill the database with a demo network"
 	@echo "make env    create this checkout's .env with random secrets (make run does it too; docker compose needs it)"
 	@echo "make format apply ruff formatting and autofixes"
