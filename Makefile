@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DJANGO := cd api/socialnet && ../../$(BIN)/python manage.py
 
-.PHONY: run env test lint format migrate demo bench clean help
+.PHONY: run env test reliability lint format migrate demo bench clean help
 
 help:
 	@echo "make run    start SocialNet (embedded: SQLite, no Redis; full mode when DATABASE_URL/REDIS_URL are set)"
 	@echo "make test   lint, migration check and the whole test suite (needs PostgreSQL and Redis)"
+	@echo "make reliability  the long Schemathesis run: 100 examples per operation, three callers"
 	@echo "make demo   fill the database with a demo network"
 	@echo "make env    create this checkout's .env with random secrets (make run does it too; docker compose needs it)"
 	@echo "make format apply ruff formatting and autofixes"
@@ -36,6 +37,10 @@ test: $(BIN)/.installed
 	cd api/socialnet && PYTHONPATH=.:../../api_gateway ../../$(BIN)/lint-imports ../../.importlinter
 	cd api/socialnet && DATABASE_URL=sqlite://:memory: DJANGO_SETTINGS_MODULE=config.settings_test ../../$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The bounded fuzzing run is part of `make test`; this is the long one (tests/reliability/, docs/testing.md).
+reliability: $(BIN)/.installed
+	RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-100} $(BIN)/pytest -m reliability tests/reliability $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -109,6 +109,7 @@ TOOL_VARIABLES = {
     "POSTGRES_DB": "docs/configuration.md",  # docker compose: the postgres_db container (.env.dev)
     "POSTGRES_USER": "docs/configuration.md",
     "POSTGRES_PASSWORD": "docs/configuration.md",  # read by the postgres image, not by a file here
+    "RELIABILITY_EXAMPLES": "docs/testing.md",  # tests/reliability/: Schemathesis examples per operation
 }
 
 
@@ -213,6 +214,15 @@ def test_each_queue_has_a_worker_in_compose_and_procfile(compose):
     assert set().union(*(worker_queues(cmd) for cmd in procfile.values())) == QUEUES
     assert "--prefetch-multiplier 1" in procfile["celery_media"]
     assert "--prefetch-multiplier=1" in " ".join(compose["services"]["celery_media"]["command"])
+
+
+def test_beat_schedule_file_belongs_to_the_checkout():
+    # A fixed /tmp path was shared by every stack on the host (two checkouts' beats fought over one file). Relative
+    # to api/socialnet (the Procfile's cwd), gitignored by `celerybeat-schedule*`.
+    procfile = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    schedule = procfile["celery_beat"].split("--schedule", 1)[1].split()[0].lstrip("=")
+    assert not schedule.startswith("/"), schedule
+    assert schedule.startswith("celerybeat-schedule")
 
 
 def test_routes_only_name_known_queues():

@@ -113,6 +113,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse; Django must not hold them too
+    # With a pool Django turns this into the pool's `check`: each connection is tested (one empty round trip) as it
+    # leaves the pool. After a PostgreSQL restart every pooled connection is dead; unchecked, each of them gave a
+    # request a 500 before the pool noticed.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Redis: cache, broker, timelines --------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -265,6 +269,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set used by several fields (a report's `resolution`, the resolve `action`).
     "ENUM_NAME_OVERRIDES": {"ReportResolutionEnum": "apps.moderation.models.Report.Resolution"},
+    # Every operation's error responses and query limits, derived in one place (apps/common/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.common.openapi.error_responses_hook",
+    ],
     "OAUTH2_FLOWS": ["authorizationCode"],
     "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
     "OAUTH2_TOKEN_URL": "/o/token/",
@@ -326,10 +335,16 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TIME_LIMIT", default=90)
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Must exceed the longest task so a slow, still-running task is not redelivered to a second worker.
-    "visibility_timeout": 3600,
-    "socket_timeout": 5,
-    "socket_connect_timeout": 2,
+    # How long a message taken by a worker that then died (kill -9, lost host) waits before redelivery. It must
+    # exceed the longest task's time_limit (data_export_build_task, 780 s) so a slow, still-running task is not
+    # redelivered to a second worker, and stay short otherwise: with an hour, everything in flight when a whole
+    # worker died came back an hour later. Retries' countdowns (at most 300 s) are below it too.
+    # apps/common/tests/test_reliability_config.py checks every registered task against it.
+    "visibility_timeout": 900,
+    # A hung Redis must not hold a request: publishing waits at most this long per attempt (enqueue() also turns
+    # publish retries off on the request path; the sweepers and outbox relays catch up).
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0),
+    "socket_connect_timeout": 1,
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
@@ -371,6 +386,8 @@ CELERY_BEAT_SCHEDULE |= {
 FEED_REDIS_URL = env("FEED_REDIS_URL", default="")
 FEED_TIMELINE_MAX = env.int("FEED_TIMELINE_MAX", default=400)
 FEED_FANOUT_BATCH_SIZE = env.int("FEED_FANOUT_BATCH_SIZE", default=1000)
+# Per sweep (every minute): bounds the re-fan-out after a Redis restart wiped every "fanned out" marker.
+FEED_FANOUT_SWEEP_MAX = env.int("FEED_FANOUT_SWEEP_MAX", default=100)
 # Authors with more followers than this are not fanned out; their posts are merged into feeds at read time.
 FEED_CELEBRITY_THRESHOLD = env.int("FEED_CELEBRITY_THRESHOLD", default=10_000)
 # Users not seen for this long are skipped by fan-out; their timeline is rebuilt from a query when they return.
@@ -388,6 +405,13 @@ CELERY_BEAT_SCHEDULE["refresh-trending"] = {
 }
 # Re-enqueues the fan-out of recent posts whose fan-out never started (broker outage at commit time).
 CELERY_BEAT_SCHEDULE["sweep-fanout"] = {"task": "apps.feed.tasks.fanout_sweep_task", "schedule": 60.0}
+# Notifications whose task was lost with the broker: rebuilt from the likes, comments and follows themselves.
+CELERY_BEAT_SCHEDULE["sweep-notifications"] = {
+    "task": "apps.notifications.tasks.notifications_sweep_task",
+    "schedule": 60.0,
+}
+# Newest rows of each kind the sweeper examines per run: covers an outage of that many likes (or comments...).
+NOTIFICATION_SWEEP_SCAN = env.int("NOTIFICATION_SWEEP_SCAN", default=5000)
 
 # --- Images and media storage (apps.images) -------------------------------------------------------------------
 # Where media files live: "local" (FileSystemStorage under MEDIA_ROOT) or "s3" (S3 or MinIO via django-storages).

@@ -128,7 +128,7 @@ class ScoreCursor:
     @classmethod
     def from_request(cls, request) -> ScoreCursor | None:
         raw = request.query_params.get(CURSOR_PARAM)
-        if raw is None:
+        if not raw:  # absent or empty (`?cursor=`): the first page, as on every list
             return None
         try:
             text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
@@ -158,7 +158,7 @@ class IdCursorPagination(CursorPagination):
         # DRF's own decoding answers 404 to what it cannot decode, takes what is not base64 at all for the first
         # page, and checks no position although it goes straight into `id < position` ("p=abc" would be a 500).
         encoded = request.query_params.get(self.cursor_query_param)
-        if encoded is None:
+        if not encoded:  # absent or empty (`?cursor=`): the first page, as on every list
             return None
         try:
             text = base64.b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
@@ -214,7 +214,7 @@ class OpenFirstCursorPagination(IdCursorPagination):
 
     def _decode(self, request) -> tuple[bool, int, bool] | None:
         encoded = request.query_params.get(self.cursor_query_param)
-        if encoded is None:
+        if not encoded:  # absent or empty (`?cursor=`): the first page, as on every list
             return None
         try:
             text = base64.b64decode(encoded.encode("ascii"), validate=True).decode("ascii")

@@ -6,8 +6,9 @@ set globally (CELERY_TASK_ACKS_LATE, CELERY_TASK_REJECT_ON_WORKER_LOST), so ever
 time limits default to CELERY_TASK_SOFT_TIME_LIMIT / CELERY_TASK_TIME_LIMIT and a task that needs longer says so.
 
 `enqueue` is what receivers call after commit: the data is already saved when the broker is asked, so if the
-broker is down the client must still get the success it is owed; the work is logged as lost and the sweepers
-(pending images, fan-outs, timeline rebuilds on read) pick it up later.
+broker is down (or hung: one attempt, short timeouts) the client must still get the success it is owed, quickly; the
+work is logged as lost and the sweepers (pending images, fan-outs, notifications, timeline rebuilds on read) pick it
+up later.
 """
 
 import logging
@@ -35,9 +36,14 @@ def retrying_task(*args, **options):
 
 
 def enqueue(task, *args) -> bool:
-    """`task.delay(*args)`; False (logged) when the broker cannot be reached. Task errors in eager mode propagate."""
+    """`task.delay(*args)`, one attempt; False (logged) when the broker cannot be reached. Task errors in eager mode
+    propagate.
+
+    One attempt bounded by the broker's socket timeouts (CELERY_BROKER_TRANSPORT_OPTIONS): this runs in request
+    threads, and Celery's default publish retries against a hung Redis held every write for 5-26 s. What is not
+    enqueued is caught up by the sweepers."""
     try:
-        task.delay(*args)
+        task.apply_async(args, retry=False)
     except BROKER_ERRORS:
         logger.exception("broker unavailable: %s%r not enqueued", task.name, args)
         return False

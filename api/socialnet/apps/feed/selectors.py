@@ -111,19 +111,24 @@ def fanout_remove_batches(*, author_id: int) -> list[list[int]]:
 def fanout_missed_post_ids(
     *, older_than: timedelta = FANOUT_SWEEP_GRACE, newer_than: timedelta = FANOUT_SWEEP_WINDOW
 ) -> list[int]:
-    """Posts of the recent past whose fan-out never started (broker down at commit, message lost). Postgres says
-    which posts exist, a short-lived Redis marker which were fanned out."""
+    """Posts of the recent past whose fan-out never finished (broker down at commit, message lost, worker killed
+    mid-fan-out). Postgres says which posts exist, a short-lived Redis marker which were fanned out completely.
+
+    At most FEED_FANOUT_SWEEP_MAX, newest first: a Redis restart wipes every marker, and re-fanning the whole
+    window at once would flood the `follows` queue; the rest comes on the next sweeps (or leaves the window, which
+    is fine: a restarted Redis lost the timelines too, and they are rebuilt from PostgreSQL on read)."""
     client = timeline.timeline_client()
     if client is None:
         return []
     now = timezone.now()
     ids = list(
-        Post.objects.filter(
-            created_at__lt=now - older_than, created_at__gte=now - newer_than, removed_at__isnull=True
-        ).values_list("id", flat=True)
+        Post.objects.filter(created_at__lt=now - older_than, created_at__gte=now - newer_than, removed_at__isnull=True)
+        .order_by("-id")
+        .values_list("id", flat=True)
     )
     done = timeline.fanout_done(client=client, post_ids=ids)
-    return [pid for pid, ok in zip(ids, done, strict=True) if not ok]
+    missed = [pid for pid, ok in zip(ids, done, strict=True) if not ok]
+    return missed[: settings.FEED_FANOUT_SWEEP_MAX]
 
 
 # --- home timeline ------------------------------------------------------------------------------------------------

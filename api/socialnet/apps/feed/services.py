@@ -96,10 +96,10 @@ def fanout_post(*, post_id: int) -> list[list[int]]:
         return []
     author_id, followers_count = row
     timeline.timeline_push(client=client, user_ids=[author_id], post_ids=[post_id])
-    timeline.fanout_mark_done(client=client, post_id=post_id)
-    if selectors.is_celebrity(followers_count):
-        return []
-    return selectors.fanout_recipient_batches(author_id=author_id)
+    batches = [] if selectors.is_celebrity(followers_count) else selectors.fanout_recipient_batches(author_id=author_id)
+    # Marked done only once every batch is written (fanout_post_batch), so an interrupted fan-out is swept again.
+    timeline.fanout_start(client=client, post_id=post_id, batch_heads=[b[0] for b in batches if b])
+    return batches
 
 
 def fanout_post_batch(*, post_id: int, user_ids: list[int]) -> None:
@@ -114,6 +114,8 @@ def fanout_post_batch(*, post_id: int, user_ids: list[int]) -> None:
     blocked = blocked_between(user_id=author_id, others=user_ids)
     if blocked:
         timeline.timeline_remove(client=client, user_ids=blocked, post_ids=[post_id])
+    if user_ids:
+        timeline.fanout_batch_written(client=client, post_id=post_id, batch_head=user_ids[0])
 
 
 def fanout_remove_batch(*, post_id: int, user_ids: list[int]) -> None:

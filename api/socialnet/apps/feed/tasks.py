@@ -20,7 +20,7 @@ def fanout_post_task(post_id: int) -> None:
 
 @retrying_task
 def fanout_sweep_task() -> int:
-    """Periodic: re-enqueue the fan-out of recent posts whose fan-out never ran (it is idempotent anyway)."""
+    """Periodic: restart the fan-out of recent posts whose fan-out never finished (it is idempotent anyway)."""
     missed = selectors.fanout_missed_post_ids()
     for post_id in missed:
         fanout_post_task.delay(post_id)

@@ -103,6 +103,37 @@ def fanout_mark_done(*, client: redis.Redis, post_id: int) -> None:
     client.set(_done_key(post_id), 1, ex=3600)
 
 
+def _pending_key(post_id: int) -> str:
+    return f"feed:fanpending:{post_id}"
+
+
+def fanout_start(*, client: redis.Redis, post_id: int, batch_heads: Sequence[int]) -> None:
+    """Record the batches a fan-out still has to write, each named by its first user id (batches are disjoint).
+
+    The done marker is written only when the last of them is in (fanout_batch_written): a worker killed mid-fan-out
+    leaves the post unmarked and the sweeper redoes it, instead of trusting a marker set before any batch ran.
+    With no batch to write the fan-out is done already."""
+    if not batch_heads:
+        fanout_mark_done(client=client, post_id=post_id)
+        return
+    pipe = client.pipeline(transaction=False)
+    pipe.delete(_pending_key(post_id))
+    pipe.sadd(_pending_key(post_id), *[str(h) for h in batch_heads])
+    pipe.expire(_pending_key(post_id), 3600)
+    pipe.execute()
+
+
+def fanout_batch_written(*, client: redis.Redis, post_id: int, batch_head: int) -> None:
+    """One batch is in; the last one marks the fan-out done. Two batches finishing together may both see the set
+    empty and both mark it: harmless. A batch of a fan-out started again by the sweeper is in the new set too."""
+    pipe = client.pipeline(transaction=False)
+    pipe.srem(_pending_key(post_id), str(batch_head))
+    pipe.scard(_pending_key(post_id))
+    _, left = pipe.execute()
+    if left == 0:
+        fanout_mark_done(client=client, post_id=post_id)
+
+
 def fanout_done(*, client: redis.Redis, post_ids: Sequence[int]) -> list[bool]:
     if not post_ids:
         return []

@@ -101,7 +101,9 @@ def image_process(*, image_id: int) -> Image | None:
     if not claimed:
         _mark_failed(image_id, "Processing failed repeatedly.")  # no-op unless pending with attempts used up
         return Image.objects.filter(pk=image_id).first()
-    image = Image.objects.get(pk=image_id)
+    image = Image.objects.filter(pk=image_id).first()
+    if image is None:
+        return None  # deleted between the claim and here: nothing written yet, nothing to do (was DoesNotExist)
 
     try:
         data = storage_read(image.upload_key)

@@ -20,6 +20,11 @@ class ReportCreateSerializer(serializers.Serializer):
 class ReportSerializer(serializers.ModelSerializer):
     reporter = UserRefSerializer(read_only=True)
     resolved_by = UserRefSerializer(read_only=True, allow_null=True)
+    # Declared: `read_only_fields` would drop the model's blank=True, and the schema's enum then forbade the ""
+    # that every open report answers.
+    resolution = serializers.ChoiceField(
+        choices=Report.Resolution.choices, allow_blank=True, read_only=True, help_text='"" while the report is open'
+    )
 
     class Meta:
         model = Report

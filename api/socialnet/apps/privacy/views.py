@@ -21,7 +21,7 @@ class DataExportView(APIView):
     @extend_schema(request=None, responses={202: DataExportSerializer})
     def post(self, request):
         export = services.data_export_request(user=request.user)
-        return Response({"id": export.pk, "status": export.status}, status=status.HTTP_202_ACCEPTED)
+        return Response(self._data(export), status=status.HTTP_202_ACCEPTED)  # the documented DataExport, whole
 
     @extend_schema(responses=DataExportSerializer)
     def get(self, request):

@@ -71,6 +71,9 @@ class PublicProfileSerializer(serializers.ModelSerializer):
 
 
 class PrivateProfileSerializer(PublicProfileSerializer):
+    # Not the model's EmailField: its schema said `format: email`, which the usual "" is not.
+    pending_email = serializers.CharField(read_only=True, help_text='an address waiting for verification, or ""')
+
     class Meta(PublicProfileSerializer.Meta):
         # `pending_email`: an address change waiting for verification ("" when there is none).
         fields = [

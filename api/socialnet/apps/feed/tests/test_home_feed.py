@@ -422,3 +422,34 @@ def test_both_database_strategies_agree(active_user, oncommit, window):
     assert len(lateral) == 7
     assert ids[3] not in lateral
     assert not {p.pk for p in Post.objects.filter(author=authors[0])} & set(lateral)
+
+
+def test_fanout_is_marked_done_only_when_every_batch_is_written(active_user, oncommit, settings, timeline_ids):
+    # A worker killed between the first step and the batches used to leave a "done" marker and no timeline writes:
+    # the sweeper trusted the marker and the post stayed out of every follower's timeline until redelivery.
+    settings.FEED_FANOUT_BATCH_SIZE = 2
+    author, followers = active_user(), [active_user() for _ in range(5)]
+    for f in followers:
+        follow(oncommit, f, author)
+    post = PostFactory(author=author)  # no fan-out yet
+    Post.objects.filter(pk=post.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    batches = services.fanout_post(post_id=post.pk)
+    assert len(batches) == 3
+    assert selectors.fanout_missed_post_ids() == [post.pk]  # interrupted here: the sweeper must redo it
+    for batch in batches[:-1]:
+        services.fanout_post_batch(post_id=post.pk, user_ids=batch)
+    assert selectors.fanout_missed_post_ids() == [post.pk]
+    services.fanout_post_batch(post_id=post.pk, user_ids=batches[-1])
+    assert selectors.fanout_missed_post_ids() == []
+    assert all(post.pk in timeline_ids(f) for f in followers)
+
+
+def test_sweeper_restarts_a_bounded_number_of_fanouts(active_user, settings):
+    # After a Redis restart every marker is gone: the sweeper must not re-fan the whole window in one go.
+    settings.FEED_FANOUT_SWEEP_MAX = 2
+    author = active_user()
+    posts = [PostFactory(author=author) for _ in range(5)]
+    Post.objects.filter(pk__in=[p.pk for p in posts]).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert selectors.fanout_missed_post_ids() == [posts[4].pk, posts[3].pk]  # newest first
+    assert tasks.fanout_sweep_task.apply().get() == 2
+    assert selectors.fanout_missed_post_ids() == [posts[2].pk, posts[1].pk]

@@ -70,7 +70,9 @@ def read(archive, name):
 
 def test_export_zip_matches_the_database_and_leaks_nothing(exporter, user, django_capture_on_commit_callbacks):
     response = export_now(exporter, django_capture_on_commit_callbacks)
-    assert set(response.json()) == {"id", "status"} and response.json()["status"] == "pending"
+    # The whole DataExport its schema documents (it answered only id and status); no link while pending.
+    assert set(response.json()) == {"id", "status", "created_at", "url"} and response.json()["status"] == "pending"
+    assert response.json()["url"] is None
     latest = exporter.get("/users/me/export/").json()
     assert latest["status"] == "ready" and latest["id"] == response.json()["id"]
     assert "/exports/download/?token=" in latest["url"]

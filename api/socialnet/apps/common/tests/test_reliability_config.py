@@ -1,0 +1,45 @@
+"""Settings that decide what survives a dead worker or a restarted PostgreSQL, checked against the real thing."""
+
+import psycopg
+import pytest
+from celery import current_app
+from django.conf import settings
+from django.db import connection
+
+
+def test_visibility_timeout_covers_every_task_and_no_more_than_needed():
+    # A message taken by a worker that died comes back after visibility_timeout: it must outlast the longest task
+    # (else a slow, live task runs twice) and retry countdowns, and be short (it was an hour: a killed worker's
+    # fan-outs came back 61 minutes later).
+    current_app.loader.import_default_modules()
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    limits = {
+        name: task.time_limit or settings.CELERY_TASK_TIME_LIMIT
+        for name, task in current_app.tasks.items()
+        if name.startswith("apps.")
+    }
+    assert len(limits) > 20
+    longest = max(limits.values())
+    assert longest + 60 <= visibility, {n: t for n, t in limits.items() if t + 60 > visibility}
+    assert current_app.tasks["apps.feed.tasks.fanout_post_task"].retry_backoff_max < visibility
+    assert visibility <= 900
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pooled_connections_survive_a_postgresql_restart():
+    # A restart kills every server process: each pooled connection is dead without knowing it. Terminating them
+    # is what the restart does to the pool; the next request must get a working connection, not a 500.
+    connection.ensure_connection()
+    params = connection.get_connection_params()
+    params.pop("pool", None)
+    params.pop("cursor_factory", None)
+    with psycopg.connect(**params, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+    assert killed >= 1
+    connection.close()  # end of a request: the (dead) connection goes back to the pool
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
