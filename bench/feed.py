@@ -34,14 +34,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchdb import log, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 API_DIR = ROOT / "api" / "socialnet"
 BIN = Path(sys.executable).parent
 DEAD_REDIS = "redis://127.0.0.1:1/0"
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def parse_args():
@@ -90,24 +88,6 @@ def setup_django(args) -> None:
     import django
 
     django.setup()
-
-
-def recreate_database(args) -> None:
-    import psycopg
-
-    if args.db_name in {"socialnet", "postgres", "template0", "template1"}:
-        sys.exit(f"refusing to recreate database {args.db_name!r}")
-    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db_name}"')
-    log(f"database {args.db_name} created; migrating")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=API_DIR,
-        env=server_env(args),
-        check=True,
-        timeout=300,
-    )
 
 
 # --- seeding ------------------------------------------------------------------------------------------------------
@@ -496,7 +476,7 @@ def fanout_through_worker(args, star_token: str, star_id: int) -> tuple[float, i
 def main() -> None:
     args = parse_args()
     if not args.skip_seed:
-        recreate_database(args)
+        recreate_database(pg=args.pg, db_name=args.db_name, env=server_env(args))
     setup_django(args)
     if not args.skip_seed:
         seed(args)

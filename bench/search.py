@@ -24,19 +24,16 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchdb import log, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 API_DIR = ROOT / "api" / "socialnet"
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "bo", "da", "fe", "gi", "ha", "ju", "pe"]
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def parse_args():
@@ -68,24 +65,6 @@ def server_env(args) -> dict:
         LOG_LEVEL="WARNING",
     )
     return env
-
-
-def recreate_database(args) -> None:
-    import psycopg
-
-    if args.db_name in {"socialnet", "postgres", "template0", "template1"}:
-        sys.exit(f"refusing to recreate database {args.db_name!r}")
-    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{args.db_name}"')
-    log(f"database {args.db_name} created; migrating")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=API_DIR,
-        env=server_env(args),
-        check=True,
-        timeout=600,
-    )
 
 
 def word(rng: random.Random) -> str:
@@ -174,7 +153,7 @@ def main() -> None:
     os.environ.update(server_env(args))
     sys.path.insert(0, str(API_DIR))
     if not args.skip_seed:
-        recreate_database(args)
+        recreate_database(pg=args.pg, db_name=args.db_name, env=server_env(args))
     import django
 
     django.setup()
