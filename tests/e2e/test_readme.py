@@ -12,28 +12,46 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def walkthrough_script() -> str:
+def bash_blocks(heading: str) -> list[str]:
+    """The ```bash blocks of the README section whose heading starts with `heading`, as written."""
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Walkthrough\n", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
-    assert len(blocks) >= 3, "the walkthrough lost its code blocks"
-    return "set -euo pipefail\n" + "\n".join(blocks)
+    section = readme.split(f"\n## {heading}", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.*?)```", section, flags=re.S)
 
 
-@pytest.mark.parametrize("stack_name", ["full_stack", "embedded_stack"])
-def test_readme_walkthrough_runs_as_written(stack_name, request):
-    stack = request.getfixturevalue(stack_name)
-    stack.manage("seed_demo", "--users", "5", "--images", "1")  # what `make run` does before serving
+def section_script(heading: str) -> str:
+    """The walkthrough's first block (an account and a token), then the section's blocks as written."""
+    blocks = bash_blocks(heading)
+    assert blocks, f"the {heading!r} section lost its code block"
+    return bash_blocks("Walkthrough\n")[0] + "\n".join(blocks)
+
+
+def run_as_written(stack, script: str, *, timeout: int = 180) -> str:
+    """Run `script` in bash against the stack's gateway, failing on the first failing command; its stdout."""
     result = subprocess.run(
-        ["bash", "-c", walkthrough_script()],
+        ["bash", "-c", "set -euo pipefail\n" + script],
         cwd=ROOT,
         env={**os.environ, "BASE": stack.gateway_url},
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
     )
-    output = result.stdout
-    assert result.returncode == 0, f"{output}\n{result.stderr}\n{stack.logs()}"
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n{stack.logs()}"
+    return result.stdout
+
+
+def seed_demo(stack) -> None:
+    """What `make run` does before serving."""
+    stack.manage("seed_demo", "--users", "5", "--images", "1")
+
+
+@pytest.mark.parametrize("stack_name", ["full_stack", "embedded_stack"])
+def test_readme_walkthrough_runs_as_written(stack_name, request):
+    blocks = bash_blocks("Walkthrough\n")
+    assert len(blocks) >= 3, "the walkthrough lost its code blocks"
+    stack = request.getfixturevalue(stack_name)
+    seed_demo(stack)
+    output = run_as_written(stack, "\n".join(blocks))
     assert '"username":"dana"' in output and '"email":"dana@example.com"' in output
     assert '"status":"ready"' in output
     assert '"text":"Hello, SocialNet!"' in output
@@ -43,31 +61,11 @@ def test_readme_walkthrough_runs_as_written(stack_name, request):
     assert output.rstrip().endswith("401"), "the revoked token is refused"
 
 
-def safety_script() -> str:
-    """The walkthrough's first block (an account and a token), then the README's Safety section as written."""
-    readme = (ROOT / "README.md").read_text()
-    walkthrough = readme.split("\n## Walkthrough\n", 1)[1].split("\n## ", 1)[0]
-    token_block = re.findall(r"```bash\n(.*?)```", walkthrough, flags=re.S)[0]
-    section = readme.split("\n## Safety: ", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
-    assert blocks, "the Safety section lost its code block"
-    return "set -euo pipefail\n" + token_block + "\n".join(blocks)
-
-
 @pytest.mark.parametrize("stack_name", ["full_stack", "embedded_stack"])
 def test_readme_safety_section_runs_as_written(stack_name, request):
     stack = request.getfixturevalue(stack_name)
-    stack.manage("seed_demo", "--users", "5", "--images", "1")
-    result = subprocess.run(
-        ["bash", "-c", safety_script()],
-        cwd=ROOT,
-        env={**os.environ, "BASE": stack.gateway_url},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    output = result.stdout
-    assert result.returncode == 0, f"{output}\n{result.stderr}\n{stack.logs()}"
+    seed_demo(stack)
+    output = run_as_written(stack, section_script("Safety: "))
     lines = output.splitlines()
     assert '"username":"bob"' in output  # the block's 201 body: bob's profile
     assert "404" in lines and lines.count("204") == 2  # bob hidden; unblock and unmute
@@ -78,31 +76,11 @@ def test_readme_safety_section_runs_as_written(stack_name, request):
     assert '"is_private":false' in output.splitlines()[-1]  # public again at the end, for the sections after
 
 
-def discovery_script() -> str:
-    """The walkthrough's first block (an account and a token), then the README's Discovery section as written."""
-    readme = (ROOT / "README.md").read_text()
-    walkthrough = readme.split("\n## Walkthrough\n", 1)[1].split("\n## ", 1)[0]
-    token_block = re.findall(r"```bash\n(.*?)```", walkthrough, flags=re.S)[0]
-    section = readme.split("\n## Discovery: ", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
-    assert blocks, "the Discovery section lost its code block"
-    return "set -euo pipefail\n" + token_block + "\n".join(blocks)
-
-
 @pytest.mark.parametrize("stack_name", ["full_stack", "embedded_stack"])
 def test_readme_discovery_section_runs_as_written(stack_name, request):
     stack = request.getfixturevalue(stack_name)
-    stack.manage("seed_demo", "--users", "5", "--images", "1")
-    result = subprocess.run(
-        ["bash", "-c", discovery_script()],
-        cwd=ROOT,
-        env={**os.environ, "BASE": stack.gateway_url},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    output = result.stdout
-    assert result.returncode == 0, f"{output}\n{result.stderr}\n{stack.logs()}"
+    seed_demo(stack)
+    output = run_as_written(stack, section_script("Discovery: "))
     lines = output.splitlines()
     assert '"tags":["Photography"]' in output and '"username":"alice"}]' in output  # the 201's tags and mentions
     assert '"name":"Photography"' in output and '"following":true' in output  # detail, then the follow
@@ -114,9 +92,7 @@ def test_readme_discovery_section_runs_as_written(stack_name, request):
 
 def recovery_blocks() -> tuple[str, str]:
     """The README's Account recovery block, cut where the reader pastes the token from the printed email."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Account recovery\n", 1)[1].split("\n## ", 1)[0]
-    (block,) = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    (block,) = bash_blocks("Account recovery\n")
     ask, confirm = block.split("RESET_TOKEN=", 1)
     return ask, "RESET_TOKEN=" + confirm
 
@@ -124,20 +100,11 @@ def recovery_blocks() -> tuple[str, str]:
 def test_readme_account_recovery_runs_as_written(embedded_stack):
     """Embedded mode, as the README says: the reset email is printed by the server; its token resets once."""
     stack = embedded_stack
-    stack.manage("seed_demo", "--users", "5", "--images", "1")
+    seed_demo(stack)
     ask, confirm = recovery_blocks()
 
     def run(script: str) -> str:
-        result = subprocess.run(
-            ["bash", "-c", "set -euo pipefail\n" + script],
-            cwd=ROOT,
-            env={**os.environ, "BASE": stack.gateway_url},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n{stack.logs()}"
-        return result.stdout
+        return run_as_written(stack, script, timeout=60)
 
     assert '"detail"' in run(ask)
     printed = ""
