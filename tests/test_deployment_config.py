@@ -186,6 +186,16 @@ def test_compose_has_every_service_with_healthchecks_and_ordering(compose):
     assert {"pgdata", "media"} <= set(compose["volumes"])
 
 
+def test_third_party_images_are_pinned(compose):
+    """`latest` changes under a running deployment; our own images are built here, every other one is pinned."""
+    own = {"socialnet-api:latest", "socialnet-gateway:latest"}
+    for name, service in compose["services"].items():
+        image = service.get("image", "")
+        if image and image not in own:
+            tag = image.rpartition(":")[2] if ":" in image else ""
+            assert tag and tag != "latest", f"{name} uses {image!r}: pin a version tag"
+
+
 def test_migrations_run_once_and_never_makemigrations(compose):
     commands = {name: str(service.get("command", "")) for name, service in compose["services"].items()}
     assert not any("makemigrations" in command for command in commands.values())
