@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 # Apps whose rows decide who the caller is: never read from a copy that may lag.
 PRIMARY_ONLY_APPS = frozenset({"oauth2_provider", "sessions", "axes"})
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # OPTIONS and the like change nothing: no pin
 _PIN_KEY = "dbpin:{}"
 _UNKNOWN = object()
 
@@ -189,7 +190,7 @@ class ReplicaRouter:
 
 
 class ReplicaReadsMiddleware:
-    """Opens the replica scope of GET and HEAD requests; pins the user after any other request (a write)."""
+    """Opens the replica scope of GET and HEAD requests; pins the user after a write request (POST, PATCH...)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -202,7 +203,7 @@ class ReplicaReadsMiddleware:
             finally:
                 _scope.reset(token)
         response = self.get_response(request)
-        user = getattr(request, "user", None)
+        user = getattr(request, "user", None) if request.method in WRITE_METHODS else None
         if user is not None and user.is_authenticated:
             pin_to_primary(user.pk)
         return response
