@@ -11,6 +11,7 @@ sees it came from the primary.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -83,12 +84,16 @@ class Replicated:
 def replicated(tmp_path_factory, django_db_setup):
     workdir = tmp_path_factory.mktemp("replica")
     test_database = connection.settings_dict
-    primary = PostgresServer().init().start()
-    redis_server = RedisServer().start()
-    replica = stack = None
-    try:
-        database_url = primary.create_database("socialnet")
+    # Closed in reverse order even when one of them fails: nothing may outlive the module.
+    with contextlib.ExitStack() as cleanup:
+        primary = PostgresServer()
+        cleanup.callback(primary.close)
+        redis_server = RedisServer()
+        cleanup.callback(redis_server.close)
+        database_url = primary.init().start().create_database("socialnet")
+        redis_server.start()
         stack = Stack("full", workdir, base_env(workdir))
+        cleanup.callback(stack.stop)
         stack.env.update(
             DATABASE_URL=database_url,
             REDIS_URL=redis_server.url,
@@ -107,6 +112,7 @@ def replicated(tmp_path_factory, django_db_setup):
         tokens = json.loads(stack.manage("shell", "-c", SETUP).strip().splitlines()[-1])
         # Once the data is in: the standby starts from it instead of replaying it.
         replica = primary.streaming_replica()
+        cleanup.callback(replica.close)
         # Only the address: user, password and database come from DATABASE_URL, as docker compose uses it.
         stack.env["DATABASE_REPLICA_URLS"] = f"postgres://127.0.0.1:{replica.port}"
         django_a, django_b = free_port(), free_port()
@@ -118,12 +124,6 @@ def replicated(tmp_path_factory, django_db_setup):
         wait_http(f"http://127.0.0.1:{django_b}/health/", process=processes[1])
         wait_http(f"{stack.gateway_url}/readyz", process=gateway)
         yield Replicated(primary, replica, stack, stack.gateway_url, f"http://127.0.0.1:{django_b}", tokens)
-    finally:
-        if stack is not None:
-            stack.stop()
-        for server in (replica, primary, redis_server):
-            if server is not None:
-                server.close()
 
 
 def _sql(url: str, query: str):
