@@ -100,7 +100,14 @@ PYTHON_FILES = [
     "bench/gateway.py",
     "bench/search.py",
 ]
-SHELL_FILES = ["scripts/*.sh", ".ci/run", "Procfile", "api/Dockerfile", "api_gateway/Dockerfile"]
+SHELL_FILES = [
+    "scripts/*.sh",
+    "scripts/postgres/*.sh",
+    ".ci/run",
+    "Procfile",
+    "api/Dockerfile",
+    "api_gateway/Dockerfile",
+]
 # Read by tools rather than by SocialNet's processes, so not in .env.example: each is documented in the file named.
 TOOL_VARIABLES = {
     "PYTHON": "docs/testing.md",  # make: the interpreter that creates .venv
@@ -196,6 +203,23 @@ def test_third_party_images_are_pinned(compose):
             assert tag and tag != "latest", f"{name} uses {image!r}: pin a version tag"
 
 
+def test_the_scale_profile_adds_a_streaming_replica_the_api_can_read(compose):
+    services = compose["services"]
+    replica = services["postgres_replica"]
+    assert replica["profiles"] == ["scale"]
+    assert replica["image"] == services["postgres_db"]["image"], "a physical replica runs the primary's version"
+    assert replica["depends_on"]["postgres_db"]["condition"] == "service_healthy"
+    assert "ports" not in replica
+    mounted = {volume.split(":")[0] for volume in replica["volumes"] + services["postgres_db"]["volumes"]}
+    for script in ("./scripts/postgres/replica-entrypoint.sh", "./scripts/postgres/primary-replication.sh"):
+        assert script in mounted and (ROOT / script).is_file()
+    assert "pg_basebackup" in (ROOT / "scripts/postgres/replica-entrypoint.sh").read_text()
+    # Without the profile nothing reads the replica: the variable defaults to empty (no replica, no router).
+    for name in ("socialnet_backend", "celery_default", "celery_follows", "celery_media", "celery_beat"):
+        assert services[name]["environment"]["DATABASE_REPLICA_URLS"] == "${DATABASE_REPLICA_URLS:-}"
+    assert "pgreplica" in compose["volumes"]
+
+
 def test_migrations_run_once_and_never_makemigrations(compose):
     commands = {name: str(service.get("command", "")) for name, service in compose["services"].items()}
     assert not any("makemigrations" in command for command in commands.values())
@@ -281,7 +305,8 @@ def test_the_scan_sees_what_each_file_reads():
     assert not {"ROOT", "BIN", "GATEWAY_PID", "PWD"} & reads["scripts/run.sh"], "the script's own variables"
     assert reads["Procfile"] == {"DJANGO_BIND", "DJANGO_PORT"}
     assert reads["Makefile"] == {"PYTHON", "PYTEST_ARGS"}
-    assert reads["docker-compose.yml"] == {"POSTGRES_USER", "POSTGRES_DB", *COMPOSE_SECRETS}
+    assert reads["docker-compose.yml"] == {"POSTGRES_USER", "POSTGRES_DB", "DATABASE_REPLICA_URLS", *COMPOSE_SECRETS}
+    assert reads["scripts/postgres/primary-replication.sh"] == {"POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"}
     assert "DJANGO_SETTINGS_MODULE" in reads["api/socialnet/manage.py"]
     assert "BENCH_REDIS_URL" in reads["bench/feed.py"]
 

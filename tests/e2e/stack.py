@@ -162,19 +162,7 @@ def start_full(workdir: Path, database_admin_url: str) -> Stack:
     stack.manage("collectstatic", "--noinput", "-v0")
     stack.manage("create_demo_client")
     stack.manage("create_gateway_client")
-    django = stack.spawn(
-        "django",
-        [
-            str(BIN / "gunicorn"),
-            "config.wsgi:application",
-            f"--bind=127.0.0.1:{django_port}",
-            "--worker-class=gthread",
-            "--workers=2",
-            "--threads=4",
-            "--timeout=30",
-        ],
-        DJANGO_DIR,
-    )
+    django = spawn_django(stack, "django", django_port)
     stack.spawn(
         "worker",
         [
@@ -197,10 +185,27 @@ def start_full(workdir: Path, database_admin_url: str) -> Stack:
         DJANGO_DIR,
     )
     stack.django_url = f"http://127.0.0.1:{django_port}"
-    gateway = _spawn_gateway(stack, gateway_port)
+    gateway = spawn_gateway(stack, gateway_port)
     wait_http(f"{stack.django_url}/health/", process=django)
     wait_http(f"{stack.gateway_url}/readyz", process=gateway)
     return stack
+
+
+def spawn_django(stack: Stack, name: str, port: int, workers: int = 2) -> subprocess.Popen:
+    """Django under gunicorn, as the Procfile runs it."""
+    return stack.spawn(
+        name,
+        [
+            str(BIN / "gunicorn"),
+            "config.wsgi:application",
+            f"--bind=127.0.0.1:{port}",
+            "--worker-class=gthread",
+            f"--workers={workers}",
+            "--threads=4",
+            "--timeout=30",
+        ],
+        DJANGO_DIR,
+    )
 
 
 def start_embedded(workdir: Path) -> Stack:
@@ -215,13 +220,13 @@ def start_embedded(workdir: Path) -> Stack:
         "django", [str(BIN / "python"), "manage.py", "runserver", "--noreload", f"127.0.0.1:{django_port}"], DJANGO_DIR
     )
     stack.django_url = f"http://127.0.0.1:{django_port}"
-    gateway = _spawn_gateway(stack, gateway_port)
+    gateway = spawn_gateway(stack, gateway_port)
     wait_http(f"{stack.django_url}/health/", process=django)
     wait_http(f"{stack.gateway_url}/readyz", process=gateway)
     return stack
 
 
-def _spawn_gateway(stack: Stack, port: int) -> subprocess.Popen:
+def spawn_gateway(stack: Stack, port: int) -> subprocess.Popen:
     stack.gateway_url = f"http://127.0.0.1:{port}"
     return stack.spawn(
         "gateway",

@@ -118,6 +118,43 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # request a 500 before the pool noticed.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# Read replicas (apps.common.replicas): GET and HEAD requests read a replica unless the caller wrote within
+# DATABASE_REPLICA_PIN_SECONDS; writes, transactions, credentials and tasks stay on the primary. Unset: no router,
+# no middleware, every read on the primary as before.
+DATABASE_REPLICA_URLS = [url for url in env.list("DATABASE_REPLICA_URLS", default=[]) if url.strip()]
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=5)
+# A replica that failed is not tried again (nor logged again) for this long; its reads go to the primary meanwhile.
+DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=30)
+DATABASE_REPLICAS = []
+for number, url in enumerate(DATABASE_REPLICA_URLS, 1):
+    replica = env.db_url_config(url)
+    # A streaming replica copies the primary's whole cluster, roles and passwords included: a URL may name just the
+    # host (postgres://replica:5432) and take the rest from DATABASE_URL, so no second copy of the secret is needed.
+    for key in ("NAME", "USER", "PASSWORD"):
+        replica[key] = replica.get(key) or DATABASES["default"].get(key, "")
+    if replica["ENGINE"] != "django.db.backends.postgresql" or "pool" not in DATABASES["default"].get("OPTIONS", {}):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URLS: replicas are PostgreSQL servers of a PostgreSQL primary.")
+    # Short waits: a dead replica must cost a request about 2 s once per DATABASE_REPLICA_RETRY_SECONDS, not the
+    # primary's 10 s pool timeout. connect_timeout covers a host that drops packets instead of refusing.
+    replica["OPTIONS"] = {
+        **replica.get("OPTIONS", {}),
+        "connect_timeout": 2,
+        "pool": {**DATABASES["default"]["OPTIONS"]["pool"], "timeout": 2},
+    }
+    replica["CONN_MAX_AGE"] = 0
+    replica["CONN_HEALTH_CHECKS"] = True  # a pooled connection to a restarted replica is dropped, not used
+    # The test runner creates no database on a replica (it is read-only): the alias reads the test database.
+    replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{number}"] = replica
+    DATABASE_REPLICAS.append(f"replica{number}")
+if DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["apps.common.replicas.ReplicaRouter"]
+    # After authentication: the scope needs to know who is asking before it may leave the primary.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "apps.common.replicas.ReplicaReadsMiddleware",
+    )
+
 # --- Redis: cache, broker, timelines --------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 EMBEDDED = not REDIS_URL  # no Redis: cache in memory, tasks in-process

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from apps.common.replicas import primary_reads
 from apps.follows.models import Follow
 from apps.posts.models import Post
 from apps.safety.selectors import blocked_between
@@ -44,6 +45,9 @@ def user_mark_seen(*, user: User) -> None:
         user.last_login = now
 
 
+# The primary even in a GET: a timeline rebuilt from a lagging replica would keep missing a post in Redis long
+# after the replica caught up.
+@primary_reads()
 def home_timeline_prepare(*, reader: User) -> None:
     """Before a read of the home feed: stamp the reader as seen and leave in Redis what the read uses, a complete
     timeline and the list of followed celebrities.

@@ -1,6 +1,7 @@
 """Timeline tasks. `fanout_*` and `timeline_*` run on the `follows` queue (CELERY_TASK_ROUTES), the rest on
 `default`. Each loads ids, calls a service, and may run twice harmlessly."""
 
+from apps.common.replicas import replica_reads
 from apps.common.tasks import retrying_task
 
 from . import selectors, services
@@ -57,5 +58,6 @@ def timeline_unmerge_task(user_id: int, author_id: int) -> None:
 
 
 @retrying_task
+@replica_reads()  # a pure reader (a ranking cached in Redis), and the heaviest periodic scan: off the primary
 def trending_refresh_task() -> None:
     services.trending_refresh()
