@@ -17,12 +17,16 @@ from oauth2_provider.models import get_access_token_model
 
 from .models import User
 
+TOKEN_FIELDS = ("id", "user", "application", "expires", "scope", "resource")
+
 
 @cache
 def _statement(alias: str) -> tuple[str, tuple, tuple]:
     token_model = get_access_token_model()
     quote = connections[alias].ops.quote_name
-    token_fields = tuple(token_model._meta.concrete_fields)
+    # What the checks and the callers use; the rest (creation times, links to refresh and ID tokens) stays deferred:
+    # every timestamp column costs a Python-level parse here (Django's time-zone loader).
+    token_fields = tuple(token_model._meta.get_field(name) for name in TOKEN_FIELDS)
     user_fields = tuple(User._meta.concrete_fields)
     columns = [f"t.{quote(f.column)}" for f in token_fields] + [f"u.{quote(f.column)}" for f in user_fields]
     # Only names from the models' metadata, quoted: the one value (the checksum) is a parameter.
