@@ -33,7 +33,14 @@ redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
 return {1, current + 1, previous}
 """
-_scripts: dict[int, object] = {}
+_script = None
+
+
+def _hit_script(client):
+    global _script
+    if _script is None:
+        _script = client.register_script(_HIT_LUA)  # EVALSHA, loading the script into a Redis that lacks it
+    return _script
 
 
 def _seconds_until_allowed(*, limit: int, window: int, elapsed: float, current: int, previous: int) -> float:
@@ -62,12 +69,12 @@ class RedisCountedThrottle(SimpleRateThrottle):
         window = self.duration
         index, offset = divmod(now, window)
         elapsed = offset / window
-        script = _scripts.get(id(client))
-        if script is None:
-            script = _scripts[id(client)] = client.register_script(_HIT_LUA)
         # One hash tag per client key: both counters live in the same Redis Cluster slot.
         keys = [f"{{{key}}}:{int(index)}", f"{{{key}}}:{int(index) - 1}"]
-        allowed, current, previous = script(keys=keys, args=[self.num_requests, window, elapsed])
+        # The current client each time: a changed REDIS_URL (tests) replaces it, the script object keeps only its hash.
+        allowed, current, previous = _hit_script(client)(
+            keys=keys, args=[self.num_requests, window, elapsed], client=client
+        )
         self._wait = (
             0.0
             if allowed

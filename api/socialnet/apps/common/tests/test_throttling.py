@@ -6,8 +6,6 @@ from rest_framework.test import APIClient
 
 from apps.common import throttling
 from apps.common.throttling import FailOpenRequestRateThrottle
-from apps.users.tests.factories import UserFactory
-from apps.users.tests.oauth import issue_access_token
 
 pytestmark = pytest.mark.django_db
 WINDOW_START = 1_800_000_000.0  # a multiple of 60: minute windows start here
@@ -43,9 +41,8 @@ def test_anonymous_clients_get_the_anon_rate_per_address(rates, clock):
     assert statuses(client, 2, REMOTE_ADDR="198.51.100.2") == [200, 200]
 
 
-def test_token_holders_get_the_user_rate_per_account_from_any_address(rates, clock):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issue_access_token(UserFactory())}")
+def test_token_holders_get_the_user_rate_per_account_from_any_address(rates, clock, client_for, user):
+    client = client_for(user)  # the shared fixtures: common's tests import no domain app
     got = [client.get("/posts/", REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(4)]
     assert got == [200, 200, 200, 429]
 
@@ -70,8 +67,8 @@ def test_refused_requests_are_not_counted(rates, clock):
     assert statuses(client, 3) == [200, 200, 429]
 
 
-def test_requests_pass_when_redis_is_down(rates, client_for, caplog):
-    client = client_for(UserFactory())
+def test_requests_pass_when_redis_is_down(rates, client_for, user, caplog):
+    client = client_for(user)
     with override_settings(REDIS_URL="redis://127.0.0.1:9/0", REDIS_SOCKET_TIMEOUT=0.2):
         assert statuses(client, 5, "/users/me/") == [200] * 5
     assert "throttle FailOpenRequestRateThrottle skipped" in caplog.text
