@@ -23,7 +23,8 @@ TOKEN_FIELDS = ("id", "user", "application", "expires", "scope", "resource")
 @cache
 def _statement(alias: str) -> tuple[str, tuple, tuple]:
     token_model = get_access_token_model()
-    quote = connections[alias].ops.quote_name
+    connection = connections[alias]
+    quote = connection.ops.quote_name
     # What the checks and the callers use; the rest (creation times, links to refresh and ID tokens) stays deferred:
     # every timestamp column costs a Python-level parse here (Django's time-zone loader).
     token_fields = tuple(token_model._meta.get_field(name) for name in TOKEN_FIELDS)
@@ -36,16 +37,28 @@ def _statement(alias: str) -> tuple[str, tuple, tuple]:
         f"t.{quote(token_model._meta.get_field('user').column)} "
         f"WHERE t.{quote(token_model._meta.get_field('token_checksum').column)} = %s"
     )
-    return sql, token_fields, user_fields
+    return sql, _loading(connection, token_fields), _loading(connection, user_fields)
 
 
-def _instance(model, alias: str, fields: tuple, values) -> object:
+def _loading(connection, fields: tuple) -> tuple:
+    """(attname, column expression, converters) per field: what the ORM's compiler applies to each value, the
+    backend's (SQLite's text datetimes and 0/1 booleans) and the field's own (JSON), in that order."""
+    loading = []
+    for field in fields:
+        column = field.get_col(field.model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        loading.append((field.attname, column, tuple(converters)))
+    return tuple(loading)
+
+
+def _instance(model, alias: str, loading: tuple, values) -> object:
     connection = connections[alias]
-    values = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, values, strict=True)
-    ]
-    return model.from_db(alias, [field.attname for field in fields], values)
+    converted = []
+    for (_, column, converters), value in zip(loading, values, strict=True):
+        for converter in converters:
+            value = converter(value, column, connection)
+        converted.append(value)
+    return model.from_db(alias, [attname for attname, _, _ in loading], converted)
 
 
 def access_token_get(raw: str):
@@ -54,14 +67,14 @@ def access_token_get(raw: str):
     Expiry, scopes and whether the user is active are the caller's to check, as with DOT's own lookup."""
     token_model = get_access_token_model()
     alias = router.db_for_read(token_model)
-    sql, token_fields, user_fields = _statement(alias)
+    sql, token_loading, user_loading = _statement(alias)
     checksum = hashlib.sha256(raw.encode("utf-8")).hexdigest()  # how DOT stores it (tokens are hashed at rest)
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, [checksum])
         row = cursor.fetchone()
     if row is None:
         return None
-    split = len(token_fields)
-    token = _instance(token_model, alias, token_fields, row[:split])
-    token.user = _instance(User, alias, user_fields, row[split:])
+    split = len(token_loading)
+    token = _instance(token_model, alias, token_loading, row[:split])
+    token.user = _instance(User, alias, user_loading, row[split:])
     return token
