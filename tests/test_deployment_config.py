@@ -98,6 +98,7 @@ PYTHON_FILES = [
     "scripts/ensure_env.py",
     "bench/feed.py",
     "bench/gateway.py",
+    "bench/requests.py",
     "bench/search.py",
 ]
 SHELL_FILES = [
@@ -112,7 +113,7 @@ SHELL_FILES = [
 TOOL_VARIABLES = {
     "PYTHON": "docs/testing.md",  # make: the interpreter that creates .venv
     "PYTEST_ARGS": "docs/testing.md",  # make test: options passed to pytest
-    "BENCH_REDIS_URL": "docs/benchmarks.md",  # bench/feed.py and bench/search.py: their Redis
+    "BENCH_REDIS_URL": "docs/benchmarks.md",  # bench/feed.py, search.py and requests.py: their Redis
     "POSTGRES_DB": "docs/configuration.md",  # docker compose: the postgres_db container (.env.dev)
     "POSTGRES_USER": "docs/configuration.md",
     "POSTGRES_PASSWORD": "docs/configuration.md",  # read by the postgres image, not by a file here

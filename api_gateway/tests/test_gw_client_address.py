@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from apps.common.throttling import FailOpenAnonRateThrottle
+from apps.common.throttling import FailOpenRequestRateThrottle
 
 
 def get_from(base_url: str, source: str, path: str = "/posts/", headers: dict | None = None) -> int:
@@ -23,7 +23,7 @@ def get_from(base_url: str, source: str, path: str = "/posts/", headers: dict | 
 @pytest.fixture
 def django_anon_rate_3(monkeypatch):
     # Django's own anonymous throttle, tightened (the live server runs in this process); the gateway's stays loose.
-    monkeypatch.setattr(FailOpenAnonRateThrottle, "THROTTLE_RATES", {"anon": "3/min"})
+    monkeypatch.setattr(FailOpenRequestRateThrottle, "THROTTLE_RATES", {"anon": "3/min"})
 
 
 def test_django_throttles_each_client_behind_the_gateway_separately(

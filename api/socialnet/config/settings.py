@@ -275,10 +275,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_CLASSES": [
-        "apps.common.throttling.FailOpenAnonRateThrottle",
-        "apps.common.throttling.FailOpenUserRateThrottle",
-    ],
+    # One throttle, one Redis round trip: the `user` rate with a token, else `anon` (apps.common.throttling).
+    "DEFAULT_THROTTLE_CLASSES": ["apps.common.throttling.FailOpenRequestRateThrottle"],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.common.exceptions.api_exception_handler",

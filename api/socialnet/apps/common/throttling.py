@@ -1,13 +1,94 @@
-"""DRF throttles that fail open: the counters live in the cache (Redis), and losing Redis must not take the API
-down with it (ARCHITECTURE.md: the API keeps answering, slower). The gateway still limits per process then."""
+"""DRF throttles: counted in Redis with one round trip each, and failing open.
+
+DRF's own throttles keep a list of timestamps per client in the cache: a GET and a SET per throttle and request,
+the whole list pickled both ways (600 entries for a busy user), and an anonymous request went through two of
+them. Here each throttle is one Lua call that reads two counters and increments one (a sliding window: the
+previous fixed window's count weighted by how much of it still overlaps the last `duration` seconds, plus the
+current window's), and the default throttle is a single class that applies the `anon` or the `user` rate.
+
+They fail open: losing Redis must not take the API down with it (ARCHITECTURE.md: the API keeps answering,
+slower). The gateway still limits per process then. Without Redis at all (the embedded mode) DRF's cache-based
+counting applies, in the process's local-memory cache.
+"""
 
 import logging
+import time
 
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from .client_address import client_ip
+from .redis import redis_client
 
 logger = logging.getLogger(__name__)
+
+# KEYS: this window's counter, the previous window's. ARGV: limit, window seconds, elapsed part of this window (0-1).
+# Answers {allowed, this window's count, previous window's count}; a refused request is not counted (as in DRF).
+_HIT_LUA = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+if previous * (1 - tonumber(ARGV[3])) + current + 1 > tonumber(ARGV[1]) then
+    return {0, current, previous}
+end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
+return {1, current + 1, previous}
+"""
+_script = None
+
+
+def _hit_script(client):
+    global _script
+    if _script is None:
+        _script = client.register_script(_HIT_LUA)  # EVALSHA, loading the script into a Redis that lacks it
+    return _script
+
+
+def _seconds_until_allowed(*, limit: int, window: int, elapsed: float, current: int, previous: int) -> float:
+    """When one more request fits again (no other request counted meanwhile), `elapsed` being 0-1 of this window."""
+    excess = previous * (1 - elapsed) + current + 1 - limit
+    if previous and excess <= previous * (1 - elapsed):  # the previous window's weight shrinks enough in this one
+        return excess / previous * window
+    # In the next window this one is the previous one: its weight must shrink until one more request fits.
+    later = max(0.0, 1 - (limit - 1) / current) if current else 0.0
+    return (1 - elapsed + later) * window
+
+
+class RedisCountedThrottle(SimpleRateThrottle):
+    """The counting of DRF's SimpleRateThrottle, in one Redis round trip. Subclasses list it after DRF's class
+    (`class X(ScopedRateThrottle, RedisCountedThrottle)`), so DRF's `allow_request` (which picks the scope and
+    rate) runs first and its `super()` call lands here instead of in DRF's cache-based counting."""
+
+    def allow_request(self, request, view):
+        client = redis_client()
+        if client is None or self.rate is None:
+            return super().allow_request(request, view)
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        now = time.time()
+        window = self.duration
+        index, offset = divmod(now, window)
+        elapsed = offset / window
+        # One hash tag per client key: both counters live in the same Redis Cluster slot.
+        keys = [f"{{{key}}}:{int(index)}", f"{{{key}}}:{int(index) - 1}"]
+        # The current client each time: a changed REDIS_URL (tests) replaces it, the script object keeps only its hash.
+        allowed, current, previous = _hit_script(client)(
+            keys=keys, args=[self.num_requests, window, elapsed], client=client
+        )
+        self._wait = (
+            0.0
+            if allowed
+            else _seconds_until_allowed(
+                limit=self.num_requests, window=window, elapsed=elapsed, current=current, previous=previous
+            )
+        )
+        return bool(allowed)
+
+    def wait(self):
+        if redis_client() is None:
+            return super().wait()
+        # Retry-After is whole seconds (DRF rounds up): never 0 for a refused request.
+        return max(self._wait, 1.0)
 
 
 class FailOpenMixin:
@@ -23,13 +104,26 @@ class FailOpenMixin:
             return True
 
 
-class FailOpenAnonRateThrottle(FailOpenMixin, AnonRateThrottle):
+class FailOpenScopedRateThrottle(FailOpenMixin, ScopedRateThrottle, RedisCountedThrottle):
     pass
 
 
-class FailOpenUserRateThrottle(FailOpenMixin, UserRateThrottle):
-    pass
+class FailOpenRequestRateThrottle(FailOpenMixin, RedisCountedThrottle):
+    """The default throttle of every view: the `user` rate per account with a token, else the `anon` rate per
+    client address. One class and one count where DRF's anon + user pair counted an anonymous client twice
+    (in both scopes, by address: the lower rate decided), so one Redis round trip per request."""
 
+    def __init__(self):
+        # DRF reads the rate here; this one depends on who is asking, known only once the request is authenticated.
+        pass
 
-class FailOpenScopedRateThrottle(FailOpenMixin, ScopedRateThrottle):
-    pass
+    def allow_request(self, request, view):
+        self.authenticated = bool(request.user and request.user.is_authenticated)
+        self.scope = "user" if self.authenticated else "anon"
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request, view):
+        ident = request.user.pk if self.authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -4,7 +4,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.throttling import FailOpenAnonRateThrottle, FailOpenScopedRateThrottle
+from apps.common.throttling import FailOpenRequestRateThrottle, FailOpenScopedRateThrottle
 
 from . import lifecycle, selectors, services
 from .serializers import (
@@ -26,7 +26,7 @@ from .throttles import LifecycleRateThrottle, PasswordResetAddressThrottle
 class UserCreateView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [FailOpenAnonRateThrottle, FailOpenScopedRateThrottle]
+    throttle_classes = [FailOpenRequestRateThrottle, FailOpenScopedRateThrottle]
     throttle_scope = "signup"
 
     @extend_schema(request=UserCreateSerializer, responses={201: PrivateProfileSerializer}, auth=[])

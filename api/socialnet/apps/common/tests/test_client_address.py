@@ -7,7 +7,7 @@ import pytest
 from django.test import Client, override_settings
 
 from apps.common.client_address import compute_client_ip
-from apps.common.throttling import FailOpenAnonRateThrottle
+from apps.common.throttling import FailOpenRequestRateThrottle
 
 GATEWAY = "127.0.0.1"  # the default TRUSTED_PROXIES: loopback, where `make run` puts the gateway
 
@@ -49,7 +49,7 @@ def test_trusted_proxies_is_a_setting():
 @pytest.fixture
 def anon_rate_3(monkeypatch):
     """Three anonymous requests per minute: the test settings otherwise make throttling unreachable."""
-    monkeypatch.setattr(FailOpenAnonRateThrottle, "THROTTLE_RATES", {"anon": "3/min"})
+    monkeypatch.setattr(FailOpenRequestRateThrottle, "THROTTLE_RATES", {"anon": "3/min"})
 
 
 def statuses(client: Client, n: int, **meta) -> list[int]:

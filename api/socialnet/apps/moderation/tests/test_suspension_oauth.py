@@ -21,3 +21,11 @@ def test_a_code_issued_before_a_suspension_is_refused(signed_in):  # noqa: F811
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert not get_access_token_model().objects.filter(user=user).exists()
+
+
+def test_a_token_in_use_is_refused_by_the_next_request_after_a_suspension(client_for):
+    user, moderator = UserFactory(), UserFactory(moderator=True)
+    client = client_for(user)
+    assert client.get("/users/me/").status_code == 200
+    user_suspend(user=user, actor=moderator, reason="spam")
+    assert client.get("/users/me/").status_code == 401

@@ -1,6 +1,8 @@
 import pytest
 from oauth2_provider.models import get_access_token_model
+from rest_framework import serializers
 
+from apps.users.serializers import PrivateProfileSerializer
 from apps.users.tests.factories import TEST_PASSWORD, UserFactory
 from apps.users.tests.oauth import issue_access_token
 
@@ -117,3 +119,15 @@ def test_unknown_path_is_json_404(api_client):
     response = api_client.get("/definitely/not/here/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    "traits",
+    [{}, {"premium": True}, {"expired_premium": True}, {"moderator": True, "is_private": True, "bio": "Bio ✓"}],
+)
+def test_private_profile_written_out_is_what_the_declared_fields_make(traits):
+    user = UserFactory(**traits, pending_email="next@example.com", followers_count=3, posts_count=7)
+    user.is_following = True  # as a selector's annotation would set it
+    serializer = PrivateProfileSerializer(user)
+    declared = serializers.Serializer.to_representation(serializer, user)  # DRF's generic walk of the fields
+    assert list(serializer.data.items()) == list(declared.items())
