@@ -9,7 +9,7 @@ DJANGO := cd api/socialnet && ../../$(BIN)/python manage.py
 help:
 	@echo "make run    start SocialNet (embedded: SQLite, no Redis; full mode when DATABASE_URL/REDIS_URL are set)"
 	@echo "make test   lint, migration check and the whole test suite (needs PostgreSQL and Redis)"
-	@echo "make reliability  the long Schemathesis run: 100 examples per operation, three callers"
+	@echo "make reliability  the long runs: Schemathesis (100 examples per operation, three callers), the fault tests"
 	@echo "make demo   fill the database with a demo network"
 	@echo "make env    create this checkout's .env with random secrets (make run does it too; docker compose needs it)"
 	@echo "make format apply ruff formatting and autofixes"
@@ -40,7 +40,8 @@ test: $(BIN)/.installed
 
 # The bounded fuzzing run is part of `make test`; this is the long one (tests/reliability/, docs/testing.md).
 reliability: $(BIN)/.installed
-	RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-100} $(BIN)/pytest -m reliability tests/reliability $(PYTEST_ARGS)
+	RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-100} RELIABILITY_FAULTS=$${RELIABILITY_FAULTS:-full} \
+		$(BIN)/pytest -m reliability tests/reliability $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
