@@ -98,6 +98,7 @@ PYTHON_FILES = [
     "scripts/ensure_env.py",
     "bench/feed.py",
     "bench/gateway.py",
+    "bench/load.py",
     "bench/search.py",
 ]
 SHELL_FILES = ["scripts/*.sh", ".ci/run", "Procfile", "api/Dockerfile", "api_gateway/Dockerfile"]
