@@ -1,6 +1,7 @@
 """A private SocialNet for fault tests: its own PostgreSQL and Redis (apps/common/testing/servers.py) and the
-Procfile's processes, each in its own process group so a test can kill -9 one of them (a Celery worker with its
-pool children) and start it again. The shared services on 6379/5432 are never touched.
+Procfile's processes under scripts/supervise.py, as `make run` runs them: each in its own process group, so a test
+can kill -9 one of them (a Celery worker with its pool children), and the supervisor starts it again. The shared
+services on 6379/5432 are never touched.
 
 The sweepers run every SWEEP_INTERVAL_SECONDS and redo work older than SWEEP_GRACE_SECONDS; both are lowered
 here (they default to a minute) so what they recover arrives within seconds, not minutes.
@@ -13,8 +14,10 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,9 +29,8 @@ import requests
 from apps.common.testing.servers import PostgresServer, RedisServer, free_port
 from tests.e2e.stack import ROOT, Stack, base_env, wait_http
 
-# The processes a test may kill and restart, by their Procfile names.
-WORKERS = ("celery_default", "celery_follows", "celery_media")
 SWEEP_SECONDS = "2"
+STARTED = re.compile(r"^\S+ (\S+) +\| started \(pid (\d+)\)$", re.M)
 
 
 def procfile() -> dict[str, str]:
@@ -37,7 +39,7 @@ def procfile() -> dict[str, str]:
 
 
 class FaultStack:
-    """Every Procfile process against a private Redis and PostgreSQL; `kill()`/`start()` one of them by name."""
+    """Every Procfile process against a private Redis and PostgreSQL; `kill()` one of them by name."""
 
     def __init__(self, workdir, *, fanout_batch_size: int):
         self.workdir = workdir
@@ -45,10 +47,10 @@ class FaultStack:
         self.postgres = PostgresServer()
         self.commands = procfile()
         self.stack = Stack("full", workdir, base_env(workdir))
-        self.restarts: dict[str, int] = {}
         self.django_port, self.gateway_port = free_port(), free_port()
         self.gateway_url = f"http://127.0.0.1:{self.gateway_port}"
         self.fanout_batch_size = fanout_batch_size
+        self.supervisor: subprocess.Popen | None = None
 
     def start_all(self) -> FaultStack:
         self.redis.start()
@@ -71,9 +73,17 @@ class FaultStack:
             LOG_LEVEL="WARNING",
         )
         self.migrate()
-        # The processes boot while the caller creates its accounts (and the OAuth clients: USERS_SCRIPT).
-        for name in self.commands:
-            self.start(name)
+        # The processes boot while the caller creates its accounts (and the OAuth clients: USERS_SCRIPT). Beat keeps
+        # its schedule file in this stack's directory, not in the checkout.
+        commands = dict(self.commands)
+        commands["celery_beat"] += f" --schedule {self.workdir / 'celerybeat-schedule'}"
+        (self.workdir / "Procfile").write_text("".join(f"{name}: {command}\n" for name, command in commands.items()))
+        supervise = [
+            str(Path(sys.executable).parent / "python"),
+            "scripts/supervise.py",
+            str(self.workdir / "Procfile"),
+        ]
+        self.supervisor = self.stack.spawn("supervise", supervise, ROOT)
         self.stack.django_url = f"http://127.0.0.1:{self.django_port}"
         self.stack.gateway_url = self.gateway_url
         return self
@@ -99,25 +109,28 @@ class FaultStack:
         wait_http(f"{self.stack.django_url}/health/", timeout=120)
         wait_http(f"{self.gateway_url}/readyz", timeout=60)
 
-    def start(self, name: str) -> subprocess.Popen:
-        """The Procfile's command, as `make run` runs it (beat with its schedule file in this stack's directory)."""
-        command = self.commands[name]
-        if name == "celery_beat":
-            command += f" --schedule {self.workdir / 'celerybeat-schedule'}"
-        count = self.restarts[name] = self.restarts.get(name, -1) + 1
-        return self.stack.spawn(f"{name}-{count}", ["bash", "-c", command], ROOT)
+    def pids(self) -> dict[str, int]:
+        """The process group of each process as last started by the supervisor."""
+        return {name: int(pid) for name, pid in STARTED.findall(self.stack.log_path("supervise").read_text())}
 
-    def process(self, name: str) -> subprocess.Popen:
-        return next(p for n, p in reversed(self.stack.processes) if n.rsplit("-", 1)[0] == name)
+    def starts(self, name: str) -> int:
+        return sum(found == name for found, _ in STARTED.findall(self.stack.log_path("supervise").read_text()))
 
     def kill(self, name: str) -> None:
-        """kill -9 of the whole process group: the worker and its pool children, with no chance to requeue."""
-        process = self.process(name)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        """kill -9 of the whole process group: the worker and its pool children, with no chance to requeue. The
+        supervisor starts it again a second later."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pids()[name], signal.SIGKILL)
 
     def alive(self) -> dict[str, bool]:
-        return {name: self.process(name).poll() is None for name in self.commands}
+        def running(pid: int) -> bool:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return False
+            return True
+
+        return {name: running(pid) for name, pid in self.pids().items()}
 
     def shell(self, code: str) -> str:
         """Run Python in `manage.py shell` against this stack's database (test setup: users, tokens, follows)."""
@@ -131,10 +144,13 @@ class FaultStack:
 
     def close(self) -> None:
         # SIGKILL, no graceful stop: everything here is thrown away, and a clean stop costs seconds per process.
-        for _, process in self.stack.processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        # The supervisor first, so it restarts nothing, then every process group it ever started.
+        if self.supervisor is not None:
+            self.supervisor.kill()
+            self.supervisor.wait(timeout=10)
+            for _, pid in STARTED.findall(self.stack.log_path("supervise").read_text()):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(int(pid), signal.SIGKILL)
         self.postgres.close()
         self.redis.close()
 

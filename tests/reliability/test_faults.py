@@ -68,13 +68,12 @@ def test_media_worker_killed_during_uploads(faults):
             # Once the worker holds a message it has not acknowledged (it is processing an upload), kill it.
             wait_until(lambda: client.hlen("unacked") > 0, timeout=60, message="the media worker to take an upload")
             faults.kill("celery_media")
+            killed_at = time.monotonic()
             killed_with = {
                 image_id
                 for image_id in acknowledged
                 if api(faults, "GET", f"/images/{image_id}/", owner).json()["status"] == "pending"
             }
-        if index == UPLOADS // 2:
-            faults.start("celery_media")
     # The kill left work undone (else this test proves nothing)...
     assert killed_with, "every upload was processed before the kill"
 
@@ -86,6 +85,8 @@ def test_media_worker_killed_during_uploads(faults):
     wait_until(
         lambda: set(statuses().values()) == {"ready"}, timeout=RECOVERY_SECONDS, interval=1, message="every image ready"
     )
+    # Figures for docs/testing.md (`pytest -rA` shows them).
+    print(f"{len(acknowledged)} uploads, {len(killed_with)} pending at the kill, all ready {since(killed_at)} later")
 
 
 def timelines_holding(stack: FaultStack, post_id: int) -> int:
@@ -98,12 +99,13 @@ def timelines_holding(stack: FaultStack, post_id: int) -> int:
 def test_follows_worker_killed_during_fanout(faults):
     author = faults.accounts["fanned"]
     for attempt in range(5):
+        wait_until(lambda: all(faults.alive().values()), timeout=60, message="the supervisor to restart the worker")
         response = api(faults, "POST", "/posts/", author, json={"text": f"to all my followers, take {attempt}"})
         assert response.status_code == 201, response.text
         faults.kill("celery_follows")
+        killed_at = time.monotonic()
         post_id = response.json()["id"]
         at_kill = timelines_holding(faults, post_id)
-        faults.start("celery_follows")
         if at_kill < len(faults.fans):
             break
         # The fan-out finished before the kill landed: try again, a kill mid-way is the point.
@@ -117,6 +119,11 @@ def test_follows_worker_killed_during_fanout(faults):
         interval=0.5,
         message=f"the post in all {len(faults.fans)} timelines ({at_kill} at the kill)",
     )
+    print(f"{at_kill} of {len(faults.fans)} timelines at the kill (take {attempt}), all {since(killed_at)} later")
+
+
+def since(moment: float) -> str:
+    return f"{time.monotonic() - moment:.1f} s"
 
 
 def calls_between(loop: ClientLoop, start: float, end: float, names: set[str]):
@@ -144,7 +151,10 @@ def test_redis_stopped_under_a_client_loop(faults):
         ("detail", lambda s, b: s.get(f"{b}/posts/{seed}/", headers=reader.headers, timeout=30)),
         ("notifications", lambda s, b: s.get(f"{b}/notifications/", headers=author.headers, timeout=30)),
     ]
-    with ClientLoop(faults.gateway_url, [("like", post_and_like), *reads], threads=2) as loop:
+    # A write between every two reads: even a short outage sees a few.
+    operations = [step for read in reads for step in (("like", post_and_like), read)]
+    starts = {name: faults.starts(name) for name in faults.commands}
+    with ClientLoop(faults.gateway_url, operations, threads=2) as loop:
         wait_until(lambda: loop.count() >= 10, timeout=60, message="the client loop to get going")
         down = time.monotonic()
         faults.redis.stop()
@@ -189,12 +199,18 @@ def test_redis_stopped_under_a_client_loop(faults):
         return found
 
     wait_until(lambda: liked <= in_feed(), timeout=RECOVERY_SECONDS, interval=1, message="every post in the feed")
+    print(
+        f"{len(loop.calls)} calls, {len(reads_during)} reads during the {up - down:.1f} s outage (none 5xx), "
+        f"{len(during)} likes acknowledged during it, {len(liked)} in all: every notification and feed entry "
+        f"{since(up)} after Redis came back; restarted by the supervisor: "
+        f"{[name for name in faults.commands if faults.starts(name) > starts[name]] or 'none'}"
+    )
     assert all(faults.alive().values()), faults.alive()
 
 
 def test_postgres_restarted_under_a_client_loop(faults):
     writer = faults.accounts["writer"]
-    pids = {name: faults.process(name).pid for name in faults.commands}
+    pids = faults.pids()
     operations = [
         ("post", lambda s, b: s.post(f"{b}/posts/", headers=writer.headers, json={"text": "during"}, timeout=30)),
         ("list", lambda s, b: s.get(f"{b}/posts/", timeout=30)),
@@ -214,9 +230,14 @@ def test_postgres_restarted_under_a_client_loop(faults):
     outside = [(c.name, c.status, round(c.started - up, 2)) for c in errors if c.ended < down or c.started > up + 1]
     assert not outside, f"errors outside the restart window ({len(errors)} in all): {outside}"
     # ...no process restarted (the same pids, all running): the app reconnected by itself...
-    assert {name: faults.process(name).pid for name in faults.commands} == pids
+    assert faults.pids() == pids
     assert all(faults.alive().values()), faults.alive()
     # ...and nothing acknowledged was lost.
     acknowledged = {c.body["id"] for c in loop.calls if c.name == "post" and c.status == 201}
     rows = faults.sql("SELECT id FROM posts_post WHERE author_id = %s", writer.id)
     assert acknowledged and acknowledged <= {post_id for (post_id,) in rows}
+    statuses = sorted({c.status for c in errors})
+    print(
+        f"{len(loop.calls)} calls, {len(errors)} errors {statuses} in a {up - down:.1f} s restart, "
+        f"{len(acknowledged)} posts kept"
+    )
