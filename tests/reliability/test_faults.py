@@ -89,23 +89,27 @@ def test_media_worker_killed_during_uploads(faults):
     print(f"{len(acknowledged)} uploads, {len(killed_with)} pending at the kill, all ready {since(killed_at)} later")
 
 
-def timelines_holding(stack: FaultStack, post_id: int) -> int:
-    pipe = broker(stack).pipeline(transaction=False)
+def timelines_holding(stack: FaultStack, post_id: int, client: redis.Redis) -> int:
+    pipe = client.pipeline(transaction=False)
     for fan in stack.fans:
         pipe.zscore(f"feed:home:{fan}", str(post_id))
     return sum(score is not None for score in pipe.execute())
 
 
 def test_follows_worker_killed_during_fanout(faults):
-    author = faults.accounts["fanned"]
+    author, client = faults.accounts["fanned"], broker(faults)
     for attempt in range(5):
         wait_until(lambda: all(faults.alive().values()), timeout=60, message="the supervisor to restart the worker")
         response = api(faults, "POST", "/posts/", author, json={"text": f"to all my followers, take {attempt}"})
         assert response.status_code == 201, response.text
+        post_id = response.json()["id"]
+        # Kill as soon as the first batch is in: the fan-out has started and (usually) not finished.
+        wait_until(
+            lambda: timelines_holding(faults, post_id, client) > 0, timeout=60, interval=0.002, message="a batch"
+        )
         faults.kill("celery_follows")
         killed_at = time.monotonic()
-        post_id = response.json()["id"]
-        at_kill = timelines_holding(faults, post_id)
+        at_kill = timelines_holding(faults, post_id, client)
         if at_kill < len(faults.fans):
             break
         # The fan-out finished before the kill landed: try again, a kill mid-way is the point.
@@ -114,7 +118,7 @@ def test_follows_worker_killed_during_fanout(faults):
     # A new worker and the fan-out sweeper finish the job, though the killed worker's messages are still held by
     # the broker (they return only after the visibility timeout).
     wait_until(
-        lambda: timelines_holding(faults, post_id) == len(faults.fans),
+        lambda: timelines_holding(faults, post_id, client) == len(faults.fans),
         timeout=RECOVERY_SECONDS,
         interval=0.5,
         message=f"the post in all {len(faults.fans)} timelines ({at_kill} at the kill)",
