@@ -9,7 +9,7 @@ DJANGO := cd api/socialnet && ../../$(BIN)/python manage.py
 help:
 	@echo "make run    start SocialNet (embedded: SQLite, no Redis; full mode when DATABASE_URL/REDIS_URL are set)"
 	@echo "make test   lint, migration check and the whole test suite (needs PostgreSQL and Redis)"
-	@echo "make reliability  the long Schemathesis run: 100 examples per operation, three callers"
+	@echo "make reliability  the long runs: Schemathesis (100 examples per operation, three callers), faults, a short load"
 	@echo "make demo   fill the database with a demo network"
 	@echo "make env    create this checkout's .env with random secrets (make run does it too; docker compose needs it)"
 	@echo "make format apply ruff formatting and autofixes"
@@ -38,9 +38,12 @@ test: $(BIN)/.installed
 	cd api/socialnet && DATABASE_URL=sqlite://:memory: DJANGO_SETTINGS_MODULE=config.settings_test ../../$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# The bounded fuzzing run is part of `make test`; this is the long one (tests/reliability/, docs/testing.md).
+# Bounded fuzzing and fault runs are part of `make test`; these are the long ones (tests/reliability/,
+# docs/testing.md), then a short load run that reconciles what it wrote (bench/load.py, docs/benchmarks.md).
 reliability: $(BIN)/.installed
-	RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-100} $(BIN)/pytest -m reliability tests/reliability $(PYTEST_ARGS)
+	RELIABILITY_EXAMPLES=$${RELIABILITY_EXAMPLES:-100} RELIABILITY_FAULTS=$${RELIABILITY_FAULTS:-full} \
+		$(BIN)/pytest -m reliability tests/reliability $(PYTEST_ARGS)
+	$(BIN)/python bench/load.py --start --clients 10 --seconds 10
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: prepare the database and start SocialNet.
 #   embedded (default): SQLite, tasks in-process, Django's dev server on :8000.
-#   full (REDIS_URL set): gunicorn + one Celery worker per queue + beat, from the Procfile, via honcho.
+#   full (REDIS_URL set): gunicorn + one Celery worker per queue + beat, from the Procfile, via scripts/supervise.py
+#   (a process that dies is restarted; Ctrl-C stops them all).
 #   Both start the API gateway on :5000 in front of Django: clients use :5000.
 # Every server listens on 127.0.0.1 only (GATEWAY_BIND / DJANGO_BIND to change that); secrets come from this
 # checkout's .env, created with random values on first run (scripts/ensure_env.py); debug pages stay off unless
@@ -84,10 +85,9 @@ announce_when_ready &
 ANNOUNCER_PID=$!
 
 if [ -n "${REDIS_URL:-}" ]; then
-  echo "==> Full mode (REDIS_URL set): web, workers and beat from the Procfile"
-  # -e /dev/null: honcho would load ./.env over the environment; every process reads .env itself instead, so a
-  # variable set in the environment wins, as it does for manage.py.
-  exec "$BIN/honcho" -e /dev/null -f Procfile start
+  echo "==> Full mode (REDIS_URL set): web, workers and beat from the Procfile (a process that dies is restarted)"
+  # Every process reads .env itself, so a variable set in the environment wins, as it does for manage.py.
+  exec "$BIN/python" scripts/supervise.py Procfile
 else
   echo "==> Embedded mode: SQLite (unless DATABASE_URL is set), tasks run in-process"
   # One gateway worker: without Redis, rate limits are counted per process.

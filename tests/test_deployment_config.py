@@ -98,6 +98,7 @@ PYTHON_FILES = [
     "scripts/ensure_env.py",
     "bench/feed.py",
     "bench/gateway.py",
+    "bench/load.py",
     "bench/requests.py",
     "bench/search.py",
 ]
@@ -118,6 +119,7 @@ TOOL_VARIABLES = {
     "POSTGRES_USER": "docs/configuration.md",
     "POSTGRES_PASSWORD": "docs/configuration.md",  # read by the postgres image, not by a file here
     "RELIABILITY_EXAMPLES": "docs/testing.md",  # tests/reliability/: Schemathesis examples per operation
+    "RELIABILITY_FAULTS": "docs/testing.md",  # tests/reliability/test_faults.py: `full` for the long outages
 }
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from apps.common.testing.celery_worker import wait_until
+
 from .stack import ROOT, free_port, wait_http
 
 pytestmark = pytest.mark.e2e
@@ -123,7 +125,9 @@ def check_loopback_only(ports: tuple[int, ...]) -> None:
             assert sock.connect_ex((address, port)) != 0, f"port {port} answers on {address}, not only on loopback"
 
 
-def run_and_interrupt(env: dict[str, str], workdir: Path) -> str:
+def run_and_interrupt(env: dict[str, str], workdir: Path, while_running=None) -> str:
+    """`make run` until its banner, the checks every mode passes, `while_running(gateway, env, log)` if given,
+    then Ctrl-C; returns the output."""
     django_port, gateway_port = free_port(), free_port()
     env_file = workdir / "checkout.env"
     env = plain_shell_env(
@@ -164,6 +168,8 @@ def run_and_interrupt(env: dict[str, str], workdir: Path) -> str:
             assert signup.status_code == 201, signup.text
             check_secrets_debug_and_media(gateway, django, env, env_file)
             check_loopback_only((django_port, gateway_port))
+            if while_running:
+                while_running(gateway, env, log)
         finally:
             # Ctrl-C in a terminal: SIGINT to the whole foreground process group.
             os.killpg(process.pid, signal.SIGINT)
@@ -209,6 +215,7 @@ def test_make_run_full_mode_starts_the_procfile(tmp_path):
                 "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
             },
             tmp_path,
+            kill_a_worker_and_see_it_work_again,
         )
     finally:
         redis.terminate()
@@ -217,7 +224,44 @@ def test_make_run_full_mode_starts_the_procfile(tmp_path):
             conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     assert "Full mode" in output
     for process_name in ("web", "gateway", "celery_default", "celery_follows", "celery_media", "celery_beat"):
-        assert f"{process_name}.1 started" in output, process_name
+        assert re.search(rf"^\S+ {process_name} +\| started \(pid \d+\)$", output, re.M), process_name
+    # Ctrl-C stopped every process, cleanly (SIGTERM), none had to be killed.
+    assert "stopping every process" in output and "SIGKILL" not in output
+
+
+ISSUE_TOKEN = """
+from django.contrib.auth import get_user_model
+from apps.users.tests.oauth import issue_access_token
+print(issue_access_token(get_user_model().objects.get(username="newcomer")))
+"""
+
+
+def kill_a_worker_and_see_it_work_again(gateway: str, env: dict[str, str], log: Path) -> None:
+    """kill -9 of the media worker's main process: the supervisor starts it again, the rest keeps serving, and the
+    new worker processes an upload."""
+    from tests.reliability.faultstack import jpeg
+
+    def starts() -> list[str]:
+        return re.findall(r"^\S+ celery_media +\| started \(pid (\d+)\)$", log.read_text(errors="replace"), re.M)
+
+    (group,) = starts()
+    # The oldest process of the group running celery: the worker itself (bash may sit above it, its pool below).
+    worker = int(subprocess.run(["pgrep", "-o", "-g", group, "-f", "celery"], capture_output=True, text=True).stdout)
+    os.kill(worker, signal.SIGKILL)
+    wait_until(lambda: len(starts()) == 2, timeout=60, message="the media worker to be started again")
+    assert re.search(r"celery_media +\| (killed by signal 9|exited with status 137); restarting", log.read_text())
+    assert requests.get(f"{gateway}/readyz", timeout=5).status_code == 200  # nothing else stopped
+
+    headers = {"Authorization": f"Bearer {manage(env, 'shell', '-c', ISSUE_TOKEN).split()[-1]}"}
+    upload = requests.post(f"{gateway}/images/", headers=headers, files={"file": ("a.jpg", jpeg(1), "image/jpeg")})
+    assert upload.status_code == 201, upload.text
+    image = f"{gateway}/images/{upload.json()['id']}/"
+    wait_until(
+        lambda: requests.get(image, headers=headers, timeout=10).json()["status"] == "ready",
+        timeout=120,
+        interval=0.5,
+        message="the restarted media worker to process an upload",
+    )
 
 
 def test_ensure_env_completes_an_existing_file_and_keeps_its_values(tmp_path):

@@ -438,12 +438,17 @@ CELERY_BEAT_SCHEDULE["refresh-trending"] = {
     "task": "apps.feed.tasks.trending_refresh_task",
     "schedule": FEED_TRENDING_REFRESH_SECONDS,
 }
+# The sweepers (fan-outs, notifications, pending images) run this often, and redo work only once it is
+# SWEEP_GRACE_SECONDS old (younger work is probably still in flight). Lowered only by the fault tests, which
+# wait for the sweepers to recover what a killed worker or a Redis outage left undone.
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
+SWEEP_GRACE_SECONDS = env.float("SWEEP_GRACE_SECONDS", default=60.0)
 # Re-enqueues the fan-out of recent posts whose fan-out never started (broker outage at commit time).
-CELERY_BEAT_SCHEDULE["sweep-fanout"] = {"task": "apps.feed.tasks.fanout_sweep_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["sweep-fanout"] = {"task": "apps.feed.tasks.fanout_sweep_task", "schedule": SWEEP_INTERVAL_SECONDS}
 # Notifications whose task was lost with the broker: rebuilt from the likes, comments and follows themselves.
 CELERY_BEAT_SCHEDULE["sweep-notifications"] = {
     "task": "apps.notifications.tasks.notifications_sweep_task",
-    "schedule": 60.0,
+    "schedule": SWEEP_INTERVAL_SECONDS,
 }
 # Newest rows of each kind the sweeper examines per run: covers an outage of that many likes (or comments...).
 NOTIFICATION_SWEEP_SCAN = env.int("NOTIFICATION_SWEEP_SCAN", default=5000)
@@ -480,7 +485,7 @@ IMAGE_PENDING_SWEEP_SECONDS = env.int("IMAGE_PENDING_SWEEP_SECONDS", default=300
 IMAGE_PROCESS_MAX_ATTEMPTS = env.int("IMAGE_PROCESS_MAX_ATTEMPTS", default=5)
 CELERY_BEAT_SCHEDULE["sweep-pending-images"] = {
     "task": "apps.images.tasks.image_sweep_pending_task",
-    "schedule": 60.0,
+    "schedule": SWEEP_INTERVAL_SECONDS,
 }
 # Uploads never attached to a post nor used as an avatar are deleted (with their files) after this many hours.
 IMAGE_ORPHAN_HOURS = env.int("IMAGE_ORPHAN_HOURS", default=24)

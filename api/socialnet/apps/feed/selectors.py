@@ -77,8 +77,8 @@ def followed_celebrities(*, user_id: int) -> list[int]:
 
 
 # --- fan-out audiences --------------------------------------------------------------------------------------------
-# The sweeper looks at posts between these ages: younger ones may simply still be queued.
-FANOUT_SWEEP_GRACE = timedelta(minutes=1)
+# The sweeper looks at posts younger than this and older than SWEEP_GRACE_SECONDS (younger ones may simply still
+# be queued).
 FANOUT_SWEEP_WINDOW = timedelta(minutes=30)
 
 
@@ -109,7 +109,7 @@ def fanout_remove_batches(*, author_id: int) -> list[list[int]]:
 
 
 def fanout_missed_post_ids(
-    *, older_than: timedelta = FANOUT_SWEEP_GRACE, newer_than: timedelta = FANOUT_SWEEP_WINDOW
+    *, older_than: timedelta | None = None, newer_than: timedelta = FANOUT_SWEEP_WINDOW
 ) -> list[int]:
     """Posts of the recent past whose fan-out never finished (broker down at commit, message lost, worker killed
     mid-fan-out). Postgres says which posts exist, a short-lived Redis marker which were fanned out completely.
@@ -120,6 +120,8 @@ def fanout_missed_post_ids(
     client = timeline.timeline_client()
     if client is None:
         return []
+    if older_than is None:
+        older_than = timedelta(seconds=settings.SWEEP_GRACE_SECONDS)
     now = timezone.now()
     ids = list(
         Post.objects.filter(created_at__lt=now - older_than, created_at__gte=now - newer_than, removed_at__isnull=True)

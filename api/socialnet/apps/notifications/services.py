@@ -24,9 +24,9 @@ from .models import Notification
 
 logger = logging.getLogger(__name__)
 
-# The sweeper leaves alone what the task enqueued at commit is about to do (it normally lands within seconds)...
-SWEEP_GRACE = timedelta(minutes=1)
-# ...and what is older than a day: a notification about a day-old like would surprise more than it informs.
+# The sweeper leaves alone what the task enqueued at commit is about to do (younger than SWEEP_GRACE_SECONDS: it
+# normally lands within seconds) and what is older than a day: a notification about a day-old like would surprise
+# more than it informs.
 SWEEP_WINDOW = timedelta(hours=24)
 
 
@@ -173,8 +173,8 @@ def _latest_ids(model, scan: int):
 
 def notifications_sweep_missed(*, scan: int | None = None) -> int:
     """Make the notifications whose task never ran (broker down or hung at commit: enqueue() only logs), for the
-    newest NOTIFICATION_SWEEP_SCAN likes, comments, follows and follow requests of each kind, from SWEEP_GRACE to
-    SWEEP_WINDOW old. Returns how many rows it handed to the services.
+    newest NOTIFICATION_SWEEP_SCAN likes, comments, follows and follow requests of each kind, from
+    SWEEP_GRACE_SECONDS to SWEEP_WINDOW old. Returns how many rows it handed to the services.
 
     The rows themselves are the durable record of what must be notified, written in the same transaction as the
     change by construction, so nothing else (an outbox table) has to be written on the hot path. Each candidate
@@ -184,7 +184,7 @@ def notifications_sweep_missed(*, scan: int | None = None) -> int:
     """
     scan = scan or settings.NOTIFICATION_SWEEP_SCAN
     now = timezone.now()
-    recent = Q(created_at__lt=now - SWEEP_GRACE, created_at__gte=now - SWEEP_WINDOW)
+    recent = Q(created_at__lt=now - timedelta(seconds=settings.SWEEP_GRACE_SECONDS), created_at__gte=now - SWEEP_WINDOW)
     handled = 0
 
     likes = (
