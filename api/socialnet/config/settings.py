@@ -341,8 +341,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # worker died came back an hour later. Retries' countdowns (at most 300 s) are below it too.
     # apps/common/tests/test_reliability_config.py checks every registered task against it.
     "visibility_timeout": 900,
-    # A hung Redis must not hold a request: publishing waits at most this long per attempt (enqueue() also turns
-    # publish retries off on the request path; the sweepers and outbox relays catch up).
+    # A hung Redis must not hold the outbox relay for long: publishing waits at most this long per attempt (retries
+    # off); what was not published is left to the outbox sweep. Requests never publish (apps.common.outbox).
     "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0),
     "socket_connect_timeout": 1,
 }
@@ -357,6 +357,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.interactions.tasks.flush_view_buffer_task",
         "schedule": env.float("VIEW_FLUSH_SECONDS", default=10.0),
     },
+}
+# The transactional outbox (apps.common.outbox): every task is a row written with the change that calls for it,
+# published after commit by a thread of the process, and by this sweep when that did not get it handled.
+# A row is swept once it is this many seconds old (then backing off, doubling up to 15 minutes): enough for the
+# after-commit publish and the task to have run, so the sweep republishes only what was really missed.
+OUTBOX_RELAY_AFTER_SECONDS = env.int("OUTBOX_RELAY_AFTER_SECONDS", default=10)
+# Rows published per sweep: bounds the burst into the queues after an outage (the next sweep goes on).
+OUTBOX_SWEEP_BATCH = env.int("OUTBOX_SWEEP_BATCH", default=500)
+# Sweeps that published a row whose task still did not finish: then it is kept as dead, and logged as an error.
+OUTBOX_MAX_RELAYS = env.int("OUTBOX_MAX_RELAYS", default=10)
+CELERY_BEAT_SCHEDULE["sweep-outbox"] = {
+    "task": "apps.common.tasks.outbox_sweep_task",
+    "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=5.0),
 }
 # Counters move with F() in the same transaction as their rows; each app's recount only repairs drift (e.g. manual
 # SQL), hourly, at different minutes so the table scans do not coincide.
@@ -405,13 +418,6 @@ CELERY_BEAT_SCHEDULE["refresh-trending"] = {
 }
 # Re-enqueues the fan-out of recent posts whose fan-out never started (broker outage at commit time).
 CELERY_BEAT_SCHEDULE["sweep-fanout"] = {"task": "apps.feed.tasks.fanout_sweep_task", "schedule": 60.0}
-# Notifications whose task was lost with the broker: rebuilt from the likes, comments and follows themselves.
-CELERY_BEAT_SCHEDULE["sweep-notifications"] = {
-    "task": "apps.notifications.tasks.notifications_sweep_task",
-    "schedule": 60.0,
-}
-# Newest rows of each kind the sweeper examines per run: covers an outage of that many likes (or comments...).
-NOTIFICATION_SWEEP_SCAN = env.int("NOTIFICATION_SWEEP_SCAN", default=5000)
 
 # --- Images and media storage (apps.images) -------------------------------------------------------------------
 # Where media files live: "local" (FileSystemStorage under MEDIA_ROOT) or "s3" (S3 or MinIO via django-storages).

@@ -76,8 +76,7 @@ def image_create(*, owner, upload, alt_text: str = "") -> Image:
 def _enqueue_processing(image_id: int) -> None:
     from .tasks import image_process_task
 
-    # A broker outage leaves the image pending; the sweeper re-enqueues it within IMAGE_PENDING_SWEEP_SECONDS.
-    transaction.on_commit(lambda: enqueue(image_process_task, image_id))
+    enqueue(image_process_task, image_id)
 
 
 def _mark_failed(image_id: int, reason: str) -> None:
@@ -169,7 +168,7 @@ def _delete_files_after_commit(keys: list[str]) -> None:
     from .tasks import image_files_delete_task
 
     if keys:
-        transaction.on_commit(lambda: enqueue(image_files_delete_task, keys))
+        enqueue(image_files_delete_task, keys)
 
 
 @transaction.atomic
