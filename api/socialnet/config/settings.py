@@ -445,14 +445,8 @@ MEDIA_URL_TTL_SECONDS = env.int("MEDIA_URL_TTL_SECONDS", default=3600)
 # Cache-Control max-age of public images' files (public posts, avatars). Short: a shared cache keeps serving a
 # copy this long after the post turns premium or private; after that it must revalidate (ETag, 304).
 MEDIA_PUBLIC_CACHE_SECONDS = env.int("MEDIA_PUBLIC_CACHE_SECONDS", default=60)
-# Images still pending this long after their last enqueue are sent to the media queue again.
-IMAGE_PENDING_SWEEP_SECONDS = env.int("IMAGE_PENDING_SWEEP_SECONDS", default=300)
 # Processing attempts (task runs, retries and sweeps included) before an image is marked failed.
 IMAGE_PROCESS_MAX_ATTEMPTS = env.int("IMAGE_PROCESS_MAX_ATTEMPTS", default=5)
-CELERY_BEAT_SCHEDULE["sweep-pending-images"] = {
-    "task": "apps.images.tasks.image_sweep_pending_task",
-    "schedule": 60.0,
-}
 # Uploads never attached to a post nor used as an avatar are deleted (with their files) after this many hours.
 IMAGE_ORPHAN_HOURS = env.int("IMAGE_ORPHAN_HOURS", default=24)
 CELERY_BEAT_SCHEDULE["delete-orphan-images"] = {
