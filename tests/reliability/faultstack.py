@@ -3,8 +3,10 @@ Procfile's processes under scripts/supervise.py, as `make run` runs them: each i
 can kill -9 one of them (a Celery worker with its pool children), and the supervisor starts it again. The shared
 services on 6379/5432 are never touched.
 
-The sweepers run every SWEEP_INTERVAL_SECONDS and redo work older than SWEEP_GRACE_SECONDS; both are lowered
-here (they default to a minute) so what they recover arrives within seconds, not minutes.
+The fan-out sweeper (every SWEEP_INTERVAL_SECONDS, work older than SWEEP_GRACE_SECONDS) and the outbox sweep (every
+OUTBOX_SWEEP_SECONDS; rows never published after OUTBOX_RELAY_AFTER_SECONDS, published but unfinished after
+OUTBOX_LEASE_SECONDS) are shortened here, from a minute and a quarter of an hour, so what they recover arrives
+within seconds. A short lease may run a task twice; every task is idempotent.
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ class FaultStack:
             THROTTLE_ANON="1000000/min",
             SWEEP_INTERVAL_SECONDS=SWEEP_SECONDS,
             SWEEP_GRACE_SECONDS=SWEEP_SECONDS,
-            IMAGE_PENDING_SWEEP_SECONDS=SWEEP_SECONDS,
+            OUTBOX_SWEEP_SECONDS="1",
+            OUTBOX_RELAY_AFTER_SECONDS=SWEEP_SECONDS,
+            OUTBOX_LEASE_SECONDS="5",
             FEED_FANOUT_BATCH_SIZE=str(self.fanout_batch_size),
             LOG_LEVEL="WARNING",
         )

@@ -376,8 +376,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # worker died came back an hour later. Retries' countdowns (at most 300 s) are below it too.
     # apps/common/tests/test_reliability_config.py checks every registered task against it.
     "visibility_timeout": 900,
-    # A hung Redis must not hold a request: publishing waits at most this long per attempt (enqueue() also turns
-    # publish retries off on the request path; the sweepers and outbox relays catch up).
+    # A hung Redis must not hold the outbox relay for long: publishing waits at most this long per attempt (retries
+    # off); what was not published is left to the outbox sweep. Requests never publish (apps.common.outbox).
     "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0),
     "socket_connect_timeout": 1,
 }
@@ -392,6 +392,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.interactions.tasks.flush_view_buffer_task",
         "schedule": env.float("VIEW_FLUSH_SECONDS", default=10.0),
     },
+}
+# The transactional outbox (apps.common.outbox): every task is a row written with the change that calls for it,
+# published after commit by a thread of the process, and by this sweep when that did not get it handled.
+# A row is swept once it is this many seconds old: enough for the after-commit publish and the task to have run,
+# so the sweep republishes only what was really missed.
+OUTBOX_RELAY_AFTER_SECONDS = env.int("OUTBOX_RELAY_AFTER_SECONDS", default=10)
+# A published row whose task has not finished is published again after this lease. The default is the broker's
+# visibility_timeout, which every task's time limit is below: the sweep never duplicates a task that is merely
+# queued or running, and a task lost with a killed worker comes back when the broker would redeliver it anyway.
+# The fault tests shorten it to see that recovery within seconds.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
+# Rows published per sweep: bounds the burst into the queues after an outage (the next sweep goes on).
+OUTBOX_SWEEP_BATCH = env.int("OUTBOX_SWEEP_BATCH", default=500)
+# Sweeps that published a row whose task still did not finish: then it is kept as dead, and logged as an error.
+OUTBOX_MAX_RELAYS = env.int("OUTBOX_MAX_RELAYS", default=10)
+CELERY_BEAT_SCHEDULE["sweep-outbox"] = {
+    "task": "apps.common.tasks.outbox_sweep_task",
+    "schedule": env.float("OUTBOX_SWEEP_SECONDS", default=5.0),
 }
 # Counters move with F() in the same transaction as their rows; each app's recount only repairs drift (e.g. manual
 # SQL), hourly, at different minutes so the table scans do not coincide.
@@ -438,20 +456,13 @@ CELERY_BEAT_SCHEDULE["refresh-trending"] = {
     "task": "apps.feed.tasks.trending_refresh_task",
     "schedule": FEED_TRENDING_REFRESH_SECONDS,
 }
-# The sweepers (fan-outs, notifications, pending images) run this often, and redo work only once it is
-# SWEEP_GRACE_SECONDS old (younger work is probably still in flight). Lowered only by the fault tests, which
-# wait for the sweepers to recover what a killed worker or a Redis outage left undone.
+# The fan-out sweeper runs this often and redoes a fan-out only once it is SWEEP_GRACE_SECONDS old (younger ones
+# are probably still in flight). Lowered only by the fault tests, which wait for it to finish what a killed
+# worker left undone.
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
 SWEEP_GRACE_SECONDS = env.float("SWEEP_GRACE_SECONDS", default=60.0)
 # Re-enqueues the fan-out of recent posts whose fan-out never started (broker outage at commit time).
 CELERY_BEAT_SCHEDULE["sweep-fanout"] = {"task": "apps.feed.tasks.fanout_sweep_task", "schedule": SWEEP_INTERVAL_SECONDS}
-# Notifications whose task was lost with the broker: rebuilt from the likes, comments and follows themselves.
-CELERY_BEAT_SCHEDULE["sweep-notifications"] = {
-    "task": "apps.notifications.tasks.notifications_sweep_task",
-    "schedule": SWEEP_INTERVAL_SECONDS,
-}
-# Newest rows of each kind the sweeper examines per run: covers an outage of that many likes (or comments...).
-NOTIFICATION_SWEEP_SCAN = env.int("NOTIFICATION_SWEEP_SCAN", default=5000)
 
 # --- Images and media storage (apps.images) -------------------------------------------------------------------
 # Where media files live: "local" (FileSystemStorage under MEDIA_ROOT) or "s3" (S3 or MinIO via django-storages).
@@ -479,14 +490,8 @@ MEDIA_URL_TTL_SECONDS = env.int("MEDIA_URL_TTL_SECONDS", default=3600)
 # Cache-Control max-age of public images' files (public posts, avatars). Short: a shared cache keeps serving a
 # copy this long after the post turns premium or private; after that it must revalidate (ETag, 304).
 MEDIA_PUBLIC_CACHE_SECONDS = env.int("MEDIA_PUBLIC_CACHE_SECONDS", default=60)
-# Images still pending this long after their last enqueue are sent to the media queue again.
-IMAGE_PENDING_SWEEP_SECONDS = env.int("IMAGE_PENDING_SWEEP_SECONDS", default=300)
 # Processing attempts (task runs, retries and sweeps included) before an image is marked failed.
 IMAGE_PROCESS_MAX_ATTEMPTS = env.int("IMAGE_PROCESS_MAX_ATTEMPTS", default=5)
-CELERY_BEAT_SCHEDULE["sweep-pending-images"] = {
-    "task": "apps.images.tasks.image_sweep_pending_task",
-    "schedule": SWEEP_INTERVAL_SECONDS,
-}
 # Uploads never attached to a post nor used as an avatar are deleted (with their files) after this many hours.
 IMAGE_ORPHAN_HOURS = env.int("IMAGE_ORPHAN_HOURS", default=24)
 CELERY_BEAT_SCHEDULE["delete-orphan-images"] = {

@@ -11,7 +11,6 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.common.counters import count_of, recount_in_batches
-from apps.common.signals import send_on_commit
 from apps.posts.hooks import comment_text_written
 from apps.posts.models import Post
 from apps.users.models import User
@@ -64,7 +63,7 @@ def comment_create(*, post: Post, author: User, text: str, parent_id: int | None
         Comment.objects.filter(pk=parent.pk).update(replies_count=F("replies_count") + 1)
     comment_text_written.run(comment_id=comment.pk, author=author, text=text)  # mentions, in this transaction
 
-    send_on_commit(signals.comment_created, sender=Comment, comment_id=comment.pk)
+    signals.comment_created.send(sender=Comment, comment_id=comment.pk)
     return comment
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from .outbox import outbox_waiting
 from .redis import redis_client
 
 logger = logging.getLogger(__name__)
@@ -42,3 +43,13 @@ def broker_status() -> str:
     except Exception:
         logger.warning("health: broker check failed", exc_info=True)
         return "down"
+
+
+def outbox_status() -> dict[str, int] | None:
+    """Outbox rows not handled yet: `waiting` (normal: a few per second of writes), `overdue` (swept and still
+    there: the broker or the workers are behind), `dead` (given up on: read them in the admin)."""
+    try:
+        return outbox_waiting()
+    except Exception:
+        logger.exception("health: outbox count failed")
+        return None

@@ -5,21 +5,13 @@ and jitter, a bounded number of times. Acknowledgement after the task ran and re
 set globally (CELERY_TASK_ACKS_LATE, CELERY_TASK_REJECT_ON_WORKER_LOST), so every task must be idempotent;
 time limits default to CELERY_TASK_SOFT_TIME_LIMIT / CELERY_TASK_TIME_LIMIT and a task that needs longer says so.
 
-`enqueue` is what receivers call after commit: the data is already saved when the broker is asked, so if the
-broker is down (or hung: one attempt, short timeouts) the client must still get the success it is owed, quickly; the
-work is logged as lost and the sweepers (pending images, fan-outs, notifications, timeline rebuilds on read) pick it
-up later.
+`enqueue` writes the task into the transactional outbox (apps.common.outbox): call it inside the transaction of the
+change it follows from, and the work happens if and only if the change commits, whatever the broker does.
 """
 
-import logging
-
 from celery import Task, shared_task
-from kombu.exceptions import OperationalError
-from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
-
-BROKER_ERRORS = (OperationalError, RedisError, ConnectionError, TimeoutError)
+from . import outbox
 
 
 class RetryingTask(Task):
@@ -29,22 +21,26 @@ class RetryingTask(Task):
     retry_jitter = True  # many tasks failing together (a database blip) must not retry in lockstep
     max_retries = 5
 
+    def on_success(self, retval, task_id, args, kwargs):
+        # Done: its outbox row must not be relayed again. (A failure keeps the row: the sweep relays it later.)
+        event_id = outbox.outbox_event_id(self.request)
+        if event_id is not None:
+            outbox.outbox_event_done(event_id)
+
 
 def retrying_task(*args, **options):
     """`@retrying_task` or `@retrying_task(max_retries=3, soft_time_limit=240, time_limit=300)`."""
     return shared_task(*args, base=RetryingTask, **options)
 
 
-def enqueue(task, *args) -> bool:
-    """`task.delay(*args)`, one attempt; False (logged) when the broker cannot be reached. Task errors in eager mode
-    propagate.
+def enqueue(task, *args, durable: bool = True) -> None:
+    """Run `task(*args)` on its queue once the current transaction commits (at once outside one), surviving a broker
+    outage. Never waits on the broker. `durable=False`: best effort, for work a read path finds missing (see
+    `outbox.outbox_write`)."""
+    outbox.outbox_write(task, list(args), durable=durable)
 
-    One attempt bounded by the broker's socket timeouts (CELERY_BROKER_TRANSPORT_OPTIONS): this runs in request
-    threads, and Celery's default publish retries against a hung Redis held every write for 5-26 s. What is not
-    enqueued is caught up by the sweepers."""
-    try:
-        task.apply_async(args, retry=False)
-    except BROKER_ERRORS:
-        logger.exception("broker unavailable: %s%r not enqueued", task.name, args)
-        return False
-    return True
+
+@retrying_task
+def outbox_sweep_task() -> int:
+    """Periodic: publish the outbox rows the after-commit relay did not get handled."""
+    return outbox.outbox_sweep()

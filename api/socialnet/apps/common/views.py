@@ -22,6 +22,7 @@ class HealthView(APIView):
                 "database": serializers.CharField(),
                 "cache": serializers.CharField(),
                 "broker": serializers.CharField(),
+                "outbox": serializers.DictField(child=serializers.IntegerField(), required=False),
             },
         )
     )
@@ -32,6 +33,8 @@ class HealthView(APIView):
             "cache": health.cache_status(),
             "broker": health.broker_status(),
         }
+        if body["database"] == "ok" and (outbox := health.outbox_status()) is not None:
+            body["outbox"] = outbox  # rows waiting for a task: see docs/operations.md
         if body["database"] != "ok":
             body["status"] = "down"
             return Response(body, status=503)

@@ -2,7 +2,7 @@
 `default`. Each loads ids, calls a service, and may run twice harmlessly."""
 
 from apps.common.replicas import replica_reads
-from apps.common.tasks import retrying_task
+from apps.common.tasks import enqueue, retrying_task
 
 from . import selectors, services
 
@@ -15,7 +15,7 @@ def fanout_post_task(post_id: int) -> None:
     # The first batch here (most authors have fewer than a batch of followers: one task, one round trip); the rest
     # in parallel on whatever `follows` workers are free.
     for batch in batches[1:]:
-        fanout_post_batch_task.delay(post_id, batch)
+        enqueue(fanout_post_batch_task, post_id, batch)
     services.fanout_post_batch(post_id=post_id, user_ids=batches[0])
 
 
@@ -24,7 +24,7 @@ def fanout_sweep_task() -> int:
     """Periodic: restart the fan-out of recent posts whose fan-out never finished (it is idempotent anyway)."""
     missed = selectors.fanout_missed_post_ids()
     for post_id in missed:
-        fanout_post_task.delay(post_id)
+        enqueue(fanout_post_task, post_id)
     return len(missed)
 
 
@@ -37,7 +37,7 @@ def fanout_post_batch_task(post_id: int, user_ids: list[int]) -> None:
 def fanout_remove_post_task(post_id: int, author_id: int) -> None:
     batches = selectors.fanout_remove_batches(author_id=author_id)
     for batch in batches[1:]:
-        fanout_remove_batch_task.delay(post_id, batch)
+        enqueue(fanout_remove_batch_task, post_id, batch)
     if batches:
         services.fanout_remove_batch(post_id=post_id, user_ids=batches[0])
 

@@ -10,7 +10,6 @@ from django.http import Http404
 from rest_framework.exceptions import ValidationError
 
 from apps.common.counters import count_of, recount_in_batches
-from apps.common.signals import send_on_commit
 from apps.users.models import User
 from apps.users.visibility import hidden_accounts
 
@@ -43,7 +42,7 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
     if existing is not None:
         # A repeat is how a client retries: announce it, so idempotent reactions (the timeline backfill) are redone
         # in case the first request's were lost to a broker outage.
-        send_on_commit(signals.followed, sender=Follow, follower_id=follower.pk, followee_id=followee.pk, created=False)
+        signals.followed.send(sender=Follow, follower_id=follower.pk, followee_id=followee.pk, created=False)
         return existing, False
     try:
         with transaction.atomic():
@@ -55,9 +54,7 @@ def follow_create(*, follower: User, followee: User) -> tuple[Follow, bool]:
             # from inside the block's transaction). The view checked before; this closes the window after.
             if followee.pk in hidden_accounts(follower):
                 raise Http404("Not found.")
-            send_on_commit(
-                signals.followed, sender=Follow, follower_id=follower.pk, followee_id=followee.pk, created=True
-            )
+            signals.followed.send(sender=Follow, follower_id=follower.pk, followee_id=followee.pk, created=True)
     except IntegrityError:
         return Follow.objects.get(follower=follower, followee=followee), False
     return follow, True
@@ -69,11 +66,10 @@ def follow_or_request(*, follower: User, followee: User) -> str:
     if follower.pk == followee.pk:
         raise ValidationError({"detail": "You cannot follow yourself."})
     if followee.is_private and not Follow.objects.filter(follower=follower, followee=followee).exists():
-        _, created = FollowRequest.objects.get_or_create(requester=follower, target=followee)
-        if created:
-            send_on_commit(
-                signals.follow_requested, sender=FollowRequest, requester_id=follower.pk, target_id=followee.pk
-            )
+        with transaction.atomic():  # the request and its outbox row (the notification) commit together
+            _, created = FollowRequest.objects.get_or_create(requester=follower, target=followee)
+            if created:
+                signals.follow_requested.send(sender=FollowRequest, requester_id=follower.pk, target_id=followee.pk)
         return "requested"
     _, created = follow_create(follower=follower, followee=followee)
     return "followed" if created else "already"
@@ -122,7 +118,7 @@ def follow_delete(*, follower: User, followee: User) -> bool:
     if not deleted:
         return False
     _count_follow(follower_id=follower.pk, followee_id=followee.pk, delta=-1)
-    send_on_commit(signals.unfollowed, sender=Follow, follower_id=follower.pk, followee_id=followee.pk)
+    signals.unfollowed.send(sender=Follow, follower_id=follower.pk, followee_id=followee.pk)
     return True
 
 

@@ -19,7 +19,6 @@ class ImageAdmin(admin.ModelAdmin):
         "blurhash",
         "failure_reason",
         "attempts",
-        "enqueued_at",
         "processed_at",
     ]
 

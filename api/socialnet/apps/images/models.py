@@ -49,15 +49,13 @@ class Image(TimeStampedModel):
     height = models.PositiveIntegerField(null=True, blank=True)
     blurhash = models.CharField(max_length=64, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True)
-    # Processing attempts (task runs, retries and sweeps): bounded, so a poison image ends `failed`, not in a loop.
+    # Processing attempts (task runs, retries and outbox relays): bounded, so a poison image ends `failed`, not in a
+    # loop.
     attempts = models.PositiveSmallIntegerField(default=0)
-    # When processing was last requested: the sweeper re-enqueues images pending for too long after it.
-    enqueued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
-            models.Index(fields=["enqueued_at"], name="image_pending_enqueued", condition=models.Q(status="pending")),
             models.Index(fields=["post", "position"], name="image_post_position"),
         ]
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -60,7 +60,6 @@ def image_create(*, owner, upload, alt_text: str = "") -> Image:
         source_format=info.format,
         source_bytes=len(data),
         alt_text=alt_text,
-        enqueued_at=timezone.now(),
     )
     storage_put(image.upload_key, data)
     try:
@@ -76,8 +75,7 @@ def image_create(*, owner, upload, alt_text: str = "") -> Image:
 def _enqueue_processing(image_id: int) -> None:
     from .tasks import image_process_task
 
-    # A broker outage leaves the image pending; the sweeper re-enqueues it within IMAGE_PENDING_SWEEP_SECONDS.
-    transaction.on_commit(lambda: enqueue(image_process_task, image_id))
+    enqueue(image_process_task, image_id)
 
 
 def _mark_failed(image_id: int, reason: str) -> None:
@@ -96,7 +94,7 @@ def image_process(*, image_id: int) -> Image | None:
     """
     max_attempts = settings.IMAGE_PROCESS_MAX_ATTEMPTS
     claimed = Image.objects.filter(pk=image_id, status=Image.Status.PENDING, attempts__lt=max_attempts).update(
-        attempts=F("attempts") + 1, enqueued_at=timezone.now()
+        attempts=F("attempts") + 1
     )
     if not claimed:
         _mark_failed(image_id, "Processing failed repeatedly.")  # no-op unless pending with attempts used up
@@ -140,36 +138,11 @@ def image_process(*, image_id: int) -> Image | None:
     return Image.objects.filter(pk=image_id).first()
 
 
-def image_sweep_pending(*, older_than: timedelta | None = None, limit: int = 500) -> int:
-    """Re-enqueue images pending for longer than `older_than` (a lost message, a killed worker). Returns how many.
-
-    `enqueued_at` moves forward for each one, so an image is re-sent at most once per period however often the
-    sweeper runs; `image_process` bounds the attempts.
-    """
-    if older_than is None:
-        older_than = timedelta(seconds=settings.IMAGE_PENDING_SWEEP_SECONDS)
-    cutoff = timezone.now() - older_than
-    with transaction.atomic():
-        ids = list(
-            Image.objects.select_for_update(skip_locked=True)
-            .filter(Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True), status=Image.Status.PENDING)
-            .order_by("enqueued_at")
-            .values_list("id", flat=True)[:limit]
-        )
-        if not ids:
-            return 0
-        Image.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())
-        for image_id in ids:
-            _enqueue_processing(image_id)
-    logger.info("images: re-enqueued %d stale pending image(s)", len(ids))
-    return len(ids)
-
-
 def _delete_files_after_commit(keys: list[str]) -> None:
     from .tasks import image_files_delete_task
 
     if keys:
-        transaction.on_commit(lambda: enqueue(image_files_delete_task, keys))
+        enqueue(image_files_delete_task, keys)
 
 
 @transaction.atomic

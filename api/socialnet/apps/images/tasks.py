@@ -9,7 +9,7 @@ from .storage import storage_delete_many
 
 
 # Only storage/database trouble raises here (undecodable images end `failed` inside the service). After the last
-# retry the image stays pending and the sweeper tries again later, within the image's bounded number of attempts.
+# retry the image stays pending and its outbox row is relayed again later, within the image's bounded attempts.
 @retrying_task(max_retries=3, soft_time_limit=60, time_limit=90)
 def image_process_task(image_id: int) -> None:
     services.image_process(image_id=image_id)
@@ -18,11 +18,6 @@ def image_process_task(image_id: int) -> None:
 @retrying_task(max_retries=3)
 def image_files_delete_task(keys: list[str]) -> None:
     storage_delete_many(keys)
-
-
-@retrying_task
-def image_sweep_pending_task() -> int:
-    return services.image_sweep_pending()
 
 
 @retrying_task

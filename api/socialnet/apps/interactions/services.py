@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from apps.common.counters import count_of, recount_in_batches
 from apps.common.redis import redis_client
-from apps.common.signals import send_on_commit
+from apps.common.tasks import enqueue
 from apps.posts.models import Post
 from apps.users.models import User
 
@@ -63,7 +63,7 @@ def like_create(*, user: User, post: Post) -> tuple[Like, bool]:
         if not Post.objects.filter(pk=post.pk).update(likes_count=F("likes_count") + 1):
             raise Http404("Not found.")
 
-        send_on_commit(signals.post_liked, sender=Like, like_id=like.pk)
+        signals.post_liked.send(sender=Like, like_id=like.pk)
         return like, True
 
 
@@ -125,8 +125,9 @@ def view_record(*, viewer: User, post: Post) -> bool:
             _local_buffer[post.pk] += 1
         from .tasks import flush_view_buffer_task  # tasks import this module
 
-        # Embedded mode has no beat: flush right after the request (tasks run in-process there).
-        transaction.on_commit(flush_view_buffer_task.delay)
+        # Embedded mode has no beat: flush right after the request (tasks run in-process there). Not durable: the
+        # buffer is in this process's memory anyway.
+        enqueue(flush_view_buffer_task, durable=False)
         return True
     try:
         script = client.register_script(_RECORD_VIEW_LUA)

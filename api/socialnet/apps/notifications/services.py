@@ -4,12 +4,9 @@ the unique constraint absorbs a task that runs twice."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone
+from django.db.models import Q
 
 from apps.comments.models import Comment
 from apps.follows.models import Follow, FollowRequest
@@ -23,11 +20,6 @@ from apps.users.models import User
 from .models import Notification
 
 logger = logging.getLogger(__name__)
-
-# The sweeper leaves alone what the task enqueued at commit is about to do (younger than SWEEP_GRACE_SECONDS: it
-# normally lands within seconds) and what is older than a day: a notification about a day-old like would surprise
-# more than it informs.
-SWEEP_WINDOW = timedelta(hours=24)
 
 
 def _notify(*, recipient_id: int, actor_id: int, type: str, post_id: int | None = None, comment_id: int | None = None):
@@ -162,90 +154,3 @@ def notifications_delete_for_user(*, user_id: int) -> int:
     """Every notification to or from the user (account erasure); returns how many were deleted."""
     deleted, _ = Notification.objects.filter(Q(recipient_id=user_id) | Q(actor_id=user_id)).delete()
     return deleted
-
-
-# --- the sweeper --------------------------------------------------------------------------------------------------
-def _latest_ids(model, scan: int):
-    # The newest `scan` rows by primary key (a backward index scan): likes and follows have no index on created_at,
-    # and the rows a lost enqueue left behind are among the newest anyway.
-    return model.objects.order_by("-id").values("id")[:scan]
-
-
-def notifications_sweep_missed(*, scan: int | None = None) -> int:
-    """Make the notifications whose task never ran (broker down or hung at commit: enqueue() only logs), for the
-    newest NOTIFICATION_SWEEP_SCAN likes, comments, follows and follow requests of each kind, from
-    SWEEP_GRACE_SECONDS to SWEEP_WINDOW old. Returns how many rows it handed to the services.
-
-    The rows themselves are the durable record of what must be notified, written in the same transaction as the
-    change by construction, so nothing else (an outbox table) has to be written on the hot path. Each candidate
-    goes through the same idempotent service as the task: it decides, the unique constraints absorb a race with a
-    late task. What is excluded in SQL is what never notifies (your own post, an inactive actor), so the same
-    rows are not re-examined every minute; the few that still decide "no" (the recipient cannot see the post) are.
-    """
-    scan = scan or settings.NOTIFICATION_SWEEP_SCAN
-    now = timezone.now()
-    recent = Q(created_at__lt=now - timedelta(seconds=settings.SWEEP_GRACE_SECONDS), created_at__gte=now - SWEEP_WINDOW)
-    handled = 0
-
-    likes = (
-        Like.objects.filter(recent, id__in=_latest_ids(Like, scan), user__is_active=True, post__removed_at__isnull=True)
-        .exclude(user_id=F("post__author_id"))
-        .exclude(
-            Exists(
-                Notification.objects.filter(
-                    type=Notification.Type.LIKE,
-                    recipient_id=OuterRef("post__author_id"),
-                    actor_id=OuterRef("user_id"),
-                    post_id=OuterRef("post_id"),
-                )
-            )
-        )
-    )
-    for like_id in likes.values_list("id", flat=True):
-        notification_like(like_id=like_id)
-        handled += 1
-
-    comments = (
-        Comment.objects.filter(
-            recent,
-            id__in=_latest_ids(Comment, scan),
-            author__is_active=True,
-            removed_at__isnull=True,
-            post__removed_at__isnull=True,
-        )
-        # On your own post, not replying to someone else: nobody to notify.
-        .exclude(Q(author_id=F("post__author_id")) & (Q(parent__isnull=True) | Q(parent__author_id=F("author_id"))))
-        .exclude(Exists(Notification.objects.filter(comment_id=OuterRef("pk"))))
-    )
-    for comment_id in comments.values_list("id", flat=True):
-        notification_comment(comment_id=comment_id)
-        handled += 1
-
-    follows = Follow.objects.filter(
-        recent, id__in=_latest_ids(Follow, scan), follower__is_active=True, followee__is_active=True
-    ).exclude(
-        Exists(
-            Notification.objects.filter(
-                type=Notification.Type.FOLLOW, recipient_id=OuterRef("followee_id"), actor_id=OuterRef("follower_id")
-            )
-        )
-    )
-    for follower_id, followee_id in follows.values_list("follower_id", "followee_id"):
-        notification_follow(follower_id=follower_id, followee_id=followee_id)
-        handled += 1
-
-    requests = FollowRequest.objects.filter(
-        recent, id__in=_latest_ids(FollowRequest, scan), requester__is_active=True, target__is_active=True
-    ).exclude(
-        Exists(
-            Notification.objects.filter(
-                type=Notification.Type.FOLLOW_REQUEST,
-                recipient_id=OuterRef("target_id"),
-                actor_id=OuterRef("requester_id"),
-            )
-        )
-    )
-    for requester_id, target_id in requests.values_list("requester_id", "target_id"):
-        notification_follow_request(requester_id=requester_id, target_id=target_id)
-        handled += 1
-    return handled

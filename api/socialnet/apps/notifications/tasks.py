@@ -6,12 +6,6 @@ from . import services
 
 
 @retrying_task
-def notifications_sweep_task() -> int:
-    """Periodic: the notifications whose task was never enqueued (broker down at commit)."""
-    return services.notifications_sweep_missed()
-
-
-@retrying_task
 def notification_follow_task(follower_id: int, followee_id: int) -> None:
     services.notification_follow(follower_id=follower_id, followee_id=followee_id)
 

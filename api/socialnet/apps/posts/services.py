@@ -12,7 +12,6 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from apps.common.counters import count_of, recount_in_batches
-from apps.common.signals import send_on_commit
 from apps.images.services import images_attach_to_post, images_delete_for_post
 from apps.users.models import User
 
@@ -58,7 +57,7 @@ def post_create(
     hooks.post_text_written.run(post=post)  # tags and mentions, in this transaction: the 201 carries them
     User.objects.filter(pk=author.pk).update(posts_count=F("posts_count") + 1)
 
-    send_on_commit(signals.post_created, sender=Post, post_id=post.pk, author_id=author.pk)
+    signals.post_created.send(sender=Post, post_id=post.pk, author_id=author.pk)
     return post
 
 
@@ -103,7 +102,7 @@ def post_delete(*, post: Post, actor: User) -> None:
     Post.objects.filter(pk=post_id).delete()
     if removed_at is None:  # a post removed by moderation was already uncounted
         User.objects.filter(pk=author_id).update(posts_count=Greatest(F("posts_count") - 1, 0))
-    send_on_commit(signals.post_deleted, sender=Post, post_id=post_id, author_id=author_id)
+    signals.post_deleted.send(sender=Post, post_id=post_id, author_id=author_id)
 
 
 @transaction.atomic
@@ -114,7 +113,7 @@ def post_remove(*, post: Post, actor: User) -> Post:
     updated = Post.objects.filter(pk=post.pk, removed_at__isnull=True).update(removed_at=timezone.now())
     if updated:  # only the first removal uncounts, however many moderators click at once
         User.objects.filter(pk=post.author_id).update(posts_count=Greatest(F("posts_count") - 1, 0))
-        send_on_commit(signals.post_removed, sender=Post, post_id=post.pk, author_id=post.author_id)
+        signals.post_removed.send(sender=Post, post_id=post.pk, author_id=post.author_id)
     post.refresh_from_db(fields=["removed_at"])
     return post
 

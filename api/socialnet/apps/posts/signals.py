@@ -1,8 +1,8 @@
 """What happens to posts, for the apps above to react to (see apps.common.signals for the rules).
 
-Sent by apps.posts.services after commit, with ids only. The two ways a post leaves: *deleted* (by its author, or
-by a moderator through the API: the row is gone) and *removed* (by moderation: hidden everywhere, the row kept for
-the record).
+Sent by apps.posts.services inside the transaction, with ids only. The two ways a post leaves: *deleted* (by its
+author, or by a moderator through the API: the row is gone) and *removed* (by moderation: hidden everywhere, the row
+kept for the record).
 """
 
 from django.dispatch import Signal

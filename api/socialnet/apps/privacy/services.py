@@ -166,7 +166,7 @@ def data_export_request(*, user: User) -> DataExport:
             wait = (latest.created_at + EXPORT_EVERY - now).total_seconds()
             raise Throttled(wait=wait, detail="One data export per 24 hours.")
         export = DataExport.objects.create(user=user)
-        transaction.on_commit(lambda: enqueue(tasks.data_export_build_task, export.pk))
+        enqueue(tasks.data_export_build_task, export.pk)
     return export
 
 

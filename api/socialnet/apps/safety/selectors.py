@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower, StrIndex
 from django.db.models.lookups import GreaterThan, IRegex
@@ -51,9 +51,9 @@ def _cached_sets(user_id: int) -> cache.SafetySets | None:
     if rebuild:
         from .tasks import safety_sets_rebuild_task  # tasks import this module
 
-        # After commit: a rebuild must read what this transaction (if any) wrote. Off the request path, so a page
-        # costs the same SQL warm or cold.
-        transaction.on_commit(lambda: enqueue(safety_sets_rebuild_task, user_id))
+        # Off the request path, so a page costs the same SQL warm or cold; not durable (no outbox row: a read
+        # writes nothing), since a rebuild lost with the broker is simply asked for again by the next read.
+        enqueue(safety_sets_rebuild_task, user_id, durable=False)
     return sets
 
 

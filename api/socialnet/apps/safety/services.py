@@ -19,7 +19,6 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from apps.common.signals import send_on_commit
 from apps.users.models import User
 
 from . import cache, signals
@@ -59,7 +58,7 @@ def block_create(*, blocker: User, blocked: User) -> tuple[Block, bool]:
             if created:
                 _unfollow_both_ways(blocker, blocked)
                 cache.sets_changed(blocker.pk, blocked.pk)
-            send_on_commit(signals.blocked, sender=Block, blocker_id=blocker.pk, blocked_id=blocked.pk, created=created)
+            signals.blocked.send(sender=Block, blocker_id=blocker.pk, blocked_id=blocked.pk, created=created)
     except IntegrityError:
         # Two identical requests raced: the unique constraint let one insert; the loser reports the existing row.
         return Block.objects.get(blocker=blocker, blocked=blocked), False

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.db.models.functions import Lower
 
-from apps.common.signals import send_on_commit
 from apps.posts.models import Post
 from apps.safety.selectors import hidden_accounts
 from apps.users.models import User
@@ -58,7 +57,7 @@ def post_text_index(*, post: Post) -> None:
 
     added = _set_mentions(owner={"post": post}, user_ids=_mentionable(author=post.author, usernames=parsed.mentions))
     if added:
-        send_on_commit(signals.users_mentioned, sender=Mention, post_id=post.pk, comment_id=None, user_ids=added)
+        signals.users_mentioned.send(sender=Mention, post_id=post.pk, comment_id=None, user_ids=added)
 
 
 def comment_text_index(*, comment_id: int, author: User, text: str) -> None:
@@ -67,7 +66,7 @@ def comment_text_index(*, comment_id: int, author: User, text: str) -> None:
     user_ids = _mentionable(author=author, usernames=parse(text).mentions)
     added = _set_mentions(owner={"comment_id": comment_id}, user_ids=user_ids)
     if added:
-        send_on_commit(signals.users_mentioned, sender=Mention, post_id=None, comment_id=comment_id, user_ids=added)
+        signals.users_mentioned.send(sender=Mention, post_id=None, comment_id=comment_id, user_ids=added)
 
 
 def tag_follow(*, user: User, tag: Tag) -> bool:

@@ -1,7 +1,8 @@
 """Account lifecycle services: proving an email address, changing it, changing and resetting the password,
 closing the account (its erasure, which touches every app, is apps.privacy's).
 
-Emails go out through tasks on `default`, enqueued after commit; the tasks call the `*_send` functions below, which
+Emails go out through tasks on `default`, enqueued in the transaction that calls for them (the outbox: sent only
+if it commits, even if the broker is down then); the tasks call the `*_send` functions below, which
 make the token at send time, so no token ever waits in the broker and a retried task mails a token that is valid.
 """
 
@@ -23,10 +24,6 @@ INVALID_TOKEN = "This link is invalid, already used or expired. Ask for a new on
 ADDRESS_TAKEN = "A user with that email already exists."
 
 
-def _email_on_commit(task, *args) -> None:
-    transaction.on_commit(lambda: enqueue(task, *args))
-
-
 def _validate_new_password(password: str, user: User) -> None:
     try:
         validate_password(password, user=user)
@@ -46,14 +43,14 @@ def email_verification_address(user: User) -> str:
     return "" if user.email_verified else user.email
 
 
-def email_verification_send_on_commit(user: User) -> None:
-    _email_on_commit(tasks.email_verification_send_task, user.pk)
+def email_verification_enqueue(user: User) -> None:
+    enqueue(tasks.email_verification_send_task, user.pk)
 
 
 def email_verification_resend(*, user: User) -> None:
     if not email_verification_address(user):
         raise ValidationError({"email": ["Your email address is already verified."]})
-    email_verification_send_on_commit(user)
+    email_verification_enqueue(user)
 
 
 def email_verification_send(*, user_id: int) -> None:
@@ -108,10 +105,10 @@ def email_change_request(*, user: User, address: str) -> None:
         if _address_taken(address, except_user=user):
             raise ValidationError({"email": [ADDRESS_TAKEN]})
         user.pending_email = address
-        email_verification_send_on_commit(user)
+        email_verification_enqueue(user)
         # Only a proven address is told: an unverified one may be a stranger's (a typo at sign-up).
         if user.email_verified:
-            _email_on_commit(tasks.email_change_notice_task, user.pk, user.email, address)
+            enqueue(tasks.email_change_notice_task, user.pk, user.email, address)
     user.save(update_fields=["pending_email"])
 
 
@@ -143,7 +140,7 @@ def password_change(*, user: User, current_password: str, new_password: str, kee
     user.save(update_fields=["password"])
     keep = keep_token if isinstance(keep_token, get_access_token_model()) else None
     _tokens_revoke_all_but(user=user, keep=keep)
-    _email_on_commit(tasks.password_changed_notice_task, user.pk)
+    enqueue(tasks.password_changed_notice_task, user.pk)
 
 
 def password_changed_notice_send(*, user_id: int) -> None:
@@ -187,7 +184,7 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
     user.email_verified = True
     user.save(update_fields=["password", "email_verified"])
     services.user_revoke_tokens(user=user)
-    _email_on_commit(tasks.password_changed_notice_task, user.pk)
+    enqueue(tasks.password_changed_notice_task, user.pk)
     return user
 
 

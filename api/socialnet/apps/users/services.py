@@ -6,8 +6,6 @@ from django.db import IntegrityError, transaction
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 from rest_framework.exceptions import ValidationError
 
-from apps.common.signals import send_on_commit
-
 from . import lifecycle, signals
 from .avatars import avatar_handler
 from .models import User
@@ -33,7 +31,7 @@ def user_create(*, username: str, email: str, password: str, first_name: str = "
     except IntegrityError as exc:
         # Two sign-ups racing past the serializer's checks: the case-insensitive constraints decide.
         raise ValidationError({"username": ["A user with that username or email already exists."]}) from exc
-    lifecycle.email_verification_send_on_commit(user)
+    lifecycle.email_verification_enqueue(user)
     return user
 
 
@@ -54,7 +52,7 @@ def user_update_profile(*, user: User, data: dict) -> User:
     if fields:
         user.save(update_fields=fields)
     if went_public:
-        send_on_commit(signals.account_made_public, sender=User, user_id=user.pk)
+        signals.account_made_public.send(sender=User, user_id=user.pk)
     return user
 
 

@@ -12,7 +12,28 @@ MANAGE = Path(__file__).resolve().parents[3] / "manage.py"
 def test_health_reports_every_dependency(api_client):
     response = api_client.get("/health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "cache": "ok",
+        "broker": "ok",
+        "outbox": {"waiting": 0, "overdue": 0, "dead": 0},
+    }
+
+
+@pytest.mark.django_db
+def test_health_counts_the_outbox_rows_waiting(api_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.common.models import OutboxEvent
+
+    now = timezone.now()
+    OutboxEvent.objects.create(task="a.task", relay_after=now + timedelta(seconds=10))  # just written
+    OutboxEvent.objects.create(task="a.task", relay_after=now - timedelta(minutes=5))  # swept, still not handled
+    OutboxEvent.objects.create(task="a.task", relay_after=None)  # given up on
+    assert api_client.get("/health/").json()["outbox"] == {"waiting": 3, "overdue": 1, "dead": 1}
 
 
 @pytest.mark.django_db

@@ -134,7 +134,8 @@ def test_fanout_is_batched(client_for, active_user, timeline_ids, settings, onco
         follow(oncommit, f, author)
     post = PostFactory(author=author)
     assert [len(b) for b in services.fanout_post(post_id=post.pk)] == [2, 2, 1]
-    tasks.fanout_post_task.apply(args=[post.pk])
+    with oncommit(execute=True):  # the other batches are tasks of their own, enqueued as the first task commits
+        tasks.fanout_post_task.apply(args=[post.pk])
     assert all(post.pk in timeline_ids(f) for f in followers)
 
 
@@ -320,7 +321,8 @@ def test_sweeper_redoes_a_fanout_that_never_ran(client_for, active_user, timelin
     done = publish(oncommit, author)
     Post.objects.filter(pk__in=[lost.pk, done.pk]).update(created_at=timezone.now() - timedelta(minutes=5))
     assert selectors.fanout_missed_post_ids() == [lost.pk]
-    assert tasks.fanout_sweep_task.apply().get() == 1
+    with oncommit(execute=True):
+        assert tasks.fanout_sweep_task.apply().get() == 1
     assert {lost.pk, done.pk} <= timeline_ids(me)
     assert selectors.fanout_missed_post_ids() == []
 
@@ -444,12 +446,13 @@ def test_fanout_is_marked_done_only_when_every_batch_is_written(active_user, onc
     assert all(post.pk in timeline_ids(f) for f in followers)
 
 
-def test_sweeper_restarts_a_bounded_number_of_fanouts(active_user, settings):
+def test_sweeper_restarts_a_bounded_number_of_fanouts(active_user, settings, oncommit):
     # After a Redis restart every marker is gone: the sweeper must not re-fan the whole window in one go.
     settings.FEED_FANOUT_SWEEP_MAX = 2
     author = active_user()
     posts = [PostFactory(author=author) for _ in range(5)]
     Post.objects.filter(pk__in=[p.pk for p in posts]).update(created_at=timezone.now() - timedelta(minutes=5))
     assert selectors.fanout_missed_post_ids() == [posts[4].pk, posts[3].pk]  # newest first
-    assert tasks.fanout_sweep_task.apply().get() == 2
+    with oncommit(execute=True):
+        assert tasks.fanout_sweep_task.apply().get() == 2
     assert selectors.fanout_missed_post_ids() == [posts[2].pk, posts[1].pk]

@@ -1,9 +1,12 @@
-"""Follows announce `followed` (created or repeated) and `unfollowed` through apps.follows.signals, after commit."""
+"""Follows announce `followed` (created or repeated) and `unfollowed` through apps.follows.signals, in their
+transaction (the outbox rows receivers write commit or roll back with the follow)."""
 
 import pytest
 from django.db import transaction
 
+from apps.common.models import OutboxEvent
 from apps.follows import signals
+from apps.follows.models import Follow
 from apps.follows.services import follow_create, follow_delete
 
 pytestmark = pytest.mark.django_db
@@ -16,11 +19,8 @@ def spy(signal_spy):
 
 def test_follow_repeat_and_unfollow_are_announced(user, other_user, spy, django_capture_on_commit_callbacks):
     ids = {"follower_id": user.pk, "followee_id": other_user.pk}
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks():
         follow_create(follower=user, followee=other_user)
-    assert spy.sent == []  # not before the commit
-    for callback in callbacks:
-        callback()
     with django_capture_on_commit_callbacks(execute=True):
         follow_create(follower=user, followee=other_user)
         follow_delete(follower=user, followee=other_user)
@@ -32,8 +32,15 @@ def test_follow_repeat_and_unfollow_are_announced(user, other_user, spy, django_
     ]
 
 
-def test_a_rolled_back_follow_announces_nothing(user, other_user, spy, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+def test_a_rolled_back_follow_leaves_no_work(user, other_user, spy, django_capture_on_commit_callbacks):
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
         follow_create(follower=user, followee=other_user)
+        assert OutboxEvent.objects.exists()  # the receivers' work, in the follow's transaction...
         raise RuntimeError
-    assert spy.sent == []
+    assert not OutboxEvent.objects.exists()  # ...gone with it
+    assert callbacks == []  # and nothing was published
+    assert not Follow.objects.exists()

@@ -6,9 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from apps.common.models import OutboxEvent
+from apps.common.outbox import outbox_sweep
 from apps.images import services
 from apps.images.models import Image
-from apps.images.tasks import image_process_task, image_sweep_pending_task
+from apps.images.tasks import image_files_delete_task, image_process_task
 
 from . import samples
 
@@ -74,30 +76,25 @@ def test_missing_upload_fails_the_image(user, media_root):
     assert "missing" in image.failure_reason
 
 
-def test_sweeper_re_enqueues_images_left_pending(user, django_capture_on_commit_callbacks):
-    stale = pending(user)
+def test_an_upload_whose_task_never_reached_the_broker_is_processed_by_the_outbox_sweep(
+    user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):  # the after-commit publish is lost
+        image = pending(user)
     fresh = pending(user)
-    Image.objects.filter(pk=stale.pk).update(enqueued_at=timezone.now() - timedelta(minutes=10))
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        assert image_sweep_pending_task.delay().get() == 1
-    assert len(callbacks) == 1
-    stale.refresh_from_db()
+    OutboxEvent.objects.filter(args=[image.pk]).update(relay_after=timezone.now())
+    assert outbox_sweep() == 1
+    image.refresh_from_db()
     fresh.refresh_from_db()
-    assert stale.status == Image.Status.READY  # the re-sent task ran (eagerly here)
-    assert fresh.status == Image.Status.PENDING  # not stale yet: its own task is still on its way
-    # Nothing left to sweep, and a second sweep right away finds nothing either.
-    assert services.image_sweep_pending() == 0
-
-
-def test_sweeper_is_scheduled(settings):
-    schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "apps.images.tasks.image_sweep_pending_task" in schedule
+    assert image.status == Image.Status.READY  # the relayed task ran (eagerly here) and deleted its row
+    assert fresh.status == Image.Status.PENDING  # not due yet: its own publish is still on its way
+    assert list(OutboxEvent.objects.values_list("args", flat=True)) == [[fresh.pk]]
 
 
 def test_tasks_go_to_the_media_queue():
     from celery import current_app as app
 
-    for task in (image_process_task, image_sweep_pending_task):
+    for task in (image_process_task, image_files_delete_task):
         route = app.amqp.router.route({}, task.name)
         assert route["queue"].name == "media"
 

@@ -228,31 +228,28 @@ def test_database_enforces_one_per_target(user, other_user):
     assert Notification.objects.count() == 3
 
 
-def test_sweeper_makes_the_notifications_a_broker_outage_lost(
+def test_the_outbox_sweep_makes_the_notifications_a_broker_outage_lost(
     client_for, user, other_user, django_capture_on_commit_callbacks
 ):
-    # Committed, but the after-commit enqueue never reached the broker (Redis down: enqueue() only logs): the
-    # hooks are captured and dropped. 95 of 95 like notifications were lost this way in a 60 s outage.
-    from apps.comments.models import Comment
-    from apps.follows.models import Follow
-    from apps.interactions.models import Like
-    from apps.notifications import tasks
+    # Committed, but the after-commit relay never reached the broker (Redis down): the hooks are captured and
+    # dropped. 95 of 95 like notifications were lost this way in a 60 s outage before the outbox, and mentions had
+    # no sweeper at all; now each is an outbox row of the same transaction, which the sweep relays.
+    from apps.common.models import OutboxEvent
+    from apps.common.outbox import outbox_sweep
 
     post = PostFactory(author=user, text="my post")
     with django_capture_on_commit_callbacks(execute=False):
         like_create(user=other_user, post=post)
-        like_create(user=user, post=post)  # your own: never notifies, never re-examined
-        comment_create(post=post, author=other_user, text="nice")
+        comment_create(post=post, author=other_user, text=f"nice, @{user.username}")
         follow_create(follower=other_user, followee=user)
     assert listed(client_for(user)) == []
-    assert tasks.notifications_sweep_task.apply().get() == 0  # within the grace period: the task may still come
-    earlier = timezone.now() - timedelta(minutes=5)
-    for model in (Like, Comment, Follow):
-        model.objects.update(created_at=earlier)
+    assert outbox_sweep() == 0  # not due yet: the after-commit relay normally delivers within that time
+    OutboxEvent.objects.update(relay_after=timezone.now())
 
-    assert tasks.notifications_sweep_task.apply().get() == 3
-    assert sorted(n["type"] for n in listed(client_for(user))) == ["comment", "follow", "like"]
-    assert tasks.notifications_sweep_task.apply().get() == 0  # done: nothing left to examine
+    assert outbox_sweep() > 0
+    assert sorted(n["type"] for n in listed(client_for(user))) == ["comment", "follow", "like", "mention"]
+    assert not OutboxEvent.objects.exists()  # each task deleted its row when it had run
+    assert outbox_sweep() == 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,8 +1,10 @@
-"""Posts announce what happened through apps.posts.signals: after commit only, ids only, once per change."""
+"""Posts announce what happened through apps.posts.signals: in the change's transaction (so what receivers record
+commits or rolls back with it), ids only, once per change."""
 
 import pytest
 from django.db import transaction
 
+from apps.common.models import OutboxEvent
 from apps.posts import signals
 from apps.posts.models import Post
 from apps.posts.services import post_create, post_delete, post_remove, post_update, posts_counters_recount
@@ -19,18 +21,16 @@ def spy(signal_spy):
     )
 
 
-def test_create_is_announced_after_commit_only(user, spy, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
+def test_create_is_announced(user, spy, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
         post = post_create(author=user, text="hello")
-    assert spy.sent == []  # not before the commit
-    for callback in callbacks:
-        callback()
     assert spy.sent == [("created", {"post_id": post.pk, "author_id": user.pk})]
 
 
 def test_delete_and_moderation_removal_are_announced(user, spy, django_capture_on_commit_callbacks):
     moderator = UserFactory(moderator=True)
     deleted, removed = post_create(author=user, text="a"), post_create(author=user, text="b")
+    spy.sent.clear()  # their creation
     with django_capture_on_commit_callbacks(execute=True):
         post_delete(post=deleted, actor=user)
         post_remove(post=removed, actor=moderator)
@@ -43,16 +43,23 @@ def test_delete_and_moderation_removal_are_announced(user, spy, django_capture_o
 
 def test_an_edit_announces_nothing(user, spy, django_capture_on_commit_callbacks):
     post = post_create(author=user, text="hello")
+    spy.sent.clear()  # its creation
     with django_capture_on_commit_callbacks(execute=True):
         post_update(post=post, actor=user, text="edited", visibility=Post.Visibility.FOLLOWERS)
     assert [name for name, _ in spy.sent] == []
 
 
-def test_a_rolled_back_create_announces_nothing(user, spy, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+def test_a_rolled_back_create_leaves_no_work(user, spy, django_capture_on_commit_callbacks):
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
         post_create(author=user, text="never happened")
+        assert OutboxEvent.objects.filter(task="apps.feed.tasks.fanout_post_task").exists()
         raise RuntimeError
-    assert spy.sent == []
+    assert not OutboxEvent.objects.exists()  # the fan-out's row rolled back with the post
+    assert callbacks == []
     assert not Post.objects.exists()
     user.refresh_from_db()
     assert user.posts_count == 0
