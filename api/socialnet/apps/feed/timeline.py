@@ -15,6 +15,7 @@ Every function here may raise `redis.RedisError`; callers on the request path ca
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -70,7 +71,7 @@ for i = 1, #KEYS do
 end
 return #KEYS
 """
-_push_script = None
+_PUSH_SHA = hashlib.sha1(_PUSH_SCRIPT.encode(), usedforsecurity=False).hexdigest()
 
 
 def _by_server(client, keys: list[str]) -> list[tuple[redis.Redis, list[list[str]]]]:
@@ -91,24 +92,32 @@ def _by_server(client, keys: list[str]) -> list[tuple[redis.Redis, list[list[str
 
 
 def _push_one(client, keys: list[str], post_id: int) -> None:
-    """ZADD + trim (+ TTL on a set this creates) of one post into every key, one script call per slot group."""
-    global _push_script
-    if _push_script is None:  # a Script is not tied to its client: every call below passes one
-        _push_script = client.register_script(_PUSH_SCRIPT)
+    """ZADD + trim (+ TTL on a set this creates) of one post into every key: one script call per slot group, each
+    server's calls in one pipeline."""
     args = [str(post_id), post_id, settings.FEED_TIMELINE_MAX, _ttl_seconds()]
     try:
         for server, groups in _by_server(client, keys):
-            if len(groups) == 1:  # a single Redis: one call, no pipeline to set up
-                _push_script(keys=groups[0], args=args, client=server)
-                continue
-            pipe = server.pipeline(transaction=False)
-            for group in groups:
-                _push_script(keys=group, args=args, client=pipe)
-            pipe.execute()
+            _push_calls(server, groups, args)
     except (redis.exceptions.MovedError, redis.exceptions.AskError):
         # Slots moved (a resharding, a failover): learn their new owners, so that the task's retry writes there.
         client.nodes_manager.initialize()
         raise
+
+
+def _push_calls(server: redis.Redis, groups: list[list[str]], args: list) -> None:
+    # EVALSHA, and the script loaded only when a server says it lacks it (new, restarted or flushed): redis-py's
+    # Script in a pipeline would ask every server whether it has the script first, a round trip per call.
+    for attempt in range(2):
+        pipe = server.pipeline(transaction=False)
+        for group in groups:
+            pipe.evalsha(_PUSH_SHA, len(group), *group, *args)
+        try:
+            pipe.execute()
+            return
+        except redis.exceptions.NoScriptError:
+            if attempt:
+                raise
+            server.script_load(_PUSH_SCRIPT)  # then run the batch again: ZADD makes the repeat harmless
 
 
 def timeline_push(*, client: redis.Redis, user_ids: Iterable[int], post_ids: Sequence[int]) -> None:
