@@ -11,12 +11,18 @@ What it does, all against 127.0.0.1 only and bounded in time:
 2. starts gunicorn (gthread, like the Procfile) on --port, warms the sampled users' timelines, then reads
    `GET /feed/?page_size=20` from concurrent keep-alive clients: p50/p99 latency and requests/s;
 3. times the fan-out of one post by the star: in-process (the work one task does, sequentially) and end to end
-   through a real Celery worker on the `follows` queue (from the 201 of POST /posts/ to the post being in every
-   active follower's timeline);
+   through a real Celery worker on the `follows` queue (from the 201 of POST /posts/ to the fan-out's "done"
+   marker, then checks the post is in every active follower's timeline);
 4. gives every sampled reader 100 blocks, 100 mutes and 20 keyword filters (apps.safety) and reads again, so the
    cost of the safety rules shows side by side with the run without them (the target: within 15 %);
 5. restarts gunicorn with the timeline store pointed at a dead port (FEED_REDIS_URL) and reads again: the
    database fallback path.
+
+With `--feed-redis cluster` it also starts a local 3-master Redis Cluster (apps/common/testing/servers.py, free
+loopback ports) and repeats steps 2 and 3 with the timelines there (FEED_REDIS_CLUSTER), so the single Redis and
+the cluster are compared in one run, on the same data and the same machine load:
+
+    .venv/bin/python bench/feed.py --feed-redis cluster --users 11200 --skip-safety   # 10 000 active followers
 """
 
 from __future__ import annotations
@@ -58,6 +64,12 @@ def parse_args():
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--skip-seed", action="store_true", help="reuse the database seeded by an earlier run")
     p.add_argument("--skip-safety", action="store_true", help="no run with blocks, mutes and filters")
+    p.add_argument(
+        "--feed-redis",
+        choices=["single", "cluster"],
+        default="single",
+        help="cluster: measure reads and fan-out on a single Redis and then on a local 3-node Redis Cluster",
+    )
     return p.parse_args()
 
 
@@ -77,6 +89,8 @@ def server_env(args, **extra) -> dict:
         THROTTLE_ANON="10000000/min",
         LOG_LEVEL="WARNING",
         DATABASE_POOL_MAX_SIZE="8",
+        # The star is the fan-out subject: never a celebrity merged at read time, however many users are seeded.
+        FEED_CELEBRITY_THRESHOLD=str(10 * args.users),
     )
     env.update(extra)
     return env
@@ -400,21 +414,25 @@ def read_phases(args, tokens, label: str) -> list[dict]:
 
 
 # --- fan-out ------------------------------------------------------------------------------------------------------
-def fanout_in_process(star_id: int) -> tuple[float, int]:
+def fanout_in_process(star_id: int, runs: int = 3) -> tuple[float, int]:
+    """The median of `runs` fan-outs of a new post by the star, each as one task would do it (sequential batches)."""
     from apps.feed import services
     from apps.posts.models import Post
 
-    post = Post.objects.create(author_id=star_id, text="in-process fan-out probe")
-    t0 = time.perf_counter()
-    batches = services.fanout_post(post_id=post.pk)
-    for batch in batches:
-        services.fanout_post_batch(post_id=post.pk, user_ids=batch)
-    return time.perf_counter() - t0, sum(len(b) for b in batches)
+    timings = []
+    for _ in range(runs):
+        post = Post.objects.create(author_id=star_id, text="in-process fan-out probe")
+        t0 = time.perf_counter()
+        batches = services.fanout_post(post_id=post.pk)
+        for batch in batches:
+            services.fanout_post_batch(post_id=post.pk, user_ids=batch)
+        timings.append(time.perf_counter() - t0)
+    return statistics.median(timings), sum(len(b) for b in batches)
 
 
-def fanout_through_worker(args, star_token: str, star_id: int) -> tuple[float, int]:
+def fanout_through_worker(args, star_token: str, star_id: int, store_env: dict) -> tuple[float, int]:
     from apps.feed import selectors
-    from apps.feed.timeline import timeline_client, timeline_key
+    from apps.feed.timeline import fanout_done, timeline_client, timeline_key
     from config.celery import app
 
     recipients = selectors.fanout_recipients(author_id=star_id)
@@ -436,7 +454,7 @@ def fanout_through_worker(args, star_token: str, star_id: int) -> tuple[float, i
             "--without-heartbeat",
         ],
         cwd=API_DIR,
-        env=server_env(args),
+        env=server_env(args, **store_env),
     )
     try:
         deadline = time.monotonic() + 60
@@ -450,19 +468,22 @@ def fanout_through_worker(args, star_token: str, star_id: int) -> tuple[float, i
             t0 = time.perf_counter()
             if status != 201:
                 raise RuntimeError(f"POST /posts/ answered {status}: {payload[:200]!r}")
-            member = str(json.loads(payload)["id"])
-            pending = list(recipients)
+            post_id = json.loads(payload)["id"]
+            # Timed until the fan-out's own "done" marker appears (written once the last batch is in): one EXISTS
+            # per poll. Polling every timeline instead would time the poll too, and a cluster pipeline of 10 000
+            # reads costs far more Python than a single Redis one, which would charge the cluster for the probe.
             deadline = time.monotonic() + 30
-            while pending and time.monotonic() < deadline:
-                pipe = client.pipeline(transaction=False)
-                for uid in pending:
-                    pipe.zscore(timeline_key(uid), member)
-                pending = [uid for uid, score in zip(pending, pipe.execute(), strict=True) if score is None]
-                if pending:
-                    time.sleep(0.02)
-            if pending:
-                raise RuntimeError(f"{len(pending)} followers still without the post after 30 s")
+            while not fanout_done(client=client, post_ids=[post_id])[0]:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("fan-out not done after 30 s")
+                time.sleep(0.01)
             timings.append(time.perf_counter() - t0)
+            pipe = client.pipeline(transaction=False)
+            for uid in recipients:
+                pipe.zscore(timeline_key(uid), str(post_id))
+            missing = sum(score is None for score in pipe.execute())
+            if missing:
+                raise RuntimeError(f"fan-out marked done but {missing} followers lack the post")
             log(f"  worker fan-out probe {attempt + 1}: {timings[-1] * 1000:.0f} ms")
         return statistics.median(timings), len(recipients)
     finally:
@@ -471,6 +492,41 @@ def fanout_through_worker(args, star_token: str, star_id: int) -> tuple[float, i
             worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def measure_store(args, tokens, star_token, star_id, store: str, store_env: dict) -> list[dict]:
+    """Reads, fan-out (and, on the single Redis, the safety rules' cost) with the timelines in one store."""
+    from django.test.utils import override_settings
+
+    summary = []
+    settings = {"FEED_REDIS_URL": store_env.get("FEED_REDIS_URL", ""), "FEED_REDIS_CLUSTER": bool(store_env)}
+    server = Server(args, **store_env)
+    try:
+        with override_settings(**settings):  # this process's fan-out and probes write where the server reads
+            log(f"warming timelines in {store} (first read of each sampled user rebuilds it from PostgreSQL)")
+            t0 = time.perf_counter()
+            for token in tokens:
+                request(args.port, "GET", "/feed/?page_size=20", token)
+            log(f"  {len(tokens)} cold reads in {time.perf_counter() - t0:.1f}s")
+            summary += read_phases(args, tokens, f"timelines in {store}")
+            took, n = fanout_in_process(star_id)
+            log(f"fan-out in process, {store} (sequential batches, median of 3): {n:,} in {took * 1000:.0f} ms")
+            summary.append({"label": f"fan-out in process, {store}", "followers": n, "ms": took * 1000})
+            took, n = fanout_through_worker(args, star_token, star_id, store_env)
+            log(f"fan-out via a Celery worker, {store} (POST /posts/ -> every timeline): {n:,} in {took * 1000:.0f} ms")
+            summary.append({"label": f"fan-out via worker, {store} (median of 3)", "followers": n, "ms": took * 1000})
+            if store_env or args.skip_safety:
+                return summary
+            from apps.safety.selectors import safety_sets_rebuild
+
+            seed_safety(args.reader_ids)
+            # Cached sets, as after a reader's first page (the rebuild task is not running here: do its work).
+            for reader in args.reader_ids:
+                safety_sets_rebuild(user_id=reader)
+            summary += read_phases(args, tokens, "100 blocks, 100 mutes, 20 filters")
+    finally:
+        server.stop()
+    return summary
 
 
 def main() -> None:
@@ -487,30 +543,20 @@ def main() -> None:
     log(f"{len(tokens)} readers with tokens")
 
     summary: list[dict] = []
-    server = Server(args)
-    try:
-        log("warming timelines (first read of each sampled user rebuilds it from PostgreSQL)")
-        t0 = time.perf_counter()
-        for token in tokens:
-            request(args.port, "GET", "/feed/?page_size=20", token)
-        log(f"  {len(tokens)} cold reads in {time.perf_counter() - t0:.1f}s")
-        summary += read_phases(args, tokens, "timelines in Redis")
-        took, n = fanout_in_process(star_id)
-        log(f"fan-out in process (one worker, sequential batches): {n:,} timelines in {took * 1000:.0f} ms")
-        summary.append({"label": "fan-out in process", "followers": n, "ms": took * 1000})
-        took, n = fanout_through_worker(args, star_token, star_id)
-        log(f"fan-out through a Celery worker (POST /posts/ -> every timeline): {n:,} in {took * 1000:.0f} ms")
-        summary.append({"label": "fan-out via worker (median of 3)", "followers": n, "ms": took * 1000})
-        if not args.skip_safety:
-            from apps.safety.selectors import safety_sets_rebuild
+    stores = [("Redis", {})]
+    cluster = None
+    if args.feed_redis == "cluster":
+        from apps.common.testing.servers import RedisClusterServers
 
-            seed_safety(args.reader_ids)
-            # Cached sets, as after a reader's first page (the rebuild task is not running here: do its work).
-            for reader in args.reader_ids:
-                safety_sets_rebuild(user_id=reader)
-            summary += read_phases(args, tokens, "100 blocks, 100 mutes, 20 filters")
+        cluster = RedisClusterServers().start()
+        log(f"Redis Cluster of {len(cluster.nodes)} masters on ports {', '.join(str(n.port) for n in cluster.nodes)}")
+        stores.append(("Redis Cluster", {"FEED_REDIS_URL": cluster.url, "FEED_REDIS_CLUSTER": "true"}))
+    try:
+        for store, store_env in stores:
+            summary += measure_store(args, tokens, star_token, star_id, store, store_env)
     finally:
-        server.stop()
+        if cluster is not None:
+            cluster.close()
 
     server = Server(args, FEED_REDIS_URL=DEAD_REDIS)
     try:
@@ -518,7 +564,10 @@ def main() -> None:
     finally:
         server.stop()
 
-    print("\n== results ==  (load average now: {:.1f} {:.1f} {:.1f})".format(*os.getloadavg()))
+    print(
+        "\n== results ==  (load average now: {:.1f} {:.1f} {:.1f} on {} CPUs; figures from a shared machine "
+        "move with it)".format(*os.getloadavg(), os.cpu_count())
+    )
     for row in summary:
         if "rps" in row:
             print(
@@ -529,6 +578,11 @@ def main() -> None:
             print(f"{row['label']:<42} {row['followers']:,} active followers in {row['ms']:.0f} ms")
         else:
             print(f"{row['label']:<42} no successful request ({row['errors']} errors)")
+    fanout = {r["label"]: r["ms"] for r in summary if "ms" in r}
+    for way in ("fan-out in process, {}", "fan-out via worker, {} (median of 3)"):
+        single, spread = fanout.get(way.format("Redis")), fanout.get(way.format("Redis Cluster"))
+        if single and spread:
+            print(f"cluster / single Redis, {way.format('').replace(', ', ' ').strip()}: {spread / single:.2f}x")
     plain = {r["concurrency"]: r for r in summary if r["label"] == "timelines in Redis" and "rps" in r}
     safe = {r["concurrency"]: r for r in summary if r["label"].startswith("100 blocks") and "rps" in r}
     for c in sorted(set(plain) & set(safe)):

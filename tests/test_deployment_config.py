@@ -308,7 +308,14 @@ def test_the_scan_sees_what_each_file_reads():
     assert not {"ROOT", "BIN", "GATEWAY_PID", "PWD"} & reads["scripts/run.sh"], "the script's own variables"
     assert reads["Procfile"] == {"DJANGO_BIND", "DJANGO_PORT"}
     assert reads["Makefile"] == {"PYTHON", "PYTEST_ARGS"}
-    assert reads["docker-compose.yml"] == {"POSTGRES_USER", "POSTGRES_DB", "DATABASE_REPLICA_URLS", *COMPOSE_SECRETS}
+    assert reads["docker-compose.yml"] == {
+        "POSTGRES_USER",
+        "POSTGRES_DB",
+        "DATABASE_REPLICA_URLS",
+        *COMPOSE_SECRETS,
+        "FEED_REDIS_URL",  # the `scale` profile's Redis Cluster, when .env points the timelines at it
+        "FEED_REDIS_CLUSTER",
+    }
     assert reads["scripts/postgres/primary-replication.sh"] == {"POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD"}
     assert "DJANGO_SETTINGS_MODULE" in reads["api/socialnet/manage.py"]
     assert "BENCH_REDIS_URL" in reads["bench/feed.py"]

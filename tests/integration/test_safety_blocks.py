@@ -145,6 +145,7 @@ def test_post_author_may_still_delete_a_blocked_users_comment(client_for, user, 
     assert mine.comments_count == 0
 
 
+@pytest.mark.usefixtures("timeline_backend")  # on a single Redis and on a Redis Cluster
 def test_block_purges_both_home_timelines(client_for, user, other_user, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         follow_create(follower=user, followee=other_user)

@@ -437,6 +437,11 @@ CELERY_BEAT_SCHEDULE |= {
 # --- Feeds and notifications (apps.feed, apps.follows, apps.notifications) ------------------------------------
 # Timelines live in Redis (FEED_REDIS_URL, default REDIS_URL); everything here can be rebuilt from PostgreSQL.
 FEED_REDIS_URL = env("FEED_REDIS_URL", default="")
+# With FEED_REDIS_CLUSTER, FEED_REDIS_URL names one node of a Redis Cluster and timelines spread over its nodes.
+FEED_REDIS_CLUSTER = env.bool("FEED_REDIS_CLUSTER", default=False)
+if FEED_REDIS_CLUSTER and not FEED_REDIS_URL:
+    # REDIS_URL carries the broker and the cache, which need a single Redis: a cluster is only ever the feed's.
+    raise ImproperlyConfigured("FEED_REDIS_CLUSTER=true needs FEED_REDIS_URL: a node of the timelines' Redis Cluster.")
 FEED_TIMELINE_MAX = env.int("FEED_TIMELINE_MAX", default=400)
 FEED_FANOUT_BATCH_SIZE = env.int("FEED_FANOUT_BATCH_SIZE", default=1000)
 # Per sweep (every minute): bounds the re-fan-out after a Redis restart wiped every "fanned out" marker.

@@ -12,16 +12,21 @@ import threading
 import redis
 from django.conf import settings
 from django.core.signals import setting_changed
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 _lock = threading.Lock()
-_clients: dict[str, redis.Redis] = {}
+_clients: dict[tuple[str, bool], redis.Redis | redis.RedisCluster] = {}
 # The settings callers named so far: changing one of them (tests, mostly) must not leave stale clients behind.
 _url_settings: set[str] = set()
 
 
-def redis_client(url_setting: str = "REDIS_URL") -> redis.Redis | None:
+def redis_client(url_setting: str = "REDIS_URL", *, cluster: bool = False) -> redis.Redis | redis.RedisCluster | None:
     """The process-wide client (a thread-safe connection pool) for the URL in `settings.<url_setting>`, or None
     when that setting is empty. One client per URL: settings naming the same server share its pool.
+
+    `cluster=True`: the URL names one node of a Redis Cluster and the client (redis-py's RedisCluster) finds the
+    others and routes each key to the node owning its slot.
 
     Short socket timeouts (settings.REDIS_SOCKET_TIMEOUT): a dead Redis must make callers fall back quickly,
     never hang a request. Callers catch `redis.RedisError` and degrade.
@@ -30,21 +35,36 @@ def redis_client(url_setting: str = "REDIS_URL") -> redis.Redis | None:
     url = getattr(settings, url_setting)
     if not url:
         return None
-    client = _clients.get(url)
+    client = _clients.get((url, cluster))
     if client is not None:
         return client
     with _lock:
-        client = _clients.get(url)
+        client = _clients.get((url, cluster))
         if client is None:
-            timeout = settings.REDIS_SOCKET_TIMEOUT
-            client = redis.Redis.from_url(
-                url,
-                socket_connect_timeout=timeout,
-                socket_timeout=timeout,
-                health_check_interval=30,
-            )
-            _clients[url] = client
+            client = _cluster_client(url) if cluster else _single_client(url)
+            _clients[(url, cluster)] = client
         return client
+
+
+def _options() -> dict:
+    timeout = settings.REDIS_SOCKET_TIMEOUT
+    return {"socket_connect_timeout": timeout, "socket_timeout": timeout, "health_check_interval": 30}
+
+
+def _single_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, **_options())
+
+
+def _cluster_client(url: str) -> redis.RedisCluster:
+    try:
+        # One retry after a topology refresh (a failover promoted a replica), without redis-py's default backoff of
+        # up to seconds: a request whose node is down must fall back now, not after a series of sleeps.
+        return redis.RedisCluster.from_url(url, retry=Retry(NoBackoff(), 1), **_options())
+    except redis.exceptions.RedisClusterException as error:
+        # The client asks the cluster for its slots as it is built; no node answering is an outage like any other,
+        # and callers degrade on RedisError (RedisClusterException is not one). Nothing is cached: the next call
+        # tries again.
+        raise redis.ConnectionError(str(error)) from error
 
 
 def _on_setting_changed(*, setting, **kwargs):

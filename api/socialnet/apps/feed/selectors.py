@@ -228,12 +228,12 @@ def _candidate_ids(
 ) -> list[int]:
     """Up to `limit` ids in page order: newest first, or oldest first when paging towards newer posts."""
     ids: list[int] | None = None
-    client = timeline.timeline_client()
-    if client is not None:
-        try:
+    try:
+        client = timeline.timeline_client()  # a cluster client is built by asking the cluster: it may fail too
+        if client is not None:
             ids = _timeline_candidate_ids(client=client, user_id=user_id, max_id=max_id, min_id=min_id, limit=limit)
-        except redis.RedisError:
-            logger.warning("feed: timeline store unavailable, reading user %s's feed from the database", user_id)
+    except redis.RedisError:
+        logger.warning("feed: timeline store unavailable, reading user %s's feed from the database", user_id)
     if ids is None:
         ids = home_post_ids_from_db(
             user_id=user_id, max_id=max_id, min_id=min_id, limit=limit, following_count=following_count

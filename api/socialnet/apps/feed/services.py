@@ -58,10 +58,10 @@ def home_timeline_prepare(*, reader: User) -> None:
     """
     was_away = selectors.reader_was_away(reader=reader)
     user_mark_seen(user=reader)
-    client = timeline.timeline_client()
-    if client is None:
-        return
     try:
+        client = timeline.timeline_client()  # a cluster client is built by asking the cluster: it may fail too
+        if client is None:
+            return
         state = timeline.timeline_touch(client=client, user_id=reader.pk)
         if was_away or not state.complete:
             timeline_rebuild(user_id=reader.pk, following_count=reader.following_count)

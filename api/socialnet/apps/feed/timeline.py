@@ -5,30 +5,45 @@ posts, by a rebuild from PostgreSQL. Fan-out may create a set for a user whose t
 without the sentinel such a set is a fragment, and the next read rebuilds it instead of trusting it. The sentinel
 also keeps an empty timeline (a user who follows nobody) from looking missing and being rebuilt on every read.
 
+The store is a single Redis or, with FEED_REDIS_CLUSTER, a Redis Cluster. Every key of one user carries the user's
+id as its hash tag (`feed:{42}:home`), so they share a slot: what one read or one touch names sits on one node and
+costs one round trip either way. A cluster refuses a command naming keys of different slots, so a write to many
+users' timelines is split per slot (see `_by_server`).
+
 Every function here may raise `redis.RedisError`; callers on the request path catch it and query the database.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import redis
 from django.conf import settings
+from redis.crc import key_slot
 
 from apps.common.redis import redis_client
 
 SENTINEL = "0"
 
 
-def timeline_client() -> redis.Redis | None:
-    """The Redis holding timelines: FEED_REDIS_URL if set (a separate instance or a dead port in tests and the
-    benchmark), else the shared one. None in the embedded mode: every read then takes the database path."""
-    return redis_client("FEED_REDIS_URL" if settings.FEED_REDIS_URL else "REDIS_URL")
+def timeline_client() -> redis.Redis | redis.RedisCluster | None:
+    """The Redis holding timelines: FEED_REDIS_URL if set (a separate instance, a Redis Cluster with
+    FEED_REDIS_CLUSTER, or a dead port in tests and the benchmark), else the shared one. None in the embedded mode:
+    every read then takes the database path. Raises `redis.RedisError` when a cluster cannot be reached."""
+    if settings.FEED_REDIS_URL:
+        return redis_client("FEED_REDIS_URL", cluster=settings.FEED_REDIS_CLUSTER)
+    return redis_client("REDIS_URL")
+
+
+def _user_tag(user_id: int) -> str:
+    # Redis Cluster hashes only what is between the braces: every key of one user lands in one slot.
+    return f"{{{user_id}}}"
 
 
 def timeline_key(user_id: int) -> str:
-    return f"feed:home:{user_id}"
+    return f"feed:{_user_tag(user_id)}:home"
 
 
 def _ttl_seconds() -> int:
@@ -41,41 +56,83 @@ def _trim(pipe, key: str) -> None:
     pipe.zremrangebyrank(key, 1, -(settings.FEED_TIMELINE_MAX + 1))
 
 
-# One round trip and one command per batch: ZADD + trim for every key inside Redis. Building a 2 000-command
-# pipeline costs more Python time than Redis spends executing it; a script call costs one command.
-# ARGV: member, score, cap, ttl. Rank 0 (the sentinel, when present) survives the trim. A set this call creates
-# (a fragment: its owner never read their feed or it expired) gets the TTL too, so nobody's set lives forever.
+# One round trip and one command per batch (per slot group on a cluster): ZADD + trim for every key inside Redis.
+# Building a 2 000-command pipeline costs more Python time than Redis spends executing it; a script call costs one
+# command. ARGV: the post id (member and score alike), cap, ttl. Rank 0 (the sentinel, when present) survives the
+# trim. A set this call creates (a fragment: its owner never read their feed or it expired) gets the TTL too, so
+# nobody's set lives forever.
 _PUSH_SCRIPT = """
-local cap = tonumber(ARGV[3])
+local cap = tonumber(ARGV[2])
 for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1])
+  redis.call('ZADD', KEYS[i], ARGV[1], ARGV[1])
   redis.call('ZREMRANGEBYRANK', KEYS[i], 1, -(cap + 1))
   if redis.call('TTL', KEYS[i]) == -1 then
-    redis.call('EXPIRE', KEYS[i], ARGV[4])
+    redis.call('EXPIRE', KEYS[i], ARGV[3])
   end
 end
 return #KEYS
 """
-_push_script = None
+_PUSH_SHA = hashlib.sha1(_PUSH_SCRIPT.encode(), usedforsecurity=False).hexdigest().encode()
+
+
+def _by_server(client, keys: list[bytes]) -> list[tuple[redis.Redis, list[list[bytes]]]]:
+    """`keys` by the server holding them, each server's split into groups that one command may name together.
+
+    A single Redis: one server, one group. A Redis Cluster: the node owning each key's slot, one group per slot
+    (a command naming keys of two slots is refused, even when one node owns both). With one tag per user, a batch
+    of a thousand followers is close to a thousand groups spread over the nodes: each node still gets them in one
+    pipelined round trip."""
+    if not isinstance(client, redis.RedisCluster):
+        return [(client, [keys])]
+    servers: dict[str, tuple[object, dict[int, list[bytes]]]] = {}
+    for key in keys:
+        slot = key_slot(key)
+        node = client.nodes_manager.get_node_from_slot(slot)
+        servers.setdefault(node.name, (node, {}))[1].setdefault(slot, []).append(key)
+    return [(client.get_redis_connection(node), list(groups.values())) for node, groups in servers.values()]
+
+
+def _push_one(client, keys: list[str], post_id: int) -> None:
+    """ZADD + trim (+ TTL on a set this creates) of one post into every key: one script call per slot group, each
+    server's calls in one pipeline."""
+    # Encoded once here rather than by redis-py for each of the (on a cluster) thousand calls of a batch: packing
+    # the commands is most of a cluster fan-out's time.
+    args = [str(arg).encode() for arg in (post_id, settings.FEED_TIMELINE_MAX, _ttl_seconds())]
+    try:
+        for server, groups in _by_server(client, [key.encode() for key in keys]):
+            _push_calls(server, groups, args)
+    except (redis.exceptions.MovedError, redis.exceptions.AskError):
+        # Slots moved (a resharding, a failover): learn their new owners, so that the task's retry writes there.
+        client.nodes_manager.initialize()
+        raise
+
+
+def _push_calls(server: redis.Redis, groups: list[list[bytes]], args: list[bytes]) -> None:
+    # EVALSHA, and the script loaded only when a server says it lacks it (new, restarted or flushed): redis-py's
+    # Script in a pipeline would ask every server whether it has the script first, a round trip per call.
+    for attempt in range(2):
+        pipe = server.pipeline(transaction=False)
+        for group in groups:
+            pipe.execute_command("EVALSHA", _PUSH_SHA, len(group), *group, *args)
+        try:
+            pipe.execute()
+            return
+        except redis.exceptions.NoScriptError:
+            if attempt:
+                raise
+            server.script_load(_PUSH_SCRIPT)  # then run the batch again: ZADD makes the repeat harmless
 
 
 def timeline_push(*, client: redis.Redis, user_ids: Iterable[int], post_ids: Sequence[int]) -> None:
-    """Add posts to several timelines. ZADD is idempotent: running it twice changes nothing.
-
-    Keys of one call must live on one Redis node: true for a single instance; a sharded deployment groups
-    `user_ids` per shard before calling (timelines shard by user id).
-    """
+    """Add posts to several timelines. ZADD is idempotent: running it twice changes nothing."""
     keys = [timeline_key(uid) for uid in user_ids]
     if not post_ids or not keys:
         return
-    global _push_script
-    if _push_script is None:  # a Script is not tied to its client: every call below passes `client`
-        _push_script = client.register_script(_PUSH_SCRIPT)
-    cap = settings.FEED_TIMELINE_MAX
     if len(post_ids) == 1:
-        _push_script(keys=keys, args=[str(post_ids[0]), post_ids[0], cap, _ttl_seconds()], client=client)
+        _push_one(client, keys, post_ids[0])
         return
-    # Several posts (backfill) into one timeline: a plain pipeline is simpler and just as cheap.
+    # Several posts (backfill) into one timeline: a plain pipeline is simpler and just as cheap. Each command names
+    # one key, so a cluster's pipeline sends each to its node.
     mapping = {str(pid): pid for pid in post_ids}
     pipe = client.pipeline(transaction=False)
     for key in keys:
@@ -94,6 +151,7 @@ def timeline_remove(*, client: redis.Redis, user_ids: Iterable[int], post_ids: S
     pipe.execute()
 
 
+# The fan-out markers are per post, and every command on them names one key: nothing to tag for a cluster.
 def _done_key(post_id: int) -> str:
     return f"feed:fanned:{post_id}"
 
@@ -176,8 +234,9 @@ CELEBRITIES_TTL = 300
 
 
 def celebrities_key(user_id: int) -> str:
-    # The threshold is part of the key: changing the setting must not serve lists computed under the old one.
-    return f"feed:celebs:{user_id}:{settings.FEED_CELEBRITY_THRESHOLD}"
+    # The threshold is part of the key: changing the setting must not serve lists computed under the old one. The
+    # user's tag puts it beside their timeline: timeline_touch and timeline_read fetch both in one round trip.
+    return f"feed:{_user_tag(user_id)}:celebs:{settings.FEED_CELEBRITY_THRESHOLD}"
 
 
 def celebrities_store(*, client: redis.Redis, user_id: int, author_ids: Sequence[int]) -> None:

@@ -21,6 +21,9 @@ from .factories import delete, follow, publish, unfollow, with_avatar, with_imag
 pytestmark = pytest.mark.django_db
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
+# Runs the test once on a single Redis and once on a Redis Cluster (backends.py): the tests whose writes name
+# several users' timelines or markers, where a cluster differs.
+on_each_store = pytest.mark.usefixtures("timeline_backend")
 
 
 def feed_ids(client, **params):
@@ -45,6 +48,7 @@ def test_anonymous_gets_401(api_client):
     assert "Bearer" in response["WWW-Authenticate"]
 
 
+@on_each_store
 def test_new_post_is_fanned_out_to_every_follower(client_for, active_user, timeline_ids, oncommit):
     author = active_user()
     followers = [active_user() for _ in range(3)]
@@ -66,6 +70,7 @@ def test_own_posts_are_in_own_feed(client_for, active_user, oncommit):
     assert feed_ids(client_for(me)) == [post.pk]
 
 
+@on_each_store
 def test_follow_backfills_recent_posts(client_for, active_user, timeline_ids, oncommit):
     me, author = active_user(), active_user()
     old = [publish(oncommit, author, f"p{i}").pk for i in range(3)]
@@ -76,6 +81,7 @@ def test_follow_backfills_recent_posts(client_for, active_user, timeline_ids, on
     assert feed_ids(client) == old[::-1]
 
 
+@on_each_store
 def test_unfollow_removes_their_posts(client_for, active_user, timeline_ids, oncommit):
     me, author, friend = active_user(), active_user(), active_user()
     follow(oncommit, me, author)
@@ -90,6 +96,7 @@ def test_unfollow_removes_their_posts(client_for, active_user, timeline_ids, onc
     assert feed_ids(client) == [kept]
 
 
+@on_each_store
 def test_deleted_post_leaves_every_feed(client_for, active_user, timeline_ids, oncommit):
     author = active_user()
     followers = [active_user() for _ in range(2)]
@@ -126,6 +133,7 @@ def test_retried_fanout_duplicates_nothing(client_for, active_user, timeline_ids
     assert feed_ids(client) == [post.pk]
 
 
+@on_each_store
 def test_fanout_is_batched(client_for, active_user, timeline_ids, settings, oncommit):
     settings.FEED_FANOUT_BATCH_SIZE = 2
     author = active_user()
@@ -170,6 +178,7 @@ def test_stale_timeline_entries_are_filtered_by_the_database(client_for, active_
     assert feed_ids(client) == []
 
 
+@on_each_store
 def test_celebrity_posts_merged_in_order_without_duplicates(client_for, active_user, timeline_ids, settings, oncommit):
     settings.FEED_CELEBRITY_THRESHOLD = 2
     me, normal, celebrity = active_user(), active_user(), active_user()
@@ -209,6 +218,7 @@ def test_inactive_users_are_skipped_and_rebuilt_on_return(client_for, active_use
     assert away.last_login > timezone.now() - timedelta(minutes=1)
 
 
+@on_each_store
 def test_fragment_written_by_fanout_is_not_trusted(client_for, active_user, timeline_ids, oncommit):
     """A set without the sentinel (created by fan-out after the timeline expired) is rebuilt, not served."""
     me, author = active_user(), active_user()
@@ -242,6 +252,7 @@ def test_cursor_is_stable_while_new_posts_arrive(client_for, active_user, oncomm
     assert [p["id"] for p in newest["results"]] == [fresh]
 
 
+@on_each_store
 def test_pages_beyond_the_cap_come_from_the_database(client_for, active_user, settings, oncommit):
     settings.FEED_TIMELINE_MAX = 3
     me, author = active_user(), active_user()
@@ -291,6 +302,7 @@ def test_visibility_and_premium_in_the_home_feed(client_for, active_user, oncomm
     assert len(premium_body[secret]["images"]) == 1
 
 
+@on_each_store
 @pytest.mark.parametrize("redis_down", [False, True])
 def test_query_count_is_constant(client_for, active_user, settings, django_assert_num_queries, redis_down, oncommit):
     me = active_user()
@@ -327,6 +339,7 @@ def test_sweeper_redoes_a_fanout_that_never_ran(client_for, active_user, timelin
     assert selectors.fanout_missed_post_ids() == []
 
 
+@on_each_store
 def test_fragments_created_by_fanout_expire(active_user, oncommit, settings):
     author, never_reads = active_user(), active_user()
     follow(oncommit, never_reads, author)
@@ -335,6 +348,7 @@ def test_fragments_created_by_fanout_expire(active_user, oncommit, settings):
     assert 0 < ttl <= settings.FEED_INACTIVE_DAYS * 86400
 
 
+@on_each_store
 def test_following_a_celebrity_merges_their_posts_at_once(client_for, active_user, timeline_ids, settings, oncommit):
     settings.FEED_CELEBRITY_THRESHOLD = 1
     me, celebrity = active_user(), active_user()
@@ -350,6 +364,7 @@ def test_following_a_celebrity_merges_their_posts_at_once(client_for, active_use
     assert feed_ids(client) == []
 
 
+@on_each_store
 def test_backfill_and_unmerge_tasks_drop_the_cached_celebrity_list(client_for, active_user, settings, oncommit):
     """A follow's after-commit work only enqueues these two tasks: they alone must make its reads merge the right
     celebrities at once."""
@@ -370,6 +385,7 @@ def test_backfill_and_unmerge_tasks_drop_the_cached_celebrity_list(client_for, a
     assert feed_ids(client) == []
 
 
+@on_each_store
 def test_reading_a_page_writes_nothing(active_user, oncommit):
     """The selector only reads: with no timeline stored it answers from the database and leaves Redis untouched
     (the view's services.home_timeline_prepare is what rebuilds)."""
@@ -426,6 +442,7 @@ def test_both_database_strategies_agree(active_user, oncommit, window):
     assert not {p.pk for p in Post.objects.filter(author=authors[0])} & set(lateral)
 
 
+@on_each_store
 def test_fanout_is_marked_done_only_when_every_batch_is_written(active_user, oncommit, settings, timeline_ids):
     # A worker killed between the first step and the batches used to leave a "done" marker and no timeline writes:
     # the sweeper trusted the marker and the post stayed out of every follower's timeline until redelivery.
