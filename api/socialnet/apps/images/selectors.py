@@ -8,7 +8,7 @@ signed, expiring URLs.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.http import Http404
 
 from .models import Image
@@ -53,6 +53,9 @@ def image_get_for_media(*, storage_prefix: str) -> tuple[Image, bool] | None:
     return image, image_is_public(image=image)
 
 
-def post_images_prefetch() -> Prefetch:
-    """What a post list needs to show its images: one query for the whole page, in post order."""
-    return Prefetch("images", queryset=Image.objects.order_by("position", "id"), to_attr="ordered_images")
+def images_by_post(*, post_ids: list[int]) -> dict[int, list[Image]]:
+    """What a post list needs to show its images: one query for the whole page, each post's in order."""
+    images: dict[int, list[Image]] = {}
+    for image in Image.objects.filter(post_id__in=post_ids).order_by("position", "id"):
+        images.setdefault(image.post_id, []).append(image)
+    return images
