@@ -97,6 +97,7 @@ PYTHON_FILES = [
     "api_gateway/wsgi.py",
     "scripts/ensure_env.py",
     "bench/feed.py",
+    "bench/feed_http.py",
     "bench/gateway.py",
     "bench/search.py",
 ]
@@ -105,7 +106,7 @@ SHELL_FILES = ["scripts/*.sh", ".ci/run", "Procfile", "api/Dockerfile", "api_gat
 TOOL_VARIABLES = {
     "PYTHON": "docs/testing.md",  # make: the interpreter that creates .venv
     "PYTEST_ARGS": "docs/testing.md",  # make test: options passed to pytest
-    "BENCH_REDIS_URL": "docs/benchmarks.md",  # bench/feed.py and bench/search.py: their Redis
+    "BENCH_REDIS_URL": "docs/benchmarks.md",  # bench/feed.py, feed_http.py and search.py: their Redis
     "POSTGRES_DB": "docs/configuration.md",  # docker compose: the postgres_db container (.env.dev)
     "POSTGRES_USER": "docs/configuration.md",
     "POSTGRES_PASSWORD": "docs/configuration.md",  # read by the postgres image, not by a file here
