@@ -97,6 +97,7 @@ PYTHON_FILES = [
     "api_gateway/wsgi.py",
     "scripts/ensure_env.py",
     "bench/feed.py",
+    "bench/feed_http.py",
     "bench/gateway.py",
     "bench/load.py",
     "bench/requests.py",
@@ -114,7 +115,7 @@ SHELL_FILES = [
 TOOL_VARIABLES = {
     "PYTHON": "docs/testing.md",  # make: the interpreter that creates .venv
     "PYTEST_ARGS": "docs/testing.md",  # make test: options passed to pytest
-    "BENCH_REDIS_URL": "docs/benchmarks.md",  # bench/feed.py, search.py and requests.py: their Redis
+    "BENCH_REDIS_URL": "docs/benchmarks.md",  # bench/feed.py, feed_http.py, search.py and requests.py: their Redis
     "POSTGRES_DB": "docs/configuration.md",  # docker compose: the postgres_db container (.env.dev)
     "POSTGRES_USER": "docs/configuration.md",
     "POSTGRES_PASSWORD": "docs/configuration.md",  # read by the postgres image, not by a file here

@@ -18,6 +18,7 @@ import redis
 import requests
 
 from apps.common.testing.celery_worker import wait_until
+from apps.feed.timeline import timeline_key
 
 from .faultstack import Account, ClientLoop, FaultStack, jpeg, make_accounts
 
@@ -92,7 +93,7 @@ def test_media_worker_killed_during_uploads(faults):
 def timelines_holding(stack: FaultStack, post_id: int, client: redis.Redis) -> int:
     pipe = client.pipeline(transaction=False)
     for fan in stack.fans:
-        pipe.zscore(f"feed:home:{fan}", str(post_id))
+        pipe.zscore(timeline_key(fan), str(post_id))
     return sum(score is not None for score in pipe.execute())
 
 

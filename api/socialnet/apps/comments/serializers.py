@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
-from apps.common.fields import IdField
-from apps.users.serializers import AuthorSerializer
+from apps.common.fields import IdField, api_datetime
+from apps.users.serializers import AuthorSerializer, author_payload
 
 from .models import Comment
 
@@ -15,6 +15,19 @@ class CommentSerializer(serializers.ModelSerializer):
         model = Comment
         fields = ["id", "post", "parent", "author", "text", "replies_count", "created_at", "edited_at"]
         read_only_fields = fields
+
+    def to_representation(self, instance: Comment) -> dict:
+        # Built in one pass: per-field DRF work was most of a 20-comment page's serialization (like posts').
+        return {
+            "id": instance.pk,
+            "post": instance.post_id,
+            "parent": instance.parent_id,
+            "author": author_payload(instance.author, request=self.context.get("request")),
+            "text": instance.text,
+            "replies_count": instance.replies_count,
+            "created_at": api_datetime(instance.created_at),
+            "edited_at": api_datetime(instance.edited_at),
+        }
 
 
 class CommentCreateSerializer(serializers.Serializer):

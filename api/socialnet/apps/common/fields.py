@@ -13,3 +13,12 @@ class IdField(serializers.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
+
+
+_DATETIME = serializers.DateTimeField()
+
+
+def api_datetime(value):
+    """A timestamp as every DateTimeField of the API shows it (settings' format and time zone); None stays None.
+    For serializers that build their objects as plain dicts (the hot lists), so both ways agree."""
+    return None if value is None else _DATETIME.to_representation(value)

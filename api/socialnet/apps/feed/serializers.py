@@ -12,3 +12,6 @@ class RecommendedPostSerializer(PostSerializer):
     class Meta(PostSerializer.Meta):
         fields = [*PostSerializer.Meta.fields, "reason"]
         read_only_fields = fields
+
+    def to_representation(self, instance) -> dict:
+        return {**super().to_representation(instance), "reason": instance.reason}

@@ -35,12 +35,9 @@ def image_payload(image: Image, *, public: bool, request=None) -> dict:
     }
 
 
-def post_images_payload(post, *, public: bool, request=None) -> list[dict]:
-    """A visible, unlocked post's images, in order; `public` is the posts app's answer for this post. Uses the
-    `post_images_prefetch()` prefetch when present."""
-    images = getattr(post, "ordered_images", None)
-    if images is None:
-        images = list(post.images.order_by("position", "id"))
+def post_images_payload(images, *, public: bool, request=None) -> list[dict]:
+    """A visible, unlocked post's images (in order, as `selectors.images_by_post` reads them for a page); `public`
+    is the posts app's answer for this post."""
     return [image_payload(image, public=public, request=request) for image in images]
 
 

@@ -11,8 +11,7 @@ from apps.users.models import User
 from .models import Notification
 
 
-def _visible_to(user: User) -> QuerySet[Notification]:
-    visible_posts = post_visible_queryset(viewer=user)
+def _visible_to(user: User, visible_posts: QuerySet) -> QuerySet[Notification]:
     # Nothing from an account a block stands between, either way, nor from one muted with its notifications
     # (made before the block or mute or not: they come back if it ends).
     mine = hidden_accounts(user).exclude_from(Notification.objects.filter(recipient=user), "actor_id")
@@ -31,14 +30,21 @@ def _visible_to(user: User) -> QuerySet[Notification]:
     )
 
 
+def _visible_posts(user: User) -> QuerySet:
+    # Only a post's text and lock are shown here: no images, tags or mentions to read with it.
+    return post_visible_queryset(viewer=user, page_extras=False)
+
+
 def notification_list(*, user: User) -> QuerySet[Notification]:
     """The user's notifications with actor, comment and the post (annotated `is_locked` for this user)."""
+    # One visibility queryset for the filter and the prefetch: the rule is the page's costliest thing to build.
+    visible_posts = _visible_posts(user)
     return (
-        _visible_to(user)
+        _visible_to(user, visible_posts)
         .select_related("actor", "actor__avatar", "comment")
-        .prefetch_related(Prefetch("post", queryset=post_visible_queryset(viewer=user)))
+        .prefetch_related(Prefetch("post", queryset=visible_posts))
     )
 
 
 def notification_unread_count(*, user: User) -> int:
-    return _visible_to(user).filter(read=False).count()
+    return _visible_to(user, _visible_posts(user)).filter(read=False).count()

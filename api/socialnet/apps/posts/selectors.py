@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet, Value
+from django.db import connection
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
+from django.db.models.query import ModelIterable
 from django.shortcuts import get_object_or_404
 
 from apps.follows.models import Follow
 from apps.images.models import Image
-from apps.images.selectors import post_images_prefetch
+from apps.images.selectors import images_by_post
 from apps.safety.selectors import exclude_filtered, hidden_accounts, muted_accounts
 from apps.users.models import User
 
@@ -26,20 +28,99 @@ def viewer_sees_premium(viewer: Viewer) -> bool:
     return bool(viewer.is_premium or viewer.is_staff or viewer.is_moderator)
 
 
-def _discovery_prefetches() -> list[Prefetch]:
-    """Each post's tags and mentions (the post object carries them): two queries per page, whatever its size.
-    The rows belong to the tags app, above posts: reached through the relations it declares on Post, never
-    imported."""
+def _tables() -> dict[str, str]:
+    # The tag and mention rows belong to the tags app, above posts: reached through the relations it declares on
+    # Post, never imported.
     tag_rows = Post._meta.get_field("post_tags").related_model
     mention_rows = Post._meta.get_field("post_mentions").related_model
-    return [
-        Prefetch("post_tags", queryset=tag_rows.objects.select_related("tag").order_by("id")),
-        Prefetch("post_mentions", queryset=mention_rows.objects.select_related("user").order_by("id")),
-    ]
+    return {
+        "post_tag": tag_rows._meta.db_table,
+        "tag": tag_rows._meta.get_field("tag").related_model._meta.db_table,
+        "mention": mention_rows._meta.db_table,
+        "user": User._meta.db_table,
+    }
 
 
-def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
-    """Posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined.
+# Plain SQL: two fixed statements whose only parameter is the page's ids. Built through the ORM they cost more
+# Python time (filters, joins, compilation) than the post query itself, for rows this simple.
+_TAG_NAMES_SQL = (
+    "SELECT pt.post_id, t.name FROM {post_tag} pt JOIN {tag} t ON t.id = pt.tag_id "
+    "WHERE pt.post_id IN ({ids}) ORDER BY pt.id"
+)
+_MENTION_CARDS_SQL = (
+    "SELECT m.post_id, u.id, u.username FROM {mention} m JOIN {user} u ON u.id = m.user_id "
+    "WHERE m.post_id IN ({ids}) AND u.is_active ORDER BY m.id"
+)
+
+
+def _rows(sql: str, ids: list[int]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(ids=", ".join(["%s"] * len(ids)), **_tables()), ids)
+        return cursor.fetchall()
+
+
+def _attach_page_extras(posts: list[Post]) -> None:
+    """Give each post what the post object shows beyond its own row: `ordered_images`, `tag_names` (as first
+    written, in text order) and `mention_cards` (active accounts only). Three flat queries for the whole page,
+    whatever its size.
+
+    Not prefetch_related: Django's prefetching instantiates a model per tag and mention row (a whole User for each
+    mention), caches them through related managers and builds a queryset per post on every `.all()`; on a 20-post
+    page that cost several times the queries themselves."""
+    if not posts:
+        return
+    ids = [post.pk for post in posts]
+    images = images_by_post(post_ids=ids)
+    tags: dict[int, list[str]] = {}
+    for post_id, name in _rows(_TAG_NAMES_SQL, ids):
+        tags.setdefault(post_id, []).append(name)
+    mentions: dict[int, list[dict]] = {}
+    for post_id, user_id, username in _rows(_MENTION_CARDS_SQL, ids):
+        mentions.setdefault(post_id, []).append({"id": user_id, "username": username})
+    for post in posts:
+        post.ordered_images = images.get(post.pk, [])
+        post.tag_names = tags.get(post.pk, [])
+        post.mention_cards = mentions.get(post.pk, [])
+
+
+def post_page_extras(post: Post) -> Post:
+    """`post` with its images, tag names and mentions: as loaded with its page, or read now (one post)."""
+    if not hasattr(post, "tag_names"):
+        _attach_page_extras([post])
+    return post
+
+
+# What a post object needs of its author (the card and whether the account is private) and of the author's avatar:
+# the whole user and image rows are ~50 columns, a dozen of them timestamps, that every row of every page would
+# otherwise fetch, convert and instantiate. A deferred column is still loaded on access (one query), never wrong.
+_PAGE_COLUMNS = (
+    *(field.name for field in Post._meta.concrete_fields),
+    "author__username",
+    "author__is_active",
+    "author__is_private",
+    "author__avatar",
+    *(
+        f"author__avatar__{name}"
+        for name in ("status", "width", "height", "blurhash", "alt_text", "storage_prefix", "original_ext")
+    ),
+)
+
+
+class _PostPageQuerySet(QuerySet):
+    """Posts that get their page extras (`_attach_page_extras`) when the queryset is evaluated, like a prefetch:
+    lists, slices, pagination and prefetches of other models (e.g. notifications' posts) all go through here."""
+
+    def _fetch_all(self) -> None:
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._iterable_class is ModelIterable:
+            _attach_page_extras(self._result_cache)
+
+
+def post_visible_queryset(*, viewer: Viewer, page_extras: bool = True) -> QuerySet[Post]:
+    """Posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined; each post read gets
+    its images, tag names and mentions (`_attach_page_extras`) unless `page_extras` is False (a subquery, or a
+    list that shows only a post's text).
 
     - hidden: removed by moderation, or the author is deactivated/suspended;
     - `public`, `premium`: everyone (premium comes back locked unless the viewer is premium, the author or staff);
@@ -52,10 +133,10 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
     A plain queryset without ordering: callers filter it (by author, by an id list for feeds) and order it.
     """
     qs = (
-        Post.objects.filter(removed_at__isnull=True, author__is_active=True)
+        (_PostPageQuerySet(model=Post) if page_extras else Post.objects.all())
+        .filter(removed_at__isnull=True, author__is_active=True)
         .select_related("author", "author__avatar")
-        .prefetch_related(post_images_prefetch())  # one query per page for every post's images
-        .prefetch_related(*_discovery_prefetches())
+        .only(*_PAGE_COLUMNS)
     )
     open_to_all = Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM])
 
@@ -67,19 +148,27 @@ def post_visible_queryset(*, viewer: Viewer) -> QuerySet[Post]:
 
     qs = hidden_accounts(viewer).exclude_from(qs, "author_id")
     follows_author = Exists(Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef("author_id")))
-    qs = qs.filter(open_to_all | Q(author_id=viewer.pk) | (Q(visibility=Post.Visibility.FOLLOWERS) & follows_author))
-    if not viewer.is_moderator:
-        qs = qs.filter(Q(author__is_private=False) | Q(author_id=viewer.pk) | follows_author)
+    own = Q(author_id=viewer.pk)
+    if viewer.is_moderator:
+        # Moderators see private accounts' posts (to moderate them), followers-only ones still only as followers.
+        qs = qs.filter(open_to_all | own | (Q(visibility=Post.Visibility.FOLLOWERS) & follows_author))
+    else:
+        # The followers-only rule and the private-account rule in one condition with one EXISTS (every visibility is
+        # open to a follower; to anyone else only public/premium posts of public accounts are): the same rows as
+        # the two rules side by side, for half the SQL to build, compile and plan on every page.
+        qs = qs.filter(own | follows_author | (open_to_all & Q(author__is_private=False)))
     if viewer_sees_premium(viewer):
         is_locked = Value(False, output_field=BooleanField())
     else:
         is_locked = ExpressionWrapper(
             Q(visibility=Post.Visibility.PREMIUM) & ~Q(author_id=viewer.pk), output_field=BooleanField()
         )
+    # The like rows belong to the interactions app, above posts: reached through the relation it declares on Post,
+    # never imported; straight on the like table (the unique (user, post) index), not through a join with users.
+    like_rows = Post._meta.get_field("likes").related_model
     return qs.annotate(
         is_locked=is_locked,
-        # Through the relation the interactions app declares on User (`likes`): posts never imports interactions.
-        liked_by_me=Exists(User.objects.filter(pk=viewer.pk, likes__post_id=OuterRef("pk"))),
+        liked_by_me=Exists(like_rows.objects.filter(user_id=viewer.pk, post_id=OuterRef("pk"))),
     )
 
 
@@ -117,8 +206,10 @@ def post_may_open(viewer: Viewer, post_id: int) -> bool:
 
 
 def post_get_visible(*, viewer: Viewer, post_id: int) -> Post:
-    """The post as `viewer` may see it; Http404 when it is absent or hidden from them (never reveal which)."""
-    return get_object_or_404(post_visible_queryset(viewer=viewer), pk=post_id)
+    """The post as `viewer` may see it; Http404 when it is absent or hidden from them (never reveal which).
+    Without its images, tags and mentions: most callers only check access (comments, likes, reports); the post
+    serializer reads them when it shows the post (`post_page_extras`)."""
+    return get_object_or_404(post_visible_queryset(viewer=viewer, page_extras=False), pk=post_id)
 
 
 def post_get_for_delete(*, viewer: Viewer, post_id: int) -> Post:

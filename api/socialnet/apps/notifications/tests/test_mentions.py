@@ -123,3 +123,16 @@ def test_post_list_query_count_is_constant(client_for, user, other_user, django_
         results = client.get("/posts/?page_size=50").json()["results"]
     assert len(results) == 50
     assert all(r["tags"] and r["mentions"] for r in results)
+
+
+def test_a_closed_account_is_left_out_of_mentions_in_lists_and_on_the_detail_page(client_for, user, other_user):
+    closed = UserFactory()
+    post = post_create(author=user, text=f"#hi @{other_user.username} @{closed.username}")
+    closed.is_active = False
+    closed.save(update_fields=["is_active"])
+    client = client_for(other_user)
+    shown = [client.get(f"/posts/{post.pk}/").json(), client.get("/posts/").json()["results"][0]]
+    for body in shown:
+        assert body["id"] == post.pk
+        assert body["mentions"] == [{"id": other_user.pk, "username": other_user.username}]
+        assert body["tags"] == ["hi"]
