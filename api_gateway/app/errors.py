@@ -16,6 +16,7 @@ MESSAGES = {
     405: "Method not allowed.",
     408: "The request arrived too slowly.",
     413: "Request body too large.",
+    414: "The request target is too long.",
     429: "Request was throttled.",
     431: "Request header fields too large.",
     500: "Internal gateway error.",

@@ -167,11 +167,8 @@ def start_full(workdir: Path, database_admin_url: str) -> Stack:
         [
             str(BIN / "gunicorn"),
             "config.wsgi:application",
+            "--config=gunicorn.conf.py",
             f"--bind=127.0.0.1:{django_port}",
-            "--worker-class=gthread",
-            "--workers=2",
-            "--threads=4",
-            "--timeout=30",
         ],
         DJANGO_DIR,
     )

@@ -34,6 +34,11 @@ REVOKE_BODY_MAX = 64 * 1024
 # Deeper JSON than this is refused before it is parsed: Python's parser recurses per level, and 10 KB of "[" is
 # enough to exhaust its stack (a RecursionError, which used to surface as a 500).
 MAX_JSON_DEPTH = 64
+# The longest request line Django's server accepts (limit_request_line in api/socialnet/gunicorn.conf.py, gunicorn's
+# maximum; tests/test_deployment_config.py keeps them equal). The gateway's own server stops longer lines, but the
+# target is re-encoded on the way ("|" becomes "%7C"), so a line it accepted can grow past Django's limit: refused
+# here in JSON rather than by Django's server with an HTML page.
+MAX_UPSTREAM_REQUEST_LINE = 8190
 # Safe to send twice (RFC 9110 §9.2.2) and, without a body, cheap to replay: the only requests the gateway retries
 # when a pooled keep-alive connection turns out to have been closed by the upstream in the meantime.
 RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -282,6 +287,11 @@ def forward(path: str):
     target = request_target(request)
     if target is None:
         return json_error(400, "Only origin-form request targets are accepted.")
+    upstream_target = upstream_path(config, target)
+    if len(request.method) + len(upstream_target) + len(" HTTP/1.1") + 1 > MAX_UPSTREAM_REQUEST_LINE:
+        return json_error(
+            414, f"The request target is too long: at most {MAX_UPSTREAM_REQUEST_LINE} bytes of request line."
+        )
 
     revoked_token = None
     limit_client_idle_time(config.client_timeout)
@@ -311,7 +321,7 @@ def forward(path: str):
         # what Django decodes unchanged.
         upstream = _send(
             request.method,
-            upstream_path(config, target),
+            upstream_target,
             headers,
             body,
             replayable=request.method in RETRYABLE_METHODS and not body,
