@@ -7,7 +7,10 @@ within `keepalive` seconds (gunicorn's async workers time the header read out wi
 GATEWAY_CLIENT_TIMEOUT per read and GATEWAY_CLIENT_MIN_RATE overall (app/routes/proxy.py).
 """
 
+import json
 import os
+
+from gunicorn import util
 
 # Loopback unless told otherwise: the gateway is the only public port, and only where the operator says so
 # (docker compose sets GATEWAY_BIND=0.0.0.0:5000 inside the container).
@@ -23,6 +26,25 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GATEWAY_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
-# Request line and header limits (gunicorn answers 400 past these, before our code runs).
+# Request line and header limits: past these gunicorn answers 414/431/400 itself, before our code runs (in JSON,
+# below). Django's server admits at least as much (api/socialnet/gunicorn.conf.py; tests/test_deployment_config.py
+# checks it), so whatever passes here is never refused there with an HTML page. 8190 is gunicorn's maximum.
 limit_request_line = 8190
+limit_request_fields = 100
 limit_request_field_size = 16384
+
+
+def _write_json_error(sock, status_int, reason, mesg):
+    """gunicorn answers requests it cannot parse (a malformed request line or header, a line or header over the
+    limits above) with an HTML page of its own; the API's errors are JSON in DRF's shape everywhere."""
+    body = json.dumps({"detail": f"{reason}: {mesg}" if mesg else f"{reason}."}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+def post_worker_init(worker):
+    # gunicorn's workers write those answers through util.write_error, and offer no setting to change it.
+    util.write_error = _write_json_error

@@ -1,13 +1,18 @@
-"""How much does the gateway cost? The same authenticated GET sent straight to Django and through the gateway.
+"""How much does the gateway cost? The same authenticated GET sent straight to Django, through a bare proxy and
+through the gateway, side by side in one run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/socialnet REDIS_URL=redis://127.0.0.1:6379/0 \
         .venv/bin/python bench/gateway.py [--clients 1 8] [--requests 2000] [--duration 20]
 
-Starts Django (gunicorn, gthread, as in the Procfile) and the gateway (gunicorn, gthread) on free loopback ports,
-creates a user and an access token, then for each concurrency level alternates rounds direct / through the gateway
-(bounded by --requests per round and --duration seconds per round) and prints requests/s, the ratio, and latency
-percentiles with the gateway's added latency at p50 and p99. Pass --django-url/--gateway-url/--token to measure
-servers that are already running instead. Everything stops by itself; only loopback addresses are used.
+Starts Django (gunicorn, its own gunicorn.conf.py as the Procfile does), the gateway (gunicorn.conf.py as deployed,
+every feature on: introspection, rate limits on Redis, request ids, streaming; access log off) and a bare
+pass-through proxy (`bare_proxy_app` below: Flask and one pooled requests.Session, gunicorn gthread 2 x 4, nothing
+else) on free loopback ports, creates a user and an access token, then for each concurrency level alternates rounds
+direct / bare proxy / gateway (bounded by --requests per round and --duration seconds per round) and prints
+requests/s, throughput ratios, latency percentiles and the added latency at p50 and p99 of both proxies, with the
+load average of the machine next to the figures. The last line is
+`gateway_added_p50_ratio=<worst over the levels> throughput_ratio_8=<gateway / direct at 8 clients>`.
+Everything stops by itself; only loopback addresses are used.
 """
 
 from __future__ import annotations
@@ -51,21 +56,56 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
     raise SystemExit(f"{url} did not come up within {timeout:.0f}s")
 
 
-class Stack:
-    """Django and the gateway as gunicorn subprocesses (each its own process group, stopped on exit)."""
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"})
 
-    def __init__(self, workers: int, threads: int):
+
+def bare_proxy_app(upstream: str):
+    """The yardstick: the naive proxy anyone would write first. Flask, one pooled requests.Session, the request
+    forwarded and the answer streamed back; no token checks, limits, request ids or logging. Served by gunicorn
+    (gthread 2 x 4) from this file: `gunicorn --chdir bench 'gateway:bare_proxy_app("http://...")'`."""
+    from flask import Flask, Response, request
+    from requests.adapters import HTTPAdapter
+
+    app = Flask(__name__)
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(pool_maxsize=8))
+
+    @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    @app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+    def forward(path: str):
+        headers = {name: value for name, value in request.headers if name.lower() not in HOP_BY_HOP}
+        answer = session.request(
+            request.method,
+            upstream + request.full_path.rstrip("?"),
+            headers=headers,
+            data=request.get_data() or None,
+            stream=True,
+            allow_redirects=False,
+            timeout=30,
+        )
+        response_headers = [(k, v) for k, v in answer.raw.headers.items() if k.lower() not in HOP_BY_HOP]
+        return Response(answer.raw.stream(65536, decode_content=False), status=answer.status_code,
+                        headers=response_headers)  # fmt: skip
+
+    return app
+
+
+class Stack:
+    """Django, the gateway and the bare proxy as gunicorn subprocesses (each its own process group, stopped on exit)."""
+
+    def __init__(self):
         self.processes: list[subprocess.Popen] = []
         self.secret = secrets.token_urlsafe(24)
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
+            "SOCIALNET_ENV_FILE": "",  # configured here alone, never by a developer's .env
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_SECURE_COOKIES": "false",
-            # Both paths must measure the same Django work, not Django's own throttles tripping.
+            # Every path must measure the same Django work, not Django's own throttles tripping.
             "THROTTLE_ANON": "1000000/min",
             "THROTTLE_USER": "1000000/min",
             "GATEWAY_CLIENT_SECRET": self.secret,
@@ -74,9 +114,11 @@ class Stack:
             "GATEWAY_ACCESS_LOG": "",
             "PYTHONUNBUFFERED": "1",
         }
-        if "DATABASE_URL" not in os.environ:
-            raise SystemExit("Set DATABASE_URL (PostgreSQL) for the benchmark; REDIS_URL too for the full mode.")
-        self.workers, self.threads = workers, threads
+        if "DATABASE_URL" not in os.environ or "REDIS_URL" not in os.environ:
+            raise SystemExit(
+                "Set DATABASE_URL (PostgreSQL) and REDIS_URL: the gateway is measured with every feature on."
+            )
+        self.pgids: dict[str, int] = {}
 
     def manage(self, *args: str, capture: bool = False) -> str:
         result = subprocess.run(
@@ -89,12 +131,12 @@ class Stack:
         )
         return result.stdout if capture else ""
 
-    def spawn(self, cmd: list[str], cwd: Path, env: dict) -> None:
-        self.processes.append(
-            subprocess.Popen(cmd, cwd=cwd, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
-        )
+    def spawn(self, name: str, cmd: list[str], cwd: Path, env: dict) -> None:
+        process = subprocess.Popen(cmd, cwd=cwd, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
+        self.processes.append(process)
+        self.pgids[name] = process.pid
 
-    def start(self) -> tuple[str, str, str]:
+    def start(self) -> tuple[dict[str, str], str]:
         print("preparing the database (migrate, OAuth clients, a bench user and token)...", flush=True)
         self.manage("migrate", "--noinput", "-v0")
         self.manage("create_demo_client")
@@ -111,28 +153,41 @@ class Stack:
             .strip()
             .splitlines()[-1]
         )
-        django_port, gateway_port = free_port(), free_port()
+        ports = {name: free_port() for name in ("direct", "bare proxy", "gateway")}
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         gunicorn = str(BIN / "gunicorn")
         self.spawn(
-            [gunicorn, "config.wsgi:application", f"--bind=127.0.0.1:{django_port}", "--worker-class=gthread",
-             f"--workers={self.workers}", f"--threads={self.threads}", "--log-level=warning"],
+            "direct",
+            [
+                gunicorn,
+                "config.wsgi:application",
+                "-c",
+                "gunicorn.conf.py",
+                f"--bind=127.0.0.1:{ports['direct']}",
+                "--log-level=warning",
+            ],
             DJANGO_DIR,
             self.env,
+        )
+        self.spawn(
+            "bare proxy",
+            [gunicorn, "--chdir", str(ROOT / "bench"), f"gateway:bare_proxy_app({urls['direct']!r})",
+             f"--bind=127.0.0.1:{ports['bare proxy']}", "--worker-class=gthread", "--workers=2", "--threads=4",
+             "--log-level=warning"],
+            ROOT,
+            self.env,
         )  # fmt: skip
-        django_url = f"http://127.0.0.1:{django_port}"
         gateway_env = {
             **self.env,
-            "GATEWAY_UPSTREAM_URL": django_url,
-            "GATEWAY_BIND": f"127.0.0.1:{gateway_port}",
-            "GATEWAY_WORKERS": str(self.workers),
-            "GATEWAY_THREADS": str(self.threads),
+            "GATEWAY_UPSTREAM_URL": urls["direct"],
+            "GATEWAY_BIND": f"127.0.0.1:{ports['gateway']}",
         }
-        self.spawn([gunicorn, "wsgi:app", "-c", "gunicorn.conf.py", "--log-level=warning"], GATEWAY_DIR, gateway_env)
-        self.gateway_pgid = self.processes[-1].pid
-        gateway_url = f"http://127.0.0.1:{gateway_port}"
-        wait_ready(f"{django_url}/health/")
-        wait_ready(f"{gateway_url}/healthz")
-        return django_url, gateway_url, token
+        self.spawn("gateway", [gunicorn, "wsgi:app", "-c", "gunicorn.conf.py", "--log-level=warning"], GATEWAY_DIR,
+                   gateway_env)  # fmt: skip
+        wait_ready(f"{urls['direct']}/health/")
+        wait_ready(f"{urls['bare proxy']}/health/")
+        wait_ready(f"{urls['gateway']}/healthz")
+        return urls, token
 
     def stop(self) -> None:
         for process in self.processes:
@@ -145,10 +200,8 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def group_cpu_seconds(pgid: int | None) -> float:
-    """User + system CPU of every process in a process group (Linux /proc), to cost the gateway per request."""
-    if pgid is None:
-        return 0.0
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every process in a process group (Linux /proc), to cost a proxy per request."""
     total = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -199,66 +252,71 @@ def run_round(url: str, token: str, clients: int, max_requests: int, max_seconds
     return latencies, wall
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def load_average() -> str:
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="concurrency levels")
     parser.add_argument("--requests", type=int, default=2000, help="requests per round (each target, each level)")
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per round at most")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating direct/gateway rounds per level")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--django-url")
-    parser.add_argument("--gateway-url")
-    parser.add_argument("--token")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per round at most")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating direct/bare/gateway rounds per level")
     args = parser.parse_args()
 
-    stack = None
-    if args.django_url and args.gateway_url and args.token:
-        django_url, gateway_url, token = args.django_url.rstrip("/"), args.gateway_url.rstrip("/"), args.token
-    else:
-        stack = Stack(args.workers, args.threads)
+    stack = Stack()
+    targets = ("direct", "bare proxy", "gateway")
+    added_ratios: list[float] = []
+    throughput_8 = None
     try:
-        if stack:
-            django_url, gateway_url, token = stack.start()
-        for url in (django_url, gateway_url):  # warm pools, caches and the introspection cache
+        urls, token = stack.start()
+        for url in urls.values():  # warm pools, caches and the introspection cache
             run_round(url, token, 4, 200, 10)
-        print(f"GET {PATH} with a bearer token; Django {django_url}, gateway {gateway_url}")
+        print(f"GET {PATH} with a bearer token; " + ", ".join(f"{name} {url}" for name, url in urls.items()))
         print(f"{args.rounds} alternating rounds of <= {args.requests} requests / {args.duration:.0f}s per target")
-        header = f"{'clients':>7} {'target':>8} {'requests':>8} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7}"
-        print(header)
+        print(f"{'clients':>7} {'target':>10} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7}"
+              f" {'CPU ms/req':>10}")  # fmt: skip
         for clients in args.clients:
-            results: dict[str, tuple[list[float], float]] = {"direct": ([], 0.0), "gateway": ([], 0.0)}
-            gateway_cpu = 0.0
-            pgid = stack.gateway_pgid if stack else None
+            results: dict[str, tuple[list[float], float]] = {name: ([], 0.0) for name in targets}
+            cpu = dict.fromkeys(targets, 0.0)
             for _ in range(args.rounds):
-                for name, url in (("direct", django_url), ("gateway", gateway_url)):
-                    cpu_before = group_cpu_seconds(pgid)
-                    latencies, wall = run_round(url, token, clients, args.requests, args.duration)
-                    if name == "gateway":
-                        gateway_cpu += group_cpu_seconds(pgid) - cpu_before
+                for name in targets:
+                    before = group_cpu_seconds(stack.pgids[name])
+                    latencies, wall = run_round(urls[name], token, clients, args.requests, args.duration)
+                    cpu[name] += group_cpu_seconds(stack.pgids[name]) - before
                     results[name] = (results[name][0] + latencies, results[name][1] + wall)
             summary = {}
             for name, (latencies, wall) in results.items():
                 rps = len(latencies) / wall
                 p50, p90, p99 = (percentile(latencies, q) * 1000 for q in (50, 90, 99))
                 summary[name] = (rps, p50, p99)
-                print(f"{clients:>7} {name:>8} {len(latencies):>8} {rps:>8.0f} {p50:>7.2f} {p90:>7.2f} {p99:>7.2f}")
-            ratio = summary["gateway"][0] / summary["direct"][0]
-            print(
-                f"{clients:>7} {'gateway':>8} throughput ratio {ratio:.2f}, added latency "
-                f"p50 {summary['gateway'][1] - summary['direct'][1]:+.2f} ms, "
-                f"p99 {summary['gateway'][2] - summary['direct'][2]:+.2f} ms"
-            )
-            if pgid:
-                per_request = gateway_cpu / len(results["gateway"][0]) * 1000
-                print(f"{clients:>7} {'gateway':>8} CPU of the gateway processes: {per_request:.2f} ms per request")
+                per_request = cpu[name] / len(latencies) * 1000
+                print(f"{clients:>7} {name:>10} {len(latencies):>8} {rps:>7.0f} {p50:>7.2f} {p90:>7.2f} {p99:>7.2f}"
+                      f" {per_request:>10.2f}")  # fmt: skip
+            direct_rps, direct_p50, direct_p99 = summary["direct"]
+            added = {}
+            for name in ("bare proxy", "gateway"):
+                rps, p50, p99 = summary[name]
+                added[name] = p50 - direct_p50
+                print(f"{clients:>7} {name:>10} throughput / direct {rps / direct_rps:.2f}, added latency p50 "
+                      f"{p50 - direct_p50:+.2f} ms, p99 {p99 - direct_p99:+.2f} ms ({load_average()})")  # fmt: skip
+            # Under other load the added latency of one proxy can come out at or below zero; a ratio is then noise.
+            ratio = added["gateway"] / added["bare proxy"] if added["bare proxy"] > 0 else None
+            if ratio is not None:
+                added_ratios.append(ratio)
+            if clients == 8:
+                throughput_8 = summary["gateway"][0] / direct_rps
+            shown = f"{ratio:.2f}" if ratio is not None else "n/a (the bare proxy added nothing measurable)"
+            print(f"{clients:>7} gateway added p50 / bare proxy added p50 = {shown} ({load_average()})")
     finally:
-        if stack:
-            stack.stop()
+        stack.stop()
+    worst = f"{max(added_ratios):.2f}" if added_ratios else "n/a"
+    throughput = f"{throughput_8:.2f}" if throughput_8 is not None else "n/a"
+    print(f"gateway_added_p50_ratio={worst} throughput_ratio_8={throughput} ({load_average()})")
 
 
 if __name__ == "__main__":

@@ -477,3 +477,35 @@ def test_gateway_gunicorn_config_defaults():
     # A worker model where a slow client holds a greenlet, not one of a few threads (tests/.../slow_clients).
     assert namespace["worker_class"] == "gevent"
     assert namespace["keepalive"] <= 10, "headers must arrive within keepalive seconds"
+
+
+def _gunicorn_settings(path: str) -> dict:
+    namespace: dict = {}
+    exec(compile((ROOT / path).read_text(), path, "exec"), namespace)
+    return namespace
+
+
+def test_django_server_admits_whatever_the_gateway_forwards():
+    """Past its limits gunicorn answers with an HTML page before Django runs: a request the gateway accepted must
+    never meet one (issue 16: request lines of 4-8 KB got an HTML 414 from Django's server)."""
+    from app.routes.proxy import MAX_UPSTREAM_REQUEST_LINE
+
+    gateway = _gunicorn_settings("api_gateway/gunicorn.conf.py")
+    django = _gunicorn_settings("api/socialnet/gunicorn.conf.py")
+    assert gateway["limit_request_line"] <= django["limit_request_line"] == MAX_UPSTREAM_REQUEST_LINE
+    # The gateway adds up to five headers (X-Forwarded-For/-Proto/-Host, X-Real-IP, X-Request-ID) and folds
+    # repeated ones into one line.
+    assert django["limit_request_fields"] >= gateway["limit_request_fields"] + 5
+    assert django["limit_request_field_size"] >= 2 * gateway["limit_request_field_size"]
+
+
+def test_every_django_gunicorn_takes_the_one_config_file(compose):
+    commands = {
+        "Procfile": _procfile()["web"],
+        "docker-compose.yml": " ".join(compose["services"]["socialnet_backend"]["command"]),
+        "api/Dockerfile": (ROOT / "api/Dockerfile").read_text().rsplit("CMD", 1)[1],
+        "tests/e2e/stack.py": (ROOT / "tests/e2e/stack.py").read_text(),
+    }
+    for where, command in commands.items():
+        assert "gunicorn.conf.py" in command, f"{where} starts Django's gunicorn without its config file"
+        assert "--worker-class" not in command and "limit-request" not in command, f"{where} overrides it"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 from flask import Flask, Response, g, request
 
+from .auth import IntrospectionUnavailable, bearer_token, token_key
 from .config import GatewayConfig
 from .errors import json_error, register_error_handlers
 from .extensions import Gateway, gateway
-from .forwarding import request_id_for
-from .limits import init_limits, ip_key
+from .forwarding import client_ip, request_id_for
+from .limits import reported_window, retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +38,11 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     app.register_blueprint(proxy.bp)
     register_error_handlers(app)
 
-    # Order matters: request id, CORS preflight and header sanity first, then the limiter, then token checks.
+    # Order matters: request id, CORS preflight and header sanity first, then the limits, then token checks.
     app.before_request(_assign_request_id)
     app.before_request(_cors_preflight)
     app.before_request(_refuse_oversized_authorization)
-    init_limits(app, gw.limiter)
-    gw.limiter.exempt(health.healthz)
-    gw.limiter.exempt(health.readyz)
+    app.before_request(_rate_limit)
     app.before_request(_authenticate)
     app.after_request(_finish_response)
     app.teardown_request(_close_spool)
@@ -91,14 +91,40 @@ def _refuse_oversized_authorization():
     return None
 
 
+def _client_ip() -> str:
+    if "client_ip" not in g:
+        g.client_ip = client_ip(request, gateway().config.trusted_proxies)
+    return g.client_ip
+
+
+def _bearer() -> str | None:
+    """The request's bearer token; "" for a malformed bearer header; None without one (or for another scheme)."""
+    if "bearer" not in g:
+        g.bearer = bearer_token(request.headers.get("Authorization", ""))
+    return g.bearer
+
+
+def _rate_limit():
+    if request.endpoint in GATEWAY_PATHS:
+        return None
+    token = _bearer()
+    windows = gateway().limits.hit(
+        method=request.method, path=request.path, ip=_client_ip(), token_key=token_key(token) if token else None
+    )
+    g.rate_limit = window = reported_window(windows)
+    if window is not None and not window.allowed:
+        return json_error(
+            429, f"Request was throttled ({window.item}).", headers={"Retry-After": str(retry_after(window))}
+        )
+    return None
+
+
 def _authenticate():
     """Bearer tokens are checked here; requests without one pass (Django decides what is public)."""
     if request.endpoint in GATEWAY_PATHS or request.endpoint is None:
         return None
     gw = gateway()
-    from .auth import IntrospectionUnavailable, bearer_token
-
-    token = bearer_token(request.headers.get("Authorization", ""))
+    token = _bearer()
     if token is None:
         return None  # no Authorization, or another scheme (e.g. a confidential client's Basic): Django decides
     unauthorized = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'}
@@ -106,34 +132,43 @@ def _authenticate():
         return json_error(401, "Malformed bearer token.", headers=unauthorized)
     if not gw.config.introspection_enabled:
         return None
-    ip = ip_key()
+    ip = _client_ip()
 
     def refuse_if_guessing():
         # Checked only for tokens the cache does not know: random tokens must not buy fresh buckets or
         # unlimited introspection calls.
-        if gw.bad_tokens.exhausted(ip):
-            raise _TooManyBadTokens()
+        wait = gw.limits.bad_tokens_retry_after(ip)
+        if wait is not None:
+            raise _TooManyBadTokens(wait)
 
     try:
         active = gw.validator.is_active(token, before_asking=refuse_if_guessing)
-    except _TooManyBadTokens:
-        g.retry_after = str(gw.bad_tokens.retry_after(ip))
-        return json_error(429, "Too many invalid access tokens from this address.")
+    except _TooManyBadTokens as exc:
+        return json_error(
+            429, "Too many invalid access tokens from this address.", headers={"Retry-After": str(exc.seconds)}
+        )
     except IntrospectionUnavailable as exc:
         logger.warning("Token introspection failed (request %s): %s", g.request_id, exc)
         return json_error(502, "The access token could not be verified: the API is unreachable.")
     if not active:
-        gw.bad_tokens.hit(ip)
+        gw.limits.bad_token_seen(ip)
         return json_error(401, headers=unauthorized)
     return None
 
 
 class _TooManyBadTokens(Exception):
-    pass
+    def __init__(self, seconds: int):
+        super().__init__(seconds)
+        self.seconds = seconds
 
 
 def _finish_response(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id") or request_id_for(request)
+    window = g.get("rate_limit")
+    if window is not None:
+        response.headers["X-RateLimit-Limit"] = str(window.item.amount)
+        response.headers["X-RateLimit-Remaining"] = str(window.remaining)
+        response.headers["X-RateLimit-Reset"] = str(math.ceil(window.reset_at))
     origin = _cors_origin()
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin

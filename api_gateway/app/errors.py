@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -17,6 +16,7 @@ MESSAGES = {
     405: "Method not allowed.",
     408: "The request arrived too slowly.",
     413: "Request body too large.",
+    414: "The request target is too long.",
     429: "Request was throttled.",
     431: "Request header fields too large.",
     500: "Internal gateway error.",
@@ -35,11 +35,6 @@ def json_error(status: int, detail: str | None = None, *, headers: dict | None =
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(RateLimitExceeded)
-    def rate_limited(exc: RateLimitExceeded):
-        # Flask-Limiter's after_request hook adds Retry-After and X-RateLimit-* to this response.
-        return json_error(429, f"Request was throttled ({exc.description}).")
-
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         response = json_error(exc.code or 500, MESSAGES.get(exc.code or 500, exc.name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import socket
 import threading
@@ -36,6 +37,23 @@ def test_query_string_forwarded_exactly(recorded_gateway, recorder):
     response = requests.get(recorded_gateway.url + target)
     assert response.status_code == 200
     assert recorder.last("/echo/")["target"] == target
+
+
+def test_target_that_outgrows_djangos_request_line_limit_is_a_json_414(recorded_gateway, recorder):
+    """Re-encoding ("|" -> "%7C") can make a line the gateway's server accepted longer than Django's server accepts
+    (which would answer an HTML 414): the gateway refuses it itself, and a line just within the limit passes."""
+    before = recorder.count("/long/")
+    connection = _connection(recorded_gateway)
+    connection.request("GET", "/long/?q=" + "|" * 3000)
+    response = connection.getresponse()
+    assert response.status == 414
+    assert response.getheader("Content-Type") == "application/json"
+    assert "too long" in json.loads(response.read())["detail"]
+    connection.close()
+    assert recorder.count("/long/") == before
+    fits = "/long/?q=" + "a" * (8190 - len("GET /long/?q= HTTP/1.1"))
+    assert requests.get(recorded_gateway.url + fits).status_code == 200
+    assert recorder.last("/long/")["target"] == fits
 
 
 def test_path_escapes_forwarded_exactly(recorded_gateway, recorder):

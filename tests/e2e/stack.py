@@ -192,17 +192,15 @@ def start_full(workdir: Path, database_admin_url: str) -> Stack:
 
 
 def spawn_django(stack: Stack, name: str, port: int, workers: int = 2) -> subprocess.Popen:
-    """Django under gunicorn, as the Procfile runs it."""
+    """Django under gunicorn with the Procfile's settings (gunicorn.conf.py); `workers` to save memory."""
     return stack.spawn(
         name,
         [
             str(BIN / "gunicorn"),
             "config.wsgi:application",
+            "--config=gunicorn.conf.py",
             f"--bind=127.0.0.1:{port}",
-            "--worker-class=gthread",
             f"--workers={workers}",
-            "--threads=4",
-            "--timeout=30",
         ],
         DJANGO_DIR,
     )

@@ -37,10 +37,13 @@ def test_every_operation_documents_its_error_statuses(schema):
             assert "403" in responses, where
         if "{" in path:
             assert "404" in responses, where
+        if any(parameter["in"] in ("path", "query") for parameter in op.get("parameters", [])):
+            assert responses["414"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error"), where
         if "requestBody" in op:
             assert {"400", "413", "415"} <= set(responses), where
     assert "401" in schema["paths"]["/posts/"]["get"]["responses"]
     assert "401" not in schema["paths"]["/health/"]["get"]["responses"]
+    assert "414" in schema["paths"]["/search/"]["get"]["responses"]
 
 
 def test_limits_are_schema_constraints(schema):

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     # First of ours: everything below (throttles, login limits, logs) keys on request.client_ip.
     "apps.common.middleware.ClientAddressMiddleware",
     "apps.common.middleware.RejectNulCharactersMiddleware",
+    "apps.common.middleware.JsonNotFoundWhenDebugMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import requests
+import urllib3
 from flask import Blueprint, abort, jsonify, request
 
-from ..extensions import gateway
+from ..extensions import gateway, upstream_path
 
 bp = Blueprint("health", __name__)
 
@@ -31,14 +31,15 @@ def healthz():
 def readyz():
     gw = gateway()
     try:
-        answer = gw.session.get(
-            f"{gw.config.upstream_url}/health/",
-            allow_redirects=False,
-            timeout=(gw.config.connect_timeout, READY_TIMEOUT),
+        answer = gw.upstream.request(
+            "GET",
+            upstream_path(gw.config, "/health/"),
+            retries=False,
+            redirect=False,
+            timeout=urllib3.Timeout(connect=gw.config.connect_timeout, read=READY_TIMEOUT),
         )
-        upstream = "ok" if answer.status_code == 200 else f"unhealthy (HTTP {answer.status_code})"
-        answer.close()
-    except requests.RequestException:
+        upstream = "ok" if answer.status == 200 else f"unhealthy (HTTP {answer.status})"
+    except (urllib3.exceptions.HTTPError, OSError):
         upstream = "unreachable"
     redis_state = {None: "not configured", True: "ok", False: "down"}[gw.cache.ping()]
     ready = upstream == "ok"

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from typing import IO
 from urllib.parse import parse_qs
 
-import requests
 import urllib3
 from flask import Blueprint, Response, g, request
+from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
 
 from ..errors import json_error
-from ..extensions import gateway
+from ..extensions import gateway, upstream_path
 from ..forwarding import downstream_response_headers, request_target, upstream_request_headers
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,11 @@ REVOKE_BODY_MAX = 64 * 1024
 # Deeper JSON than this is refused before it is parsed: Python's parser recurses per level, and 10 KB of "[" is
 # enough to exhaust its stack (a RecursionError, which used to surface as a 500).
 MAX_JSON_DEPTH = 64
+# The longest request line Django's server accepts (limit_request_line in api/socialnet/gunicorn.conf.py, gunicorn's
+# maximum; tests/test_deployment_config.py keeps them equal). The gateway's own server stops longer lines, but the
+# target is re-encoded on the way ("|" becomes "%7C"), so a line it accepted can grow past Django's limit: refused
+# here in JSON rather than by Django's server with an HTML page.
+MAX_UPSTREAM_REQUEST_LINE = 8190
 # Safe to send twice (RFC 9110 §9.2.2) and, without a body, cheap to replay: the only requests the gateway retries
 # when a pooled keep-alive connection turns out to have been closed by the upstream in the meantime.
 RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -57,7 +62,7 @@ class ClientTooSlow(ClientBodyError):
 
 
 class UpstreamBody:
-    """A request body read lazily while it is sent upstream; `len` lets requests announce its Content-Length."""
+    """A request body read lazily while it is sent upstream (its Content-Length is announced: `len`)."""
 
     def __init__(self, stream: IO[bytes], length: int, deadline: BodyDeadline | None = None):
         self._stream = stream
@@ -237,39 +242,41 @@ def _revoked_token(body: bytes) -> str | None:
     return values[0] if values else None
 
 
-def _stream(upstream: requests.Response) -> Iterator[bytes]:
+def _stream(upstream: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
     try:
         # decode_content=False: compressed bodies go through untouched, matching the upstream's headers.
-        yield from upstream.raw.stream(CHUNK, decode_content=False)
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        yield from upstream.stream(CHUNK, decode_content=False)
+    except (HTTPError, OSError) as exc:
         # Headers are already sent; all we can do is cut the connection so the client sees a truncated body.
         logger.warning("Upstream response broke off after the headers (request %s): %s", g.request_id, exc)
         raise
 
 
-def _stale_connection(exc: requests.exceptions.ConnectionError) -> bool:
-    """The upstream closed a pooled keep-alive connection just as we reused it: the request was sent into a dead
-    socket and no answer came. Not a refused or timed-out connect (the upstream is down: a retry cannot help)."""
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, urllib3.exceptions.ProtocolError):
-        return True
-    return isinstance(reason, urllib3.exceptions.MaxRetryError) and isinstance(
-        reason.reason, urllib3.exceptions.ProtocolError
-    )
-
-
-def _send(session: requests.Session, prepared: requests.PreparedRequest, *, replayable: bool) -> requests.Response:
-    config = gateway().config
-    timeout = (config.connect_timeout, config.read_timeout)
+def _send(
+    method: str, path: str, headers: dict[str, str], body: UpstreamBody | bytes | None, *, replayable: bool
+) -> urllib3.BaseHTTPResponse:
+    gw = gateway()
+    config = gw.config
+    options = {
+        "body": body,
+        "headers": headers,
+        "retries": False,
+        "redirect": False,
+        "preload_content": False,
+        "decode_content": False,
+        "timeout": urllib3.Timeout(connect=config.connect_timeout, read=config.read_timeout),
+    }
     try:
-        return session.send(prepared, stream=True, allow_redirects=False, timeout=timeout)
-    except requests.exceptions.ConnectionError as exc:
-        if not replayable or not _stale_connection(exc):
+        return gw.upstream.urlopen(method, path, **options)
+    except ProtocolError as exc:
+        # The upstream closed a pooled keep-alive connection just as we reused it: the request went into a dead
+        # socket and no answer came (a refused or timed-out connect is another error: the upstream is down).
+        if not replayable:
             raise
         # Once only, and only for bodiless safe methods: a POST is never sent twice, and a read timeout (a slow
         # upstream, not a dead connection) is not retried either, so a 504 never takes twice as long.
         logger.info("Upstream closed a kept-alive connection, retrying once (request %s): %s", g.request_id, exc)
-        return session.send(prepared, stream=True, allow_redirects=False, timeout=timeout)
+        return gw.upstream.urlopen(method, path, **options)
 
 
 @bp.route("/", defaults={"path": ""}, methods=METHODS)
@@ -280,6 +287,11 @@ def forward(path: str):
     target = request_target(request)
     if target is None:
         return json_error(400, "Only origin-form request targets are accepted.")
+    upstream_target = upstream_path(config, target)
+    if len(request.method) + len(upstream_target) + len(" HTTP/1.1") + 1 > MAX_UPSTREAM_REQUEST_LINE:
+        return json_error(
+            414, f"The request target is too long: at most {MAX_UPSTREAM_REQUEST_LINE} bytes of request line."
+        )
 
     revoked_token = None
     limit_client_idle_time(config.client_timeout)
@@ -302,35 +314,36 @@ def forward(path: str):
         return json_error(400, f"The JSON body is malformed or nested deeper than {MAX_JSON_DEPTH} levels.")
 
     headers = upstream_request_headers(request, request_id=g.request_id, trusted_proxies=config.trusted_proxies)
-    url = config.upstream_url + target
+    if body is not None:
+        headers["Content-Length"] = str(body.len if isinstance(body, UpstreamBody) else len(body))
     try:
-        prepared = gw.session.prepare_request(requests.Request(request.method, url, headers=headers, data=body))
-        # Skip requests' re-quoting of the target; urllib3 still upper-cases escapes (%ff -> %FF) and escapes a
-        # stray "%" (-> %25), which leaves what Django decodes unchanged.
-        prepared.url = url
-        upstream = _send(gw.session, prepared, replayable=request.method in RETRYABLE_METHODS and not body)
+        # urllib3 upper-cases escapes in the target (%ff -> %FF) and escapes a stray "%" (-> %25), which leaves
+        # what Django decodes unchanged.
+        upstream = _send(
+            request.method,
+            upstream_target,
+            headers,
+            body,
+            replayable=request.method in RETRYABLE_METHODS and not body,
+        )
     except ClientTooSlow as exc:
         logger.info("Client too slow (request %s): %s", g.request_id, exc)
         return json_error(408, "The request body arrived too slowly.")
     except ClientBodyError as exc:
         logger.info("Client body unreadable (request %s): %s", g.request_id, exc)
         return json_error(400, "The request body could not be read (malformed or cut short).")
-    except requests.exceptions.ReadTimeout:
+    except ReadTimeoutError:
         logger.warning("Upstream too slow for %s %s (request %s)", request.method, request.path, g.request_id)
         return json_error(504)
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+    except (HTTPError, OSError) as exc:
         logger.warning("Upstream unreachable (request %s): %s", g.request_id, exc)
         return json_error(502)
-    except requests.RequestException as exc:
-        logger.warning("Upstream request failed (request %s): %s", g.request_id, exc)
-        return json_error(502)
 
-    if revoked_token and upstream.status_code == 200:
+    if revoked_token and upstream.status == 200:
         gw.validator.forget(revoked_token)
 
-    response_headers = downstream_response_headers(upstream.raw.headers.items())
-    g.upstream_retry_after = next((value for name, value in response_headers if name.lower() == "retry-after"), None)
-    response = Response(_stream(upstream), status=upstream.status_code, direct_passthrough=True)
+    response_headers = downstream_response_headers(upstream.headers.items())
+    response = Response(_stream(upstream), status=upstream.status, direct_passthrough=True)
     # Start from an empty header set: Flask's default Content-Type must not be invented for a 204 or a 304.
     response.headers.clear()
     for name, value in response_headers:

@@ -3,10 +3,12 @@
 import logging
 
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.db import DataError
 from django.http import JsonResponse
 
 from .client_address import compute_client_ip, current_client_ip
+from .exceptions import json_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +68,21 @@ class ClientAddressMiddleware:
             return self.get_response(request)
         finally:
             current_client_ip.reset(token)
+
+
+class JsonNotFoundWhenDebugMiddleware:
+    """With DEBUG on, Django answers an unknown URL (and an Http404 outside DRF) with its HTML page listing the URL
+    patterns instead of calling handler404. The API's 404s are JSON in every mode (`make run` with
+    DJANGO_DEBUG=true, the embedded stack), so that page is swapped for handler404's answer; without DEBUG this
+    middleware is not loaded at all."""
+
+    def __init__(self, get_response):
+        if not settings.DEBUG:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 404 and response.get("Content-Type", "").startswith("text/html"):
+            return json_not_found(request)
+        return response

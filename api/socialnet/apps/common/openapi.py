@@ -8,6 +8,8 @@ derived here from what the operation has:
 - 403 `{"detail"}`: missing scope, not allowed (a moderator-only action, someone else's object, a suspension);
 - 404 `{"detail"}`: an unknown (or invisible) object named in the path;
 - 413 and 415 `{"detail"}`: bodies above the limit, media types the operation does not parse;
+- 414 `{"detail"}`: a request line (path and query) above the servers' limit (gunicorn's 8190 bytes, the same for the
+  gateway and Django: api/socialnet/gunicorn.conf.py), wherever the client chooses parameters that make it long;
 - 429 `{"detail"}` with `Retry-After`: every operation is throttled.
 405 is not listed per operation: it is the answer to a method the schema does not list for a path.
 Query limits enforced by apps.common.pagination become schema constraints here too.
@@ -44,6 +46,7 @@ _DESCRIPTIONS = {
     "403": "Not allowed: missing scope, or the action is not permitted to this user.",
     "404": "Not found (or not visible to the caller).",
     "413": "Request body too large.",
+    "414": "Request line (path and query string) too long.",
     "415": "Unsupported media type.",
     "429": "Too many requests: throttled.",
 }
@@ -103,6 +106,8 @@ def error_responses_hook(result, generator, request, public):
                 extra["403"] = _response("403", "Error")
             if any(p.get("in") == "path" for p in parameters):
                 extra["404"] = _response("404", "Error")
+            if any(p.get("in") in ("path", "query") for p in parameters):
+                extra["414"] = _response("414", "Error")
             if has_body:
                 extra["413"] = _response("413", "Error")
                 extra["415"] = _response("415", "Error")
