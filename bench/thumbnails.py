@@ -87,7 +87,7 @@ def run_pipeline(data: bytes) -> int:
 def run_naive(data: bytes) -> int:
     from PIL import Image, ImageOps
 
-    from apps.images.blurhash import blurhash_encode
+    from apps.images.placeholders import blurhash_encode
     from apps.images.processing import JPEG_QUALITY, VARIANTS, WEBP_METHOD, WEBP_QUALITY
 
     im = Image.open(io.BytesIO(data))

@@ -393,7 +393,7 @@ def _encode(im: Image.Image, ext: str) -> bytes:
 
 def render_image(data: bytes, fmt: str, *, max_pixels: int) -> RenderedImage:
     """Decode, orient, clean and resize. Deterministic: the same bytes always give the same files."""
-    from .blurhash import blurhash_encode
+    from .placeholders import blurhash_encode
 
     try:
         return _render(data, fmt, max_pixels=max_pixels, blurhash_encode=blurhash_encode)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from apps.images import processing
-from apps.images.blurhash import blurhash_encode
+from apps.images.placeholders import blurhash_encode
 from apps.images.processing import ImageRejected, ImageRenderError, inspect_upload, render_image
 
 from . import samples
