@@ -13,10 +13,12 @@ from __future__ import annotations
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     BooleanField,
     Case,
     Exists,
     Expression,
+    ExpressionWrapper,
     F,
     FloatField,
     OuterRef,
@@ -91,11 +93,16 @@ def search_accounts(*, viewer: Viewer, q: str) -> QuerySet[User]:
     term = q.lstrip("@")
     matches = _account_matches_postgres(term) if _postgres() else _account_matches_sqlite(term)
     # The account named exactly comes first, then more followers first: one number, so pages can follow it.
-    exact = Case(When(username__iexact=term, then=Value(EXACT_MATCH_BONUS)), default=Value(0))
+    # A bigint: as an integer, Django takes the bonus for out of range and drops a cursor's `match_score < bonus`
+    # as always true, so the exactly named account came back on every page.
+    exact = Case(
+        When(username__iexact=term, then=Value(EXACT_MATCH_BONUS)), default=Value(0), output_field=BigIntegerField()
+    )
+    match_score = ExpressionWrapper(F("followers_count") + exact, output_field=BigIntegerField())
     return (
         user_public_queryset(viewer=viewer)
         .filter(matches)
-        .annotate(is_following=viewer_follows(viewer=viewer), match_score=F("followers_count") + exact)
+        .annotate(is_following=viewer_follows(viewer=viewer), match_score=match_score)
         .order_by("-match_score", "-id")
     )
 

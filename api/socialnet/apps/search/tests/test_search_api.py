@@ -170,6 +170,13 @@ def test_pages_follow_the_ranking_without_repeats(api_client, user):
         seen += [a["username"] for a in body["results"]]
         url = body["next"]
     assert seen == ["quokkaqueen3", "quokkaqueen2", "quokkaqueen1", "quokkaqueen0"]
+    # The account named exactly leads the first page, then the similar ones by followers, none twice or skipped.
+    seen, url = [], "/search/?q=quokkaqueen0&type=accounts&page_size=1"
+    while url:
+        body = api_client.get(url).json()
+        seen += [a["username"] for a in body["results"]]
+        url = body["next"]
+    assert seen == ["quokkaqueen0", "quokkaqueen3", "quokkaqueen2", "quokkaqueen1"]
 
 
 def test_query_count_is_constant(client_for, user, django_assert_num_queries):
