@@ -8,11 +8,14 @@ WebP variants of 1440, 720 and 320 px on the long side, and a blurhash. Only the
 
 - pipeline: `apps.images.processing.render_image`, exactly what the media worker runs (JPEG draft decode at the
   DCT scale the largest variant needs, thumbnail() in place from the previous variant, lossless metadata strip
-  of the original when no rotation is needed).
+  of the original when no rotation is needed; when one is, one full-size decode and turn for the original and
+  the variants shrunk from it by an integer reduction first).
 - naive: `Image.open().load()` at full size, `exif_transpose`, re-encode the original, then each variant resized
   from the full-size image.
 
-Each side runs in a fresh child process so its peak memory (max RSS) is its own. Two data sets: "upright"
+Each side runs in a fresh child process so its peak memory (max RSS) is its own. Rates are wall-clock; the CPU
+seconds per image are printed too, with the load average before and after, because on a shared machine the
+wall-clock ratio moves with whatever else runs while the CPU ratio moves much less. Two data sets: "upright"
 (EXIF orientation 1) and "rotated" (orientation 6, as many phones write), because a rotated original has to be
 decoded and re-encoded at full size by the pipeline too.
 """
@@ -87,15 +90,15 @@ def run_pipeline(data: bytes) -> int:
 def run_naive(data: bytes) -> int:
     from PIL import Image, ImageOps
 
-    from apps.images.blurhash import blurhash_encode
-    from apps.images.processing import JPEG_QUALITY, VARIANTS, WEBP_METHOD, WEBP_QUALITY
+    from apps.images.placeholders import blurhash_encode
+    from apps.images.processing import JPEG_OPTIMIZE, JPEG_QUALITY, VARIANTS, WEBP_METHOD, WEBP_QUALITY
 
     im = Image.open(io.BytesIO(data))
     im.load()
     im = ImageOps.exif_transpose(im)
     im.info = {}
     out = io.BytesIO()
-    im.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    im.save(out, "JPEG", quality=JPEG_QUALITY, optimize=JPEG_OPTIMIZE)
     total = out.tell()
     smallest = im
     for _name, bound in VARIANTS:
@@ -128,13 +131,13 @@ def child(mode: str, paths: list[str]) -> None:
     blobs = [Path(p).read_bytes() for p in paths]
     fn(blobs[0])  # imports, codec initialisation
     baseline = peak_rss_kb()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for i, blob in enumerate(blobs):
         fn(blob)
         _progress(f"  {mode}", i + 1, len(blobs))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak = peak_rss_kb()
-    print(json.dumps({"seconds": elapsed, "images": len(blobs), "peak_kb": peak, "baseline_kb": baseline}))
+    print(json.dumps({"seconds": elapsed, "cpu": cpu, "images": len(blobs), "peak_kb": peak, "baseline_kb": baseline}))
 
 
 def measure(mode: str, paths: list[Path]) -> dict:
@@ -165,6 +168,7 @@ def main() -> None:
     if args.only:
         sets = [s for s in sets if s[0] == args.only]
     rows = []
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="thumbbench-") as tmp:
         for label, orientation in sets:
             paths = generate(
@@ -178,20 +182,31 @@ def main() -> None:
                 for mode in runs:
                     runs[mode].append(measure(mode, paths))
             results = {mode: min(r, key=lambda x: x["seconds"]) for mode, r in runs.items()}
-            rows.append((label, size_mb, results))
+            cpu = {mode: min(x["cpu"] for x in r) for mode, r in runs.items()}
+            rows.append((label, size_mb, results, cpu))
 
+    load_after = os.getloadavg()
     print(f"\n{args.count} JPEGs of {args.megapixels:g} MP per data set, Python {sys.version.split()[0]}, ", end="")
     print(f"{os.cpu_count()} CPU(s), one process per side, best of {args.repeat}")
+    # The machine may be shared: wall-clock rates move with other work, CPU seconds per image much less, so the
+    # ratio is printed both ways, with the load average next to it.
+    print(f"load average (1/5/15 min): {_load(load_before)} before, {_load(load_after)} after")
     header = f"{'data set':<9} {'avg size':>8}  {'pipeline img/s':>14} {'naive img/s':>11} {'ratio':>6}"
-    header += f"  {'peak RSS pipeline':>17} {'peak RSS naive':>14}"
+    header += f"  {'CPU ms/img pipeline':>19} {'naive':>6} {'CPU ratio':>9}  {'peak RSS pipeline':>17} {'naive':>6}"
     print(header)
-    for label, size_mb, res in rows:
+    for label, size_mb, res, cpu in rows:
         rate = {m: r["images"] / r["seconds"] for m, r in res.items()}
+        per_image = {m: 1000 * c / res[m]["images"] for m, c in cpu.items()}
         print(
             f"{label:<9} {size_mb:>6.1f}MB  {rate['pipeline']:>14.2f} {rate['naive']:>11.2f} "
-            f"{rate['pipeline'] / rate['naive']:>5.1f}x  {res['pipeline']['peak_kb'] / 1024:>15.0f}MB "
-            f"{res['naive']['peak_kb'] / 1024:>12.0f}MB"
+            f"{rate['pipeline'] / rate['naive']:>5.1f}x  {per_image['pipeline']:>19.0f} {per_image['naive']:>6.0f} "
+            f"{per_image['naive'] / per_image['pipeline']:>8.1f}x  {res['pipeline']['peak_kb'] / 1024:>15.0f}MB "
+            f"{res['naive']['peak_kb'] / 1024:>4.0f}MB"
         )
+
+
+def _load(avg: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.2f}" for x in avg)
 
 
 if __name__ == "__main__":

@@ -93,9 +93,11 @@ class SearchView(APIView):
         if kind == "posts":
             qs, score, serializer = selectors.search_posts(viewer=viewer, q=q), "rank", PostSerializer
         else:
+            # match_score, the order itself (followers, plus a bonus for the exact name): a cursor on followers
+            # alone brought the exactly named account back on later pages.
             qs, score, serializer = (
                 selectors.search_accounts(viewer=viewer, q=q),
-                "followers_count",
+                "match_score",
                 PublicProfileSerializer,
             )
         items, next_cursor = selectors.ranked_page(qs, score=score, cursor=cursor, limit=limit)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from apps.images import processing
-from apps.images.blurhash import blurhash_encode
+from apps.images.placeholders import blurhash_encode
 from apps.images.processing import ImageRejected, ImageRenderError, inspect_upload, render_image
 
 from . import samples
@@ -144,6 +144,27 @@ def test_jpeg_with_gps_and_orientation_6_is_served_upright_without_metadata():
     assert {name: _open(v).format for name, v in result.variants.items()} == dict.fromkeys(
         ("large", "medium", "small"), "WEBP"
     )
+
+
+def test_turned_jpeg_original_keeps_its_colour_profile_and_variants_are_srgb():
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = samples.jpeg_bytes(
+        samples.two_tone(60, 40), exif=samples.gps_exif(orientation=8), icc_profile=icc, comment=b"secret comment"
+    )
+
+    result = render_image(data, "jpeg", max_pixels=MAX_PIXELS)
+
+    original = _open(result.original)
+    samples.assert_no_metadata(result.original)
+    assert original.size == (40, 60)
+    # Turned 90° counter-clockwise: the stored image's left (red) half ends up at the bottom.
+    assert samples.is_bluish(original.convert("RGB").getpixel((20, 5)))
+    assert samples.is_reddish(original.convert("RGB").getpixel((20, 55)))
+    assert original.info.get("icc_profile") == icc  # pixels untouched by colour management, so the profile stays
+    for payload in result.variants.values():
+        assert "icc_profile" not in _open(payload).info  # converted to sRGB
 
 
 def test_upright_jpeg_original_is_cleaned_losslessly():

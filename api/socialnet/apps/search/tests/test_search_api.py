@@ -34,6 +34,20 @@ def test_posts_by_full_text_best_match_first_then_newest(api_client, user):
     assert post_ids(api_client, "fox or nothing")  # never a syntax error
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite does not rank")
+def test_only_the_newest_readable_matches_are_ranked(api_client, user, monkeypatch):
+    from apps.search import selectors
+
+    monkeypatch.setattr(selectors, "RANKED_POSTS", 3)
+    best_but_oldest = post_create(author=user, text="otter otter otter otter")
+    ranked = [post_create(author=user, text=text).pk for text in ("otter", "otter otter", "an otter")]
+    post_create(author=user, text="otter otter otter, followers only", visibility="followers")  # not readable here
+    post_create(author=user, text="rivers and seals")  # newer, but no match: takes no place among the ranked
+    # Among the three newest matches the reader may read: the best match first, then the newest.
+    assert post_ids(api_client, "otter") == [ranked[1], ranked[2], ranked[0]]
+    assert best_but_oldest.pk not in post_ids(api_client, "otter")
+
+
 def test_edits_are_searchable_at_once(api_client, user):
     post = post_create(author=user, text="before")
     post_update(post=post, actor=user, text="after")
@@ -156,6 +170,13 @@ def test_pages_follow_the_ranking_without_repeats(api_client, user):
         seen += [a["username"] for a in body["results"]]
         url = body["next"]
     assert seen == ["quokkaqueen3", "quokkaqueen2", "quokkaqueen1", "quokkaqueen0"]
+    # The account named exactly leads the first page, then the similar ones by followers, none twice or skipped.
+    seen, url = [], "/search/?q=quokkaqueen0&type=accounts&page_size=1"
+    while url:
+        body = api_client.get(url).json()
+        seen += [a["username"] for a in body["results"]]
+        url = body["next"]
+    assert seen == ["quokkaqueen0", "quokkaqueen3", "quokkaqueen2", "quokkaqueen1"]
 
 
 def test_query_count_is_constant(client_for, user, django_assert_num_queries):
