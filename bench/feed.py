@@ -40,6 +40,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import benchdb
 from benchdb import log, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,25 +76,8 @@ def parse_args():
 
 # --- environment --------------------------------------------------------------------------------------------------
 def server_env(args, **extra) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"{args.pg}/{args.db_name}",
-        REDIS_URL=args.redis_url,
-        FEED_REDIS_URL="",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DJANGO_SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdef",
-        DJANGO_DEBUG="false",
-        DJANGO_SECURE_SSL_REDIRECT="false",
-        DJANGO_SECURE_COOKIES="false",
-        THROTTLE_USER="10000000/min",
-        THROTTLE_ANON="10000000/min",
-        LOG_LEVEL="WARNING",
-        DATABASE_POOL_MAX_SIZE="8",
-        # The star is the fan-out subject: never a celebrity merged at read time, however many users are seeded.
-        FEED_CELEBRITY_THRESHOLD=str(10 * args.users),
-    )
-    env.update(extra)
-    return env
+    # The star is the fan-out subject: never a celebrity merged at read time, however many users are seeded.
+    return benchdb.server_env(args, DATABASE_POOL_MAX_SIZE="8", FEED_CELEBRITY_THRESHOLD=str(10 * args.users), **extra)
 
 
 def setup_django(args) -> None:
@@ -289,7 +273,9 @@ def issue_tokens(args) -> tuple[list[str], str, int]:
 
 # --- server and load ----------------------------------------------------------------------------------------------
 class Server:
-    def __init__(self, args, **env):
+    """gunicorn serving the Django project in `api_dir` (this checkout's, or an old one's for feed_http.py)."""
+
+    def __init__(self, args, *, api_dir: Path = API_DIR, **env):
         self.args = args
         self.proc = subprocess.Popen(
             [
@@ -306,20 +292,21 @@ class Server:
                 "--log-level",
                 "warning",
             ],
-            cwd=API_DIR,
+            cwd=api_dir,
             env=server_env(args, **env),
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                status, _ = request(args.port, "GET", "/health/")
-                if status == 200:
+                if request(args.port, "GET", "/health/")[0] == 200:
                     return
             except OSError:
                 pass
+            if self.proc.poll() is not None:
+                break
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError("gunicorn did not come up within 30 s")
+        raise RuntimeError(f"gunicorn in {api_dir} did not come up")
 
     def stop(self):
         if self.proc.poll() is None:

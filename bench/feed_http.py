@@ -28,11 +28,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from benchdb import API_DIR, log, recreate_database
-from feed import fanout_in_process, issue_tokens, load, request, seed, server_env, setup_django
+from feed import Server, fanout_in_process, issue_tokens, load, request, seed, server_env, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -82,52 +81,8 @@ def remove_worktree(path: Path) -> None:
 
 
 # --- servers and phases -------------------------------------------------------------------------------------------
-class Server:
-    """gunicorn serving the Django project in `api_dir` (this checkout's or the old one's), full mode."""
-
-    def __init__(self, args, api_dir: Path):
-        self.proc = subprocess.Popen(
-            [
-                str(BIN / "gunicorn"),
-                "config.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{args.port}",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                str(args.gunicorn_workers),
-                "--threads",
-                str(args.gunicorn_threads),
-                "--log-level",
-                "warning",
-            ],
-            cwd=api_dir,
-            env=server_env(args),
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if request(args.port, "GET", "/health/")[0] == 200:
-                    return
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"gunicorn in {api_dir} did not come up")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 def measure_side(args, label: str, api_dir: Path, tokens: list[str]) -> list[dict]:
-    server = Server(args, api_dir)
+    server = Server(args, api_dir=api_dir)
     try:
         for token in tokens:  # every reader's timeline complete and its caches filled, as in steady state
             status, body = request(args.port, "GET", "/feed/?page_size=20", token)

@@ -43,7 +43,7 @@ if __name__ == "requests":
     finally:
         sys.path[:] = _saved
 else:
-    from benchdb import log, recreate_database
+    from benchdb import log, recreate_database, server_env
 
 ROOT = Path(__file__).resolve().parent.parent
 API_DIR = ROOT / "api" / "socialnet"
@@ -66,25 +66,6 @@ def parse_args():
     p.add_argument("--skip-seed", action="store_true", help="reuse the database seeded by an earlier run")
     p.add_argument("--only", nargs="*", help="case names to run (the vanilla view always runs)")
     return p.parse_args()
-
-
-def server_env(args) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"{args.pg}/{args.db_name}",
-        REDIS_URL=args.redis_url,
-        FEED_REDIS_URL="",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DJANGO_SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdef",
-        DJANGO_DEBUG="false",
-        DJANGO_SECURE_SSL_REDIRECT="false",
-        DJANGO_SECURE_COOKIES="false",
-        # Throttles run (and count in Redis) on every request, but must never answer 429 to the benchmark.
-        THROTTLE_USER="100000000/min",
-        THROTTLE_ANON="100000000/min",
-        LOG_LEVEL="WARNING",
-    )
-    return env
 
 
 # --- seeding ------------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchdb import log, recreate_database
+from benchdb import log, recreate_database, server_env
 
 ROOT = Path(__file__).resolve().parent.parent
 API_DIR = ROOT / "api" / "socialnet"
@@ -50,23 +50,6 @@ def parse_args():
     p.add_argument("--requests", type=int, default=200, help="timed requests per case")
     p.add_argument("--skip-seed", action="store_true", help="reuse the database seeded by an earlier run")
     return p.parse_args()
-
-
-def server_env(args) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"{args.pg}/{args.db_name}",
-        REDIS_URL=args.redis_url,
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DJANGO_SECRET_KEY="bench-secret-key-not-for-production-0123456789abcdef",
-        DJANGO_DEBUG="false",
-        DJANGO_SECURE_SSL_REDIRECT="false",
-        DJANGO_SECURE_COOKIES="false",
-        THROTTLE_USER="10000000/min",
-        THROTTLE_ANON="10000000/min",
-        LOG_LEVEL="WARNING",
-    )
-    return env
 
 
 def word(rng: random.Random) -> str:

@@ -76,7 +76,15 @@ class PublicProfileSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: User) -> dict:
         """The public fields in one pass (follower lists show 20-100 profiles a page; DRF's per-field work was most
         of the page's serialization), then what a subclass adds, field by field as DRF would."""
-        data = {
+        data = self.public_payload(instance)
+        for name in self.Meta.fields[len(PUBLIC_PROFILE_FIELDS) :]:
+            field = self.fields[name]
+            value = field.get_attribute(instance)
+            data[name] = None if value is None else field.to_representation(value)
+        return data
+
+    def public_payload(self, instance: User) -> dict:
+        return {
             "id": instance.pk,
             "username": instance.username,
             "first_name": instance.first_name,
@@ -91,11 +99,6 @@ class PublicProfileSerializer(serializers.ModelSerializer):
             # Annotated by the selectors (one query for a whole page); absent means anonymous or not computed.
             "is_following": bool(getattr(instance, "is_following", False)),
         }
-        for name in self.Meta.fields[len(PUBLIC_PROFILE_FIELDS) :]:
-            field = self.fields[name]
-            value = field.get_attribute(instance)
-            data[name] = None if value is None else field.to_representation(value)
-        return data
 
 
 class PrivateProfileSerializer(PublicProfileSerializer):
@@ -120,18 +123,7 @@ class PrivateProfileSerializer(PublicProfileSerializer):
         # same fields, written out. The declared fields above stay the schema, and a test compares the two.
         premium_until = instance.premium_until
         return {
-            "id": instance.pk,
-            "username": instance.username,
-            "first_name": instance.first_name,
-            "last_name": instance.last_name,
-            "bio": instance.bio,
-            "avatar": avatar_handler().payload(instance, request=self.context.get("request")),
-            "followers_count": instance.followers_count,
-            "following_count": instance.following_count,
-            "posts_count": instance.posts_count,
-            "is_premium": instance.is_premium,
-            "is_private": instance.is_private,
-            "is_following": bool(getattr(instance, "is_following", False)),
+            **self.public_payload(instance),
             "email": instance.email,
             "email_verified": instance.email_verified,
             "pending_email": instance.pending_email,
