@@ -96,6 +96,7 @@ PYTHON_FILES = [
     "api_gateway/gunicorn.conf.py",
     "api_gateway/wsgi.py",
     "scripts/ensure_env.py",
+    "bench/benchdb.py",
     "bench/feed.py",
     "bench/feed_http.py",
     "bench/gateway.py",
