@@ -149,6 +149,8 @@ def _authenticate():
         )
     except IntrospectionUnavailable as exc:
         logger.warning("Token introspection failed (request %s): %s", g.request_id, exc)
+        if exc.too_slow:
+            return json_error(504, "The access token could not be verified: the API took too long to answer.")
         return json_error(502, "The access token could not be verified: the API is unreachable.")
     if not active:
         gw.limits.bad_token_seen(ip)

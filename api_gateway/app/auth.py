@@ -32,6 +32,10 @@ BEARER_RE = re.compile(r"Bearer +([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE)
 class IntrospectionUnavailable(Exception):
     """Django could not answer the introspection request (down, too slow, or refused the gateway's client)."""
 
+    def __init__(self, message: str, *, too_slow: bool = False):
+        super().__init__(message)
+        self.too_slow = too_slow  # Django is there but did not answer in time: a 504, like any slow upstream
+
 
 @dataclass(frozen=True)
 class BearerCheck:
@@ -95,6 +99,8 @@ class CachedIntrospectionValidator(IntrospectTokenValidator):
                 token_type_hint="access_token",
                 timeout=(self.config.connect_timeout, self.config.introspection_timeout),
             )
+        except requests.Timeout as exc:
+            raise IntrospectionUnavailable(str(exc), too_slow=not isinstance(exc, requests.ConnectTimeout)) from exc
         except requests.RequestException as exc:
             raise IntrospectionUnavailable(str(exc)) from exc
         if response.status_code != 200:

@@ -154,6 +154,21 @@ def test_introspection_failure_is_502_not_500(start_gateway, recorder):
     assert "could not be verified" in response.json()["detail"]
 
 
+def test_slow_introspection_is_504(start_gateway, recorder):
+    # Django accepts the connection but does not answer in time (saturated): too slow, not unreachable.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # never accepted: the connection completes in the backlog and no byte ever comes back
+        gateway = start_gateway(
+            upstream_url=recorder.url,
+            introspection_url=f"http://127.0.0.1:{silent.getsockname()[1]}/o/introspect/",
+            introspection_timeout=0.5,
+        )
+        response = requests.get(f"{gateway.url}/x/", headers={"Authorization": "Bearer slow-token"})
+    assert response.status_code == 504
+    assert "took too long" in response.json()["detail"]
+
+
 def test_wrong_gateway_secret_is_502_and_logged(start_gateway, recorder, live_server, oauth_clients, caplog):
     gateway = start_gateway(
         upstream_url=recorder.url, introspection_url=f"{live_server.url}/o/introspect/", client_secret="wrong"
