@@ -1,7 +1,12 @@
 """Timelines on a Redis Cluster (FEED_REDIS_CLUSTER): what only a cluster can get wrong. The behaviour shared with a
 single Redis (fan-out, backfill, unmerge, purges, celebrity merge) runs on both stores in test_home_feed.py."""
 
+import os
+import secrets
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -70,3 +75,23 @@ def test_a_dead_node_sends_its_users_feeds_to_the_database(own_cluster, client_f
         time.sleep(0.1)
     assert "cluster_state:fail" in survivor.cli("cluster", "info")
     assert all_feed_ids(client, page_size=2) == expected
+
+
+@pytest.mark.parametrize("feed_redis_url, starts", [("", False), ("redis://127.0.0.1:1/0", True)])
+def test_a_cluster_without_its_own_url_refuses_to_start(feed_redis_url, starts):
+    # REDIS_URL carries the broker and the cache, which need a single Redis: it can never be the cluster's node.
+    env = {
+        "PATH": os.environ["PATH"],
+        "SOCIALNET_ENV_FILE": "",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": "sqlite://:memory:",
+        "FEED_REDIS_CLUSTER": "true",
+        "FEED_REDIS_URL": feed_redis_url,
+    }
+    project = Path(__file__).resolve().parents[3]
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert (check.returncode == 0) == starts, check.stderr
+    if not starts:
+        assert "FEED_REDIS_CLUSTER=true needs FEED_REDIS_URL" in check.stderr
