@@ -126,6 +126,9 @@ DATABASE_REPLICA_URLS = [url for url in env.list("DATABASE_REPLICA_URLS", defaul
 DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=5)
 # A replica that failed is not tried again (nor logged again) for this long; its reads go to the primary meanwhile.
 DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=30)
+# The test suite sets this: every prepared list query (apps.common.prepared) is also compiled the ordinary way and
+# compared with the cached SQL, so a shape key that misses a branch fails the tests instead of serving wrong rows.
+PREPARED_QUERIES_CHECK = False
 DATABASE_REPLICAS = []
 for number, url in enumerate(DATABASE_REPLICA_URLS, 1):
     replica = env.db_url_config(url)

@@ -21,10 +21,11 @@ from django.utils import timezone
 from apps.comments.models import Comment
 from apps.common.fields import MAX_ID
 from apps.common.pagination import IdWindow, ScoreCursor
+from apps.common.prepared import AnyOf, IdsParam, Param
 from apps.follows.models import Follow
 from apps.interactions.models import Like
 from apps.posts.models import Post
-from apps.posts.selectors import post_feed_queryset
+from apps.posts.selectors import post_feed_queryset, post_feed_source, posts_by_ids
 from apps.tags.models import PostTag
 from apps.tags.selectors import followed_tag_post_ids
 from apps.users.models import User
@@ -258,17 +259,18 @@ def feed_home_page(*, viewer: User, window: IdWindow) -> HomePage:
     page_ids = candidates[:limit]
     if not page_ids:
         return HomePage(posts=[], next_max_id=None, prev_min_id=None)
+
     # Redis may lag behind an unfollow or hold a post that just became invisible: the database has the last word.
-    following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
-    followed_tag = Exists(PostTag.objects.filter(post_id=OuterRef("pk"), tag__follows__user_id=viewer.pk))
-    posts = list(
-        post_feed_queryset(viewer=viewer)
-        .filter(
-            Q(author_id=viewer.pk) | Q(author_id__in=following) | (Q(visibility=Post.Visibility.PUBLIC) & followed_tag),
-            id__in=page_ids,
-        )
-        .order_by("-id")
-    )
+    def still_home(qs):
+        me = Param("viewer", viewer.pk)
+        following = Follow.objects.filter(follower_id=me).values("followee_id")
+        followed_tag = Exists(PostTag.objects.filter(post_id=OuterRef("pk"), tag__follows__user_id=me))
+        return qs.filter(
+            Q(author_id=me) | Q(author_id__in=following) | (Q(visibility=Post.Visibility.PUBLIC) & followed_tag),
+            AnyOf("id", IdsParam("ids", page_ids)),
+        ).order_by("-id")
+
+    posts = post_feed_source(viewer=viewer).refine(("home",), {"ids": page_ids}, still_home).fetch()
     if min_id is not None:  # paging towards newer posts
         return HomePage(posts=posts, next_max_id=min(page_ids), prev_min_id=max(page_ids) if more else None)
     return HomePage(
@@ -343,7 +345,7 @@ def _ranked_page(
     window = _after(entries, cursor)[: limit + 1]
     page = window[:limit]
     ids = [pid for _, pid in page]
-    visible = {p.pk: p for p in post_feed_queryset(viewer=viewer, context=context).filter(id__in=ids)}
+    visible = {p.pk: p for p in posts_by_ids(post_feed_source(viewer=viewer, context=context), ids)}
     next_cursor = ScoreCursor(*page[-1]) if len(window) > limit else None
     return [visible[pid] for pid in ids if pid in visible], next_cursor
 
