@@ -15,7 +15,7 @@ from apps.common.prepared import AnyOf, IdsParam, Param, PreparedSource
 from apps.follows.models import Follow
 from apps.images.models import Image
 from apps.images.selectors import images_by_post
-from apps.safety.selectors import exclude_filtered, filter_values, hidden_accounts, muted_accounts
+from apps.safety.selectors import exclude_filtered, filter_values, hidden_accounts, hidden_and_muted_accounts
 from apps.users.models import User
 from apps.users.visibility import EMPTY
 
@@ -170,8 +170,7 @@ def post_visible_source(
 
         return PreparedSource(key=(*key, "anonymous"), values={}, build=build_anonymous, after_fetch=after_fetch)
 
-    hidden = hidden_accounts(viewer)
-    muted = muted_accounts(viewer) if mutes else EMPTY
+    hidden, muted = hidden_and_muted_accounts(viewer) if mutes else (hidden_accounts(viewer), EMPTY)
     moderator, sees_premium = viewer.is_moderator, viewer_sees_premium(viewer)
     now = timezone.now()
     values = {"viewer": viewer.pk, **hidden.values(), **muted.values()}
