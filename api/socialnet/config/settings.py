@@ -114,6 +114,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse; Django must not hold them too
+    # Lets list pages prepare their statements on the server (apps.common.prepared, the only queries that bind
+    # their parameters server-side; Django's other queries never are prepared). Django turns preparing off unless
+    # this is set, because of connection poolers: behind PgBouncer use 1.21+ with max_prepared_statements.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
     # With a pool Django turns this into the pool's `check`: each connection is tested (one empty round trip) as it
     # leaves the pool. After a PostgreSQL restart every pooled connection is dead; unchecked, each of them gave a
     # request a 500 before the pool noticed.
@@ -143,6 +147,7 @@ for number, url in enumerate(DATABASE_REPLICA_URLS, 1):
     replica["OPTIONS"] = {
         **replica.get("OPTIONS", {}),
         "connect_timeout": 2,
+        "prepare_threshold": DATABASES["default"]["OPTIONS"]["prepare_threshold"],
         "pool": {**DATABASES["default"]["OPTIONS"]["pool"], "timeout": 2},
     }
     replica["CONN_MAX_AGE"] = 0

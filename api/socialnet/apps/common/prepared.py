@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, router
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import BooleanField, Expression, F, Model, QuerySet
 from django.db.models.query import ModelIterable
 
@@ -212,10 +213,43 @@ class _BoundQuery:
         compiler = copy.copy(self.shape.compiler)
         # A compiler holds its thread's connection; this request may run on another thread or a replica.
         compiler.using = self.using
-        compiler.connection = connections[self.using]
+        connection = connections[self.using]
+        compiler.connection = _ServerBinding(connection) if connection.vendor == "postgresql" else connection
         sql, params = self.shape.sql, _bind(self.shape, self.values)
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
         return compiler
+
+
+class _ServerBinding:
+    """The connection as a prepared query's compiler sees it: its cursor sends the parameters apart from the SQL.
+
+    A shape's SQL text is then the same on every request, so psycopg prepares it on the server after a few runs on
+    a pooled connection (`prepare_threshold`) and PostgreSQL skips parsing and planning it: for a list page's
+    visibility query planning took longer than executing. Every other query keeps Django's default client-side
+    binding, whose semantics the rest of the code was written against. The cursor is wrapped the way Django wraps
+    its own (errors, query logging: query-count tests count these too)."""
+
+    def __init__(self, connection):
+        self._connection = connection
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+    def cursor(self):
+        connection = self._connection
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            return connection._prepare_cursor(_PreparingCursor(connection.connection))
+
+
+class _PreparingCursor(ServerBindingCursor):
+    """Prepares each statement on the server at its first run on a connection (psycopg keeps the statement per
+    connection, the most recent `prepared_max` of them; settings' `prepare_threshold` must be set for psycopg to
+    prepare at all)."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
 
 
 class _BoundQuerySet:

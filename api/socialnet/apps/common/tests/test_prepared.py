@@ -79,3 +79,17 @@ def test_refine_extends_the_shape_and_the_values(events):
     )
     assert [e.task for e in source.fetch()] == ["task3"]
     assert source.key == ("test.events", "after")
+
+
+def test_postgresql_prepares_the_statement_once_per_connection(events):
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side prepared statements are PostgreSQL's")
+    ids = [e.pk for e in events]
+    for relays in (0, 1, 2):
+        _source(relays=relays, ids=ids).fetch()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%"common_outboxevent"."relays" = %'],
+        )
+        assert cursor.fetchone()[0] == 1
