@@ -44,27 +44,29 @@ def _tables() -> dict[str, str]:
     }
 
 
-# Plain SQL: two fixed statements whose only parameter is the page's ids. Built through the ORM they cost more
-# Python time (filters, joins, compilation) than the post query itself, for rows this simple.
-_TAG_NAMES_SQL = (
-    "SELECT pt.post_id, t.name FROM {post_tag} pt JOIN {tag} t ON t.id = pt.tag_id "
-    "WHERE pt.post_id IN ({ids}) ORDER BY pt.id"
-)
-_MENTION_CARDS_SQL = (
-    "SELECT m.post_id, u.id, u.username FROM {mention} m JOIN {user} u ON u.id = m.user_id "
-    "WHERE m.post_id IN ({ids}) AND u.is_active ORDER BY m.id"
+# Plain SQL: one fixed statement whose only parameter is the page's ids, tags (kind 0) and mentions (kind 1) of
+# every post of the page, each in the order written. Built through the ORM, two queries cost more Python time
+# (filters, joins, compilation) than the post query itself, for rows this simple.
+_TAGS_AND_MENTIONS_SQL = (
+    "SELECT 0 AS kind, pt.post_id, pt.id AS position, t.name, 0 AS user_id FROM {post_tag} pt "
+    "JOIN {tag} t ON t.id = pt.tag_id WHERE pt.post_id IN ({ids}) "
+    "UNION ALL "
+    "SELECT 1, m.post_id, m.id, u.username, u.id FROM {mention} m JOIN {user} u ON u.id = m.user_id "
+    "WHERE m.post_id IN ({ids}) AND u.is_active "
+    "ORDER BY kind, position"
 )
 
 
-def _rows(sql: str, ids: list[int]) -> list[tuple]:
+def _tags_and_mentions(ids: list[int]) -> list[tuple]:
+    placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(ids=", ".join(["%s"] * len(ids)), **_tables()), ids)
+        cursor.execute(_TAGS_AND_MENTIONS_SQL.format(ids=placeholders, **_tables()), [*ids, *ids])
         return cursor.fetchall()
 
 
 def _attach_page_extras(posts: list[Post]) -> None:
     """Give each post what the post object shows beyond its own row: `ordered_images`, `tag_names` (as first
-    written, in text order) and `mention_cards` (active accounts only). Three flat queries for the whole page,
+    written, in text order) and `mention_cards` (active accounts only). Two flat queries for the whole page,
     whatever its size.
 
     Not prefetch_related: Django's prefetching instantiates a model per tag and mention row (a whole User for each
@@ -75,11 +77,12 @@ def _attach_page_extras(posts: list[Post]) -> None:
     ids = [post.pk for post in posts]
     images = images_by_post(post_ids=ids)
     tags: dict[int, list[str]] = {}
-    for post_id, name in _rows(_TAG_NAMES_SQL, ids):
-        tags.setdefault(post_id, []).append(name)
     mentions: dict[int, list[dict]] = {}
-    for post_id, user_id, username in _rows(_MENTION_CARDS_SQL, ids):
-        mentions.setdefault(post_id, []).append({"id": user_id, "username": username})
+    for kind, post_id, _position, name, user_id in _tags_and_mentions(ids):
+        if kind == 0:
+            tags.setdefault(post_id, []).append(name)
+        else:
+            mentions.setdefault(post_id, []).append({"id": user_id, "username": name})
     for post in posts:
         post.ordered_images = images.get(post.pk, [])
         post.tag_names = tags.get(post.pk, [])
