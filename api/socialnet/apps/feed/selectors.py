@@ -316,17 +316,15 @@ def trending_compute() -> list[Entry]:
     return entries
 
 
-def trending_entries() -> list[Entry]:
-    """The cached trending ranking (services.trending_refresh keeps it), computed here when the cache is empty or
-    down: a slower page, never a failed one."""
+def trending_entries() -> list[Entry] | None:
+    """The cached trending ranking (services.trending_refresh keeps it); None when the cache is empty. Computed
+    here when the cache is down: a slower page, never a failed one."""
     try:
         entries = cache.get(ranking.TRENDING_CACHE_KEY)
     except Exception:
         logger.warning("feed: cache unavailable, computing trending inline", exc_info=True)
-        entries = None
-    if entries is None:
         return trending_compute()
-    return [tuple(e) for e in entries]
+    return None if entries is None else [tuple(e) for e in entries]
 
 
 def _after(entries: list[Entry], cursor: ScoreCursor | None) -> list[Entry]:
@@ -350,10 +348,9 @@ def _ranked_page(
     return [visible[pid] for pid in ids if pid in visible], next_cursor
 
 
-def trending_page(*, viewer, cursor: ScoreCursor | None, limit: int) -> RankedPage:
-    items, next_cursor = _ranked_page(
-        viewer=viewer, entries=trending_entries(), cursor=cursor, limit=limit, context="public"
-    )
+def trending_page(*, viewer, entries: list[Entry], cursor: ScoreCursor | None, limit: int) -> RankedPage:
+    """A page of the trending ranking `entries` (services.trending_ranking) as `viewer` may see it."""
+    items, next_cursor = _ranked_page(viewer=viewer, entries=entries, cursor=cursor, limit=limit, context="public")
     return RankedPage(items=items, next_cursor=next_cursor)
 
 
@@ -394,7 +391,7 @@ def recommended_candidates(*, viewer) -> list[dict]:
         )
     )
     affinity_authors.discard(viewer.pk)
-    ids = set(liked) | set(commented) | {pid for _, pid in trending_entries()}
+    ids = set(liked) | set(commented) | {pid for _, pid in trending_entries() or trending_compute()}
 
     rows = list(
         post_feed_queryset(viewer=viewer)
