@@ -11,6 +11,7 @@ from apps.common.pagination import OldestFirstCursorPagination, page_response, p
 from apps.users.models import User
 from apps.users.selectors import user_get_public
 from apps.users.serializers import PublicProfileSerializer
+from apps.users.visibility import hidden_accounts
 
 from . import selectors, services
 
@@ -61,19 +62,19 @@ class _FollowListView(ListAPIView):
     serializer_class = PublicProfileSerializer
     side = ""  # "follower" or "followee": which end of the Follow row to show
 
-    def get_queryset(self):
-        user = user_get_public(username=self.kwargs["username"], viewer=self.request.user)
-        selector = selectors.followers_of if self.side == "follower" else selectors.following_of
-        return selector(user=user, viewer=self.request.user)
-
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
+        viewer = request.user
+        hidden = hidden_accounts(viewer)  # a cache read: once for the account's lookup and its list
+        owner = selectors.follow_lists_owner(username=self.kwargs["username"], viewer=viewer, hidden=hidden)
+        page = self.paginate_queryset(selectors.follow_list(owner=owner, side=self.side, viewer=viewer, hidden=hidden))
         profiles = []
         for follow in page:
             profile = getattr(follow, self.side)
             profile.is_following = follow.viewer_follows
             profiles.append(profile)
-        return self.get_paginated_response(self.get_serializer(profiles, many=True, context={"request": request}).data)
+        return self.get_paginated_response(
+            PublicProfileSerializer(profiles, many=True, context={"request": request}).data
+        )
 
 
 class FollowersView(_FollowListView):

@@ -19,8 +19,10 @@ class ImagesConfig(AppConfig):
         warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
         from . import processing  # noqa: F401  registers the HEIC opener when pillow-heif is installed
-        from .serializers import avatar_payload
+        from .serializers import IMAGE_PAYLOAD_COLUMNS, avatar_payload
         from .services import image_for_avatar
 
         # Users ask for avatars through this registration (users sits below images in the layers).
-        register_avatar_handler(AvatarHandler(choose=image_for_avatar, payload=avatar_payload))
+        register_avatar_handler(
+            AvatarHandler(choose=image_for_avatar, payload=avatar_payload, columns=IMAGE_PAYLOAD_COLUMNS)
+        )

@@ -21,6 +21,10 @@ def image_urls(image: Image, *, public: bool, request=None) -> dict[str, str | N
     return urls
 
 
+# What image_payload reads of an image row (the id aside), for lists that fetch only that (`.only()`).
+IMAGE_PAYLOAD_COLUMNS = ("status", "width", "height", "blurhash", "alt_text", "storage_prefix", "original_ext")
+
+
 def image_payload(image: Image, *, public: bool, request=None) -> dict:
     """The image object of API.md. `public` must come from the caller's knowledge of where the image is shown
     (a public post, an avatar): computing it here would cost a query per image in lists."""

@@ -13,9 +13,10 @@ from django.db.models.lookups import GreaterThan, IRegex
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from apps.common.prepared import Param
+from apps.common.prepared import Param, PreparedSource
 from apps.common.tasks import enqueue
 from apps.users.models import User
+from apps.users.serializers import public_profile_columns
 from apps.users.visibility import EMPTY, AccountSet
 
 from . import cache
@@ -120,13 +121,18 @@ def blocked_between(*, user_id: int, others: list[int]) -> list[int]:
     return sorted({blocked if blocker == user_id else blocker for blocker, blocked in rows})
 
 
-def block_list(*, user: User) -> QuerySet[Block]:
-    """The accounts `user` blocks (active ones: a closed account has no profile to show), newest block first."""
-    return (
-        Block.objects.filter(blocker=user, blocked__is_active=True)
-        .select_related("blocked", "blocked__avatar")
-        .order_by("-id")
-    )
+def block_list(*, user: User) -> PreparedSource:
+    """The accounts `user` blocks (active ones: a closed account has no profile to show), blocked account joined
+    (only what its public profile shows); a prepared source for the pagination (newest block first)."""
+
+    def build() -> QuerySet[Block]:
+        return (
+            Block.objects.filter(blocker_id=Param("viewer", user.pk), blocked__is_active=True)
+            .select_related("blocked", "blocked__avatar")
+            .only(*public_profile_columns("blocked__"))
+        )
+
+    return PreparedSource(key=("safety.blocks",), values={"viewer": user.pk}, build=build)
 
 
 def mute_list(*, user: User) -> QuerySet[Mute]:

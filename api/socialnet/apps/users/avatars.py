@@ -18,6 +18,8 @@ class AvatarHandler:
     # payload(user, request): the avatar's image object for API responses, None without one. `user.avatar` is
     # expected to be select_related.
     payload: Callable[..., dict | None]
+    # The image columns `payload` reads: a list of profiles fetches only these (`.only()`), not the whole row.
+    columns: tuple[str, ...]
 
 
 _handler: AvatarHandler | None = None

@@ -32,6 +32,15 @@ def author_payload(user: User, *, request=None) -> dict:
     return {"id": user.pk, "username": user.username, "avatar": avatar_handler().payload(user, request=request)}
 
 
+def author_columns(prefix: str = "") -> tuple[str, ...]:
+    """For `.only()` on rows whose user (reached through `prefix`, e.g. "user__") is shown as `author_payload`."""
+    return (f"{prefix}username", f"{prefix}avatar", *_avatar_columns(prefix))
+
+
+def _avatar_columns(prefix: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}avatar__{name}" for name in avatar_handler().columns)
+
+
 class AuthorSerializer(serializers.ModelSerializer):
     """The small user card; its fields document the shape (OpenAPI), `author_payload` builds it."""
 
@@ -59,6 +68,28 @@ PUBLIC_PROFILE_FIELDS = [
     "is_private",
     "is_following",
 ]
+
+
+# The user columns `public_payload` reads (the id aside; `premium_until` makes `is_premium`).
+_PUBLIC_PROFILE_COLUMNS = (
+    "username",
+    "first_name",
+    "last_name",
+    "bio",
+    "avatar",
+    "followers_count",
+    "following_count",
+    "posts_count",
+    "premium_until",
+    "is_private",
+)
+
+
+def public_profile_columns(prefix: str = "") -> tuple[str, ...]:
+    """For `.only()` on a list of profiles reached through `prefix` (e.g. "follower__"), avatar selected too: what
+    `public_payload` reads, not the ~25 columns of the account row (passwords, dates, e-mail). A column missed here
+    would still load on access, one query per row: the lists' query-count tests would tell."""
+    return (*(f"{prefix}{name}" for name in _PUBLIC_PROFILE_COLUMNS), *_avatar_columns(prefix))
 
 
 class PublicProfileSerializer(serializers.ModelSerializer):
