@@ -3,7 +3,6 @@
 from django.db.models import BooleanField, CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.functions import Lower
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 
 from apps.common.prepared import Param, PreparedSource
 
@@ -52,10 +51,15 @@ def user_get_public(*, username: str, viewer=None) -> User:
 def user_get_profile(*, username: str, viewer) -> User:
     """A public profile annotated with `is_following` (does `viewer` follow them; False when anonymous); 404 when
     a block stands between them, either way."""
-    if getattr(viewer, "is_authenticated", False):
+    authenticated = getattr(viewer, "is_authenticated", False)
+
+    def with_is_following(qs: QuerySet[User]) -> QuerySet[User]:
+        if not authenticated:
+            return qs.annotate(is_following=Value(False, output_field=BooleanField()))
         # Through the relation the follows app declares on User (`following_set`): users never imports follows.
-        is_following = Exists(User.objects.filter(pk=viewer.pk, following_set__followee_id=OuterRef("pk")))
-    else:
-        is_following = Value(False, output_field=BooleanField())
-    qs = user_public_queryset(viewer=viewer).annotate(is_following=is_following)
-    return get_object_or_404(qs, username__iexact=username)
+        me = Param("viewer", viewer.pk)
+        return qs.annotate(is_following=Exists(User.objects.filter(pk=me, following_set__followee_id=OuterRef("pk"))))
+
+    values = {"viewer": viewer.pk} if authenticated else {}
+    source = user_public_source(viewer=viewer).refine(("profile", authenticated), values, with_is_following)
+    return user_named(source, username)
