@@ -32,15 +32,6 @@ def author_payload(user: User, *, request=None) -> dict:
     return {"id": user.pk, "username": user.username, "avatar": avatar_handler().payload(user, request=request)}
 
 
-def author_columns(prefix: str = "") -> tuple[str, ...]:
-    """For `.only()` on rows whose user (reached through `prefix`, e.g. "user__") is shown as `author_payload`."""
-    return (f"{prefix}username", f"{prefix}avatar", *_avatar_columns(prefix))
-
-
-def _avatar_columns(prefix: str) -> tuple[str, ...]:
-    return tuple(f"{prefix}avatar__{name}" for name in avatar_handler().columns)
-
-
 class AuthorSerializer(serializers.ModelSerializer):
     """The small user card; its fields document the shape (OpenAPI), `author_payload` builds it."""
 
@@ -89,7 +80,8 @@ def public_profile_columns(prefix: str = "") -> tuple[str, ...]:
     """For `.only()` on a list of profiles reached through `prefix` (e.g. "follower__"), avatar selected too: what
     `public_payload` reads, not the ~25 columns of the account row (passwords, dates, e-mail). A column missed here
     would still load on access, one query per row: the lists' query-count tests would tell."""
-    return (*(f"{prefix}{name}" for name in _PUBLIC_PROFILE_COLUMNS), *_avatar_columns(prefix))
+    avatar = (f"{prefix}avatar__{name}" for name in avatar_handler().columns)
+    return (*(f"{prefix}{name}" for name in _PUBLIC_PROFILE_COLUMNS), *avatar)
 
 
 class PublicProfileSerializer(serializers.ModelSerializer):
