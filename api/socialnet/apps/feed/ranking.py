@@ -1,5 +1,5 @@
 """How trending and "for you" posts are scored: pure arithmetic, no database, no cache (the reads are in
-selectors.py, the trending cache is kept by services.py).
+selectors.py, the trending and "for you" caches are kept by services.py).
 
 Scores are kept in log space with the time decay folded in against a fixed epoch:
 
@@ -13,6 +13,7 @@ every post ages at the same rate. So a score does not change while time passes, 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,6 +28,19 @@ MAX_CANDIDATES = 1000
 
 # A ranking is a list of (score, post id), best first: tuples compare by score, then by id on a tie.
 Entry = tuple[float, int]
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    """A viewer's "for you" ranking: everything a page needs besides the posts themselves."""
+
+    entries: list[Entry]  # best first
+    reasons: dict[int, str]  # post id -> Reason
+
+
+def recommended_cache_key(user_id: int) -> str:
+    # Cached as a plain (entries, reasons) pair, not this class: renaming it must not make old entries unreadable.
+    return f"feed:recommended:v1:{user_id}"
 
 
 class Reason:

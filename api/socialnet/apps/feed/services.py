@@ -1,5 +1,6 @@
 """Every write of the feed app: home timelines in Redis (fan-out of new posts, purge of deleted ones, backfill and
-unmerge on (un)follow, rebuild from PostgreSQL), the readers' last-seen stamp and the trending cache.
+unmerge on (un)follow, rebuild from PostgreSQL), the readers' last-seen stamp, the trending cache and each
+reader's cached "for you" ranking.
 
 Timeline writes are idempotent (ZADD/ZREM of a post id), so a retried or duplicated task is harmless. The reads
 they need are in selectors.py.
@@ -131,7 +132,9 @@ def fanout_remove_batch(*, post_id: int, user_ids: list[int]) -> None:
 def timeline_backfill(*, user_id: int, author_id: int) -> None:
     """After a follow: drop the follower's cached celebrity list (the followee may be one) and bring the followee's
     recent posts into the follower's timeline (if it is complete; a missing one is rebuilt, followee included, on
-    the next read). Celebrities are merged at read time anyway."""
+    the next read). Celebrities are merged at read time anyway. Also drops their "for you" ranking: its social
+    proof is what the people they follow liked and commented."""
+    recommended_forget(user_id=user_id)
     client = timeline.timeline_client()
     if client is None:
         return
@@ -152,8 +155,9 @@ def timeline_backfill(*, user_id: int, author_id: int) -> None:
 
 
 def timeline_unmerge(*, user_id: int, author_id: int) -> None:
-    """After an unfollow: drop the user's cached celebrity list (the author may be one) and the author's posts from
-    the user's timeline (unless they followed again)."""
+    """After an unfollow (or a block, either way): drop the user's cached celebrity list (the author may be one),
+    their "for you" ranking and the author's posts from the user's timeline (unless they followed again)."""
+    recommended_forget(user_id=user_id)
     client = timeline.timeline_client()
     if client is None:
         return
@@ -187,3 +191,44 @@ def trending_prepare() -> None:
         return
     if not cached:
         trending_refresh()
+
+
+# --- "for you" ----------------------------------------------------------------------------------------------------
+# Each reader's ranking is computed once and cached (the Django cache, like trending) for
+# FEED_RECOMMEND_CACHE_SECONDS: a page is then one cache read plus its posts' query, and the `cursor` of the next
+# page points into the same list. Nothing the ranking holds needs guarding: the page's query applies the visibility
+# rule, mutes, filters and the reader's likes at read time (selectors.recommended_page). What the cache delays is
+# only new candidates and changed scores, by at most its lifetime; following or unfollowing someone (the reader's
+# social proof) drops the ranking at once.
+
+
+def recommended_prepare(*, viewer: User) -> ranking.Recommendations:
+    """The viewer's "for you" ranking: the cached one while it lives, else computed now and cached. With the cache
+    down it is computed on every request: slower, never a failed page."""
+    key = ranking.recommended_cache_key(viewer.pk)
+    try:
+        cached = cache.get(key)
+    except Exception:
+        logger.warning("feed: cache unavailable, computing user %s's recommendations inline", viewer.pk, exc_info=True)
+        return selectors.recommended_compute(viewer=viewer)
+    if cached is not None:
+        entries, reasons = cached
+        return ranking.Recommendations(entries=entries, reasons=reasons)
+    trending_prepare()  # a source of candidates: computed once for everyone, not inside each reader's ranking
+    recommendations = selectors.recommended_compute(viewer=viewer)
+    try:
+        cache.set(
+            key, (recommendations.entries, recommendations.reasons), timeout=settings.FEED_RECOMMEND_CACHE_SECONDS
+        )
+    except Exception:
+        logger.warning("feed: cannot cache user %s's recommendations", viewer.pk, exc_info=True)
+    return recommendations
+
+
+def recommended_forget(*, user_id: int) -> None:
+    """Drop a reader's cached ranking (their follows changed); the next page computes a fresh one. A page that was
+    computing it meanwhile may store the old one again: it then lives out its short lifetime."""
+    try:
+        cache.delete(ranking.recommended_cache_key(user_id))
+    except Exception:
+        logger.warning("feed: cannot drop user %s's cached recommendations", user_id, exc_info=True)

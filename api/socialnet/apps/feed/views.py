@@ -43,7 +43,6 @@ class _RankedView(APIView):
 
     def get(self, request):
         limit, cursor = page_size_from(request), ScoreCursor.from_request(request)
-        services.trending_prepare()
         page = self.ranked(request, cursor, limit)
         return page_response(
             request,
@@ -65,7 +64,10 @@ class RecommendedFeedView(_RankedView):
         return super().get(request)
 
     def ranked(self, request, cursor, limit):
-        return selectors.recommended_page(viewer=request.user, cursor=cursor, limit=limit)
+        recommendations = services.recommended_prepare(viewer=request.user)
+        return selectors.recommended_page(
+            viewer=request.user, recommendations=recommendations, cursor=cursor, limit=limit
+        )
 
 
 class TrendingFeedView(_RankedView):
@@ -76,4 +78,5 @@ class TrendingFeedView(_RankedView):
         return super().get(request)
 
     def ranked(self, request, cursor, limit):
+        services.trending_prepare()
         return selectors.trending_page(viewer=request.user, cursor=cursor, limit=limit)
