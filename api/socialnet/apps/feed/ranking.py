@@ -1,5 +1,5 @@
 """How trending and "for you" posts are scored: pure arithmetic, no database, no cache (the reads are in
-selectors.py, the trending and "for you" caches are kept by services.py).
+selectors.py, the trending cache is kept by services.py, the "for you" rankings by timeline.py).
 
 Scores are kept in log space with the time decay folded in against a fixed epoch:
 
@@ -38,16 +38,14 @@ class Recommendations:
     reasons: dict[int, str]  # post id -> Reason
 
 
-def recommended_cache_key(user_id: int) -> str:
-    # Cached as a plain (entries, reasons) pair, not this class: renaming it must not make old entries unreadable.
-    return f"feed:recommended:v1:{user_id}"
-
-
 class Reason:
     LIKED_BY_FOLLOWING = "liked_by_following"
     COMMENTED_BY_FOLLOWING = "commented_by_following"
     AUTHOR_YOU_INTERACT_WITH = "author_you_interact_with"
     TRENDING = "trending"
+
+    # Stored rankings keep a reason as its index here: append only, never reorder.
+    ALL = (LIKED_BY_FOLLOWING, COMMENTED_BY_FOLLOWING, AUTHOR_YOU_INTERACT_WITH, TRENDING)
 
 
 def engagement(*, likes: int, comments: int, views: int) -> float:

@@ -134,11 +134,10 @@ def timeline_backfill(*, user_id: int, author_id: int) -> None:
     recent posts into the follower's timeline (if it is complete; a missing one is rebuilt, followee included, on
     the next read). Celebrities are merged at read time anyway. Also drops their "for you" ranking: its social
     proof is what the people they follow liked and commented."""
-    recommended_forget(user_id=user_id)
     client = timeline.timeline_client()
     if client is None:
         return
-    timeline.celebrities_forget(client=client, user_id=user_id)
+    timeline.follows_changed(client=client, user_id=user_id)
     author = User.objects.filter(pk=author_id).values_list("followers_count", flat=True).first()
     if author is None or selectors.is_celebrity(author):
         return
@@ -157,11 +156,10 @@ def timeline_backfill(*, user_id: int, author_id: int) -> None:
 def timeline_unmerge(*, user_id: int, author_id: int) -> None:
     """After an unfollow (or a block, either way): drop the user's cached celebrity list (the author may be one),
     their "for you" ranking and the author's posts from the user's timeline (unless they followed again)."""
-    recommended_forget(user_id=user_id)
     client = timeline.timeline_client()
     if client is None:
         return
-    timeline.celebrities_forget(client=client, user_id=user_id)
+    timeline.follows_changed(client=client, user_id=user_id)
     if Follow.objects.filter(follower_id=user_id, followee_id=author_id).exists():
         return
     # Exactly the author's posts among the (at most FEED_TIMELINE_MAX) ids stored: one bounded query.
@@ -194,41 +192,32 @@ def trending_prepare() -> None:
 
 
 # --- "for you" ----------------------------------------------------------------------------------------------------
-# Each reader's ranking is computed once and cached (the Django cache, like trending) for
-# FEED_RECOMMEND_CACHE_SECONDS: a page is then one cache read plus its posts' query, and the `cursor` of the next
-# page points into the same list. Nothing the ranking holds needs guarding: the page's query applies the visibility
-# rule, mutes, filters and the reader's likes at read time (selectors.recommended_page). What the cache delays is
-# only new candidates and changed scores, by at most its lifetime; following or unfollowing someone (the reader's
-# social proof) drops the ranking at once.
-
-
+# Each reader's ranking is computed once and kept beside their timeline for FEED_RECOMMEND_CACHE_SECONDS: a page is
+# then one Redis read plus its posts' query, and the `cursor` of the next page points into the same list. Nothing
+# the ranking holds needs guarding: the page's query applies the visibility rule, mutes, filters and the reader's
+# likes at read time (selectors.recommended_page). What the cache delays is only new candidates and changed
+# scores, by at most its lifetime; following or unfollowing someone (the reader's social proof) drops it at once
+# (timeline_backfill, timeline_unmerge). A page computing a ranking while the reader follows someone may store
+# the old one after that drop: it then lives out its short lifetime.
 def recommended_prepare(*, viewer: User) -> ranking.Recommendations:
-    """The viewer's "for you" ranking: the cached one while it lives, else computed now and cached. With the cache
-    down it is computed on every request: slower, never a failed page."""
-    key = ranking.recommended_cache_key(viewer.pk)
+    """The viewer's "for you" ranking: the stored one while it lives, else computed now and stored. Without Redis
+    (down, or the embedded mode) it is computed on every page: slower, never a failed page."""
+    client = None
     try:
-        cached = cache.get(key)
-    except Exception:
-        logger.warning("feed: cache unavailable, computing user %s's recommendations inline", viewer.pk, exc_info=True)
-        return selectors.recommended_compute(viewer=viewer)
-    if cached is not None:
-        entries, reasons = cached
-        return ranking.Recommendations(entries=entries, reasons=reasons)
+        client = timeline.timeline_client()  # a cluster client is built by asking the cluster: it may fail too
+        if client is not None:
+            stored = timeline.recommended_read(client=client, user_id=viewer.pk)
+            if stored is not None:
+                return stored
+    except redis.RedisError:
+        logger.warning("feed: timeline store unavailable, computing user %s's recommendations inline", viewer.pk)
+        client = None
     trending_prepare()  # a source of candidates: computed once for everyone, not inside each reader's ranking
     recommendations = selectors.recommended_compute(viewer=viewer)
-    try:
-        cache.set(
-            key, (recommendations.entries, recommendations.reasons), timeout=settings.FEED_RECOMMEND_CACHE_SECONDS
-        )
-    except Exception:
-        logger.warning("feed: cannot cache user %s's recommendations", viewer.pk, exc_info=True)
+    ttl = settings.FEED_RECOMMEND_CACHE_SECONDS
+    if client is not None and ttl > 0:
+        try:
+            timeline.recommended_store(client=client, user_id=viewer.pk, recommendations=recommendations, ttl=ttl)
+        except redis.RedisError:
+            logger.warning("feed: timeline store unavailable, user %s's recommendations not kept", viewer.pk)
     return recommendations
-
-
-def recommended_forget(*, user_id: int) -> None:
-    """Drop a reader's cached ranking (their follows changed); the next page computes a fresh one. A page that was
-    computing it meanwhile may store the old one again: it then lives out its short lifetime."""
-    try:
-        cache.delete(ranking.recommended_cache_key(user_id))
-    except Exception:
-        logger.warning("feed: cannot drop user %s's cached recommendations", user_id, exc_info=True)

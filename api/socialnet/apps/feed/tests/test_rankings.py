@@ -3,14 +3,13 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.common.redis import redis_client
 from apps.feed import ranking, selectors, services
+from apps.feed.timeline import recommended_key, timeline_client
 from apps.follows.models import Follow
 from apps.interactions.tests.factories import LikeFactory
 from apps.posts.models import Post
@@ -167,7 +166,7 @@ def test_recommended_query_count_is_constant(client_for, user, django_assert_num
         with_avatar(post.author)
         with_image(post)
         like(post, friend)
-    services.recommended_forget(user_id=user.pk)  # as if the cached ranking had expired
+    forget_ranking(user)  # as if the stored ranking had expired
     with django_assert_num_queries(len(computed.captured_queries)):
         assert len(recommended(client, page_size=50)) == 50
     with django_assert_num_queries(len(cached.captured_queries)):
@@ -190,6 +189,10 @@ def ranked_posts(viewer, count):
     return posts
 
 
+def forget_ranking(viewer):
+    timeline_client().delete(recommended_key(viewer.pk))
+
+
 def newcomer(viewer):
     """A post that would top `viewer`'s ranking if it were computed now: its absence shows the cached one served."""
     friends = UserFactory.create_batch(3)
@@ -199,6 +202,7 @@ def newcomer(viewer):
     return post
 
 
+@pytest.mark.usefixtures("timeline_backend")
 def test_the_ranking_is_computed_once_and_serves_every_page_from_the_cache(client_for, user, settings):
     posts = ranked_posts(user, 3)
     services.trending_refresh()
@@ -206,17 +210,16 @@ def test_the_ranking_is_computed_once_and_serves_every_page_from_the_cache(clien
     with CaptureQueriesContext(connection) as computing:
         selectors.recommended_compute(viewer=user)
     with CaptureQueriesContext(connection) as first:
-        assert ids(recommended(client)) == [p.pk for p in posts]
+        results = recommended(client)
+    assert [(p["id"], p["reason"]) for p in results] == [(p.pk, "liked_by_following") for p in posts]
     fresh = newcomer(user)
     with CaptureQueriesContext(connection) as again:  # a refresh of the first page
-        assert ids(recommended(client)) == [p.pk for p in posts]
+        assert recommended(client) == results
     # Nothing of the computation ran again: the page cost only its own queries.
     assert len(again.captured_queries) == len(first.captured_queries) - len(computing.captured_queries)
-
-    ttl = redis_client().ttl(cache.make_key(ranking.recommended_cache_key(user.pk)))
-    assert 0 < ttl <= settings.FEED_RECOMMEND_CACHE_SECONDS
+    assert 0 < timeline_client().ttl(recommended_key(user.pk)) <= settings.FEED_RECOMMEND_CACHE_SECONDS
     # Once it is gone (expired, or the reader followed someone) the next page computes a new one.
-    services.recommended_forget(user_id=user.pk)
+    forget_ranking(user)
     assert ids(recommended(client))[0] == fresh.pk
 
 
@@ -277,6 +280,7 @@ def test_posts_hidden_after_caching_leave_the_next_page_which_stays_full(client_
     assert ids(client.get(body["next"]).json()["results"]) == [p.pk for p in posts[6:]]
 
 
+@pytest.mark.usefixtures("timeline_backend")
 def test_following_someone_drops_the_cached_ranking(client_for, user, oncommit):
     from apps.follows.services import follow_create, follow_delete
 
@@ -295,19 +299,29 @@ def test_following_someone_drops_the_cached_ranking(client_for, user, oncommit):
     assert ids(recommended(client)) == [p.pk for p in posts]  # a stranger's like now
 
 
-def test_recommended_with_the_cache_down_is_computed_inline(client_for, user, settings):
+@pytest.mark.parametrize("stored", [b"not a ranking", bytes(16) + b"\xff"], ids=["truncated", "unknown reason"])
+def test_an_unreadable_stored_ranking_is_computed_again(client_for, user, stored):
+    posts = ranked_posts(user, 2)
+    timeline_client().set(recommended_key(user.pk), stored)
+    assert ids(recommended(client_for(user))) == [p.pk for p in posts]
+
+
+@pytest.mark.parametrize("redis_url", ["redis://127.0.0.1:1/0", ""], ids=["redis down", "embedded mode"])
+def test_recommended_without_redis_is_computed_inline(client_for, user, settings, redis_url):
     posts = ranked_posts(user, 3)
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    settings.REDIS_URL = settings.FEED_REDIS_URL = redis_url
+    if redis_url:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis_url,
+                "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+            }
         }
-    }
     client = client_for(user)
     assert ids(recommended(client, page_size=2)) == [p.pk for p in posts[:2]]
     fresh = newcomer(user)
-    assert ids(recommended(client, page_size=2)) == [fresh.pk, posts[0].pk]  # nothing cached: computed again
+    assert ids(recommended(client, page_size=2)) == [fresh.pk, posts[0].pk]  # nothing kept: computed again
 
 
 # --- trending -----------------------------------------------------------------------------------------------------
