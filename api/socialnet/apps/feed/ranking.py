@@ -35,7 +35,10 @@ class Recommendations:
     """A viewer's "for you" ranking: everything a page needs besides the posts themselves."""
 
     entries: list[Entry]  # best first
-    reasons: dict[int, str]  # post id -> Reason
+    reasons: dict[int, int]  # post id -> its reason, as an index in Reason.ALL (what the stored ranking holds)
+
+    def reason(self, post_id: int) -> str:
+        return Reason.ALL[self.reasons[post_id]]
 
 
 class Reason:
@@ -66,12 +69,12 @@ def log_score(*, likes: int, comments: int, views: int, created_at, social: int 
     return value + math.log(2) * created_at.timestamp() / half_life
 
 
-def recommendation_reason(*, followee_likes: int, followee_comments: int, affinity: bool) -> str:
-    """The strongest reason a post is recommended, the one shown to the reader."""
+def recommendation_reason(*, followee_likes: int, followee_comments: int, affinity: bool) -> int:
+    """The strongest reason a post is recommended, the one shown to the reader (its index in Reason.ALL)."""
     if followee_likes:
-        return Reason.LIKED_BY_FOLLOWING
+        return Reason.ALL.index(Reason.LIKED_BY_FOLLOWING)
     if followee_comments:
-        return Reason.COMMENTED_BY_FOLLOWING
+        return Reason.ALL.index(Reason.COMMENTED_BY_FOLLOWING)
     if affinity:
-        return Reason.AUTHOR_YOU_INTERACT_WITH
-    return Reason.TRENDING
+        return Reason.ALL.index(Reason.AUTHOR_YOU_INTERACT_WITH)
+    return Reason.ALL.index(Reason.TRENDING)

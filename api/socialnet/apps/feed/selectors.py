@@ -464,5 +464,5 @@ def recommended_page(*, viewer, recommendations: Recommendations, cursor: ScoreC
         unliked_only=True,
     )
     for post in items:
-        post.reason = recommendations.reasons[post.pk]
+        post.reason = recommendations.reason(post.pk)
     return RankedPage(items=items, next_cursor=next_cursor)
