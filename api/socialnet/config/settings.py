@@ -461,6 +461,8 @@ FEED_CELEBRITY_THRESHOLD = env.int("FEED_CELEBRITY_THRESHOLD", default=10_000)
 FEED_INACTIVE_DAYS = env.int("FEED_INACTIVE_DAYS", default=14)
 FEED_RECOMMEND_WINDOW_DAYS = env.int("FEED_RECOMMEND_WINDOW_DAYS", default=3)
 FEED_RECOMMEND_HALF_LIFE_HOURS = env.float("FEED_RECOMMEND_HALF_LIFE_HOURS", default=12.0)
+# How long a reader's "for you" ranking is reused (every page of it, first pages too); 0 computes it on every page.
+FEED_RECOMMEND_CACHE_SECONDS = env.int("FEED_RECOMMEND_CACHE_SECONDS", default=300)
 FEED_WEIGHT_LIKE = env.float("FEED_WEIGHT_LIKE", default=1.0)
 FEED_WEIGHT_COMMENT = env.float("FEED_WEIGHT_COMMENT", default=3.0)
 FEED_WEIGHT_VIEW = env.float("FEED_WEIGHT_VIEW", default=0.05)

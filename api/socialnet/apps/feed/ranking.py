@@ -1,5 +1,5 @@
 """How trending and "for you" posts are scored: pure arithmetic, no database, no cache (the reads are in
-selectors.py, the trending cache is kept by services.py).
+selectors.py, the trending cache is kept by services.py, the "for you" rankings by timeline.py).
 
 Scores are kept in log space with the time decay folded in against a fixed epoch:
 
@@ -13,6 +13,7 @@ every post ages at the same rate. So a score does not change while time passes, 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,11 +30,25 @@ MAX_CANDIDATES = 1000
 Entry = tuple[float, int]
 
 
+@dataclass(frozen=True)
+class Recommendations:
+    """A viewer's "for you" ranking: everything a page needs besides the posts themselves."""
+
+    entries: list[Entry]  # best first
+    reasons: dict[int, int]  # post id -> its reason, as an index in Reason.ALL (what the stored ranking holds)
+
+    def reason(self, post_id: int) -> str:
+        return Reason.ALL[self.reasons[post_id]]
+
+
 class Reason:
     LIKED_BY_FOLLOWING = "liked_by_following"
     COMMENTED_BY_FOLLOWING = "commented_by_following"
     AUTHOR_YOU_INTERACT_WITH = "author_you_interact_with"
     TRENDING = "trending"
+
+    # Stored rankings keep a reason as its index here: append only, never reorder.
+    ALL = (LIKED_BY_FOLLOWING, COMMENTED_BY_FOLLOWING, AUTHOR_YOU_INTERACT_WITH, TRENDING)
 
 
 def engagement(*, likes: int, comments: int, views: int) -> float:
@@ -54,12 +69,12 @@ def log_score(*, likes: int, comments: int, views: int, created_at, social: int 
     return value + math.log(2) * created_at.timestamp() / half_life
 
 
-def recommendation_reason(*, followee_likes: int, followee_comments: int, affinity: bool) -> str:
-    """The strongest reason a post is recommended, the one shown to the reader."""
+def recommendation_reason(*, followee_likes: int, followee_comments: int, affinity: bool) -> int:
+    """The strongest reason a post is recommended, the one shown to the reader (its index in Reason.ALL)."""
     if followee_likes:
-        return Reason.LIKED_BY_FOLLOWING
+        return Reason.ALL.index(Reason.LIKED_BY_FOLLOWING)
     if followee_comments:
-        return Reason.COMMENTED_BY_FOLLOWING
+        return Reason.ALL.index(Reason.COMMENTED_BY_FOLLOWING)
     if affinity:
-        return Reason.AUTHOR_YOU_INTERACT_WITH
-    return Reason.TRENDING
+        return Reason.ALL.index(Reason.AUTHOR_YOU_INTERACT_WITH)
+    return Reason.ALL.index(Reason.TRENDING)

@@ -1,13 +1,14 @@
 """Every read of the feed app: who is an active reader, who receives a post, the home timeline and the rankings.
 
 Nothing here writes. What the reads find in Redis (complete timelines, cached celebrity lists, the trending
-ranking) is put there by services.py; when it is missing or Redis cannot answer, the read answers from PostgreSQL
-instead, so a page is always right, only slower.
+ranking, each reader's "for you" ranking) is put there by services.py; when it is missing or Redis cannot answer,
+the read answers from PostgreSQL instead, so a page is always right, only slower.
 """
 
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,7 +32,7 @@ from apps.tags.selectors import followed_tag_post_ids
 from apps.users.models import User
 
 from . import ranking, timeline
-from .ranking import Entry
+from .ranking import Entry, Recommendations
 
 logger = logging.getLogger(__name__)
 
@@ -327,25 +328,45 @@ def trending_entries() -> list[Entry] | None:
     return None if entries is None else [tuple(e) for e in entries]
 
 
+def _descending(entry: Entry) -> tuple[float, int]:
+    return -entry[0], -entry[1]
+
+
 def _after(entries: list[Entry], cursor: ScoreCursor | None) -> list[Entry]:
-    """Entries (sorted by score then id, descending) strictly after the cursor."""
+    """Entries (sorted by score then id, descending) strictly after the cursor: a binary search, since a cached
+    "for you" list holds up to MAX_CANDIDATES entries and every page walks it."""
     if cursor is None:
         return entries
-    position = (cursor.score, cursor.id)
-    return [e for e in entries if e < position]
+    return entries[bisect_right(entries, (-cursor.score, -cursor.id), key=_descending) :]
 
 
 def _ranked_page(
-    *, viewer, entries: list[Entry], cursor: ScoreCursor | None, limit: int, context: str
+    *,
+    viewer,
+    entries: list[Entry],
+    cursor: ScoreCursor | None,
+    limit: int,
+    context: str,
+    unliked_only: bool = False,
+    read_ahead: int = 0,
 ) -> tuple[list[Post], ScoreCursor | None]:
     """The page's posts in ranking order (those the viewer may see in this feed `context`, mutes and keyword
-    filters applied) and where the next page starts."""
-    window = _after(entries, cursor)[: limit + 1]
-    page = window[:limit]
+    filters applied; `unliked_only`: not those the viewer has liked) and where the next page starts. Up to
+    `read_ahead` entries beyond the page replace posts of the ranking that are hidden now."""
+    after = _after(entries, cursor)
+    page = after[: limit + read_ahead]
     ids = [pid for _, pid in page]
     visible = {p.pk: p for p in posts_by_ids(post_feed_source(viewer=viewer, context=context), ids)}
-    next_cursor = ScoreCursor(*page[-1]) if len(window) > limit else None
-    return [visible[pid] for pid in ids if pid in visible], next_cursor
+    posts, used = [], 0  # `used`: entries of `page` consumed, shown or skipped
+    for _, pid in page:
+        used += 1
+        post = visible.get(pid)
+        if post is not None and not (unliked_only and post.liked_by_me):
+            posts.append(post)
+            if len(posts) == limit:
+                break
+    next_cursor = ScoreCursor(*page[used - 1]) if len(after) > used else None
+    return posts, next_cursor
 
 
 def trending_page(*, viewer, entries: list[Entry], cursor: ScoreCursor | None, limit: int) -> RankedPage:
@@ -410,8 +431,9 @@ def recommended_candidates(*, viewer) -> list[dict]:
     return rows
 
 
-def recommended_page(*, viewer, cursor: ScoreCursor | None, limit: int) -> RankedPage:
-    """Engagement * time decay * social proof (followees who liked or commented) * affinity, best first."""
+def recommended_compute(*, viewer) -> Recommendations:
+    """Engagement * time decay * social proof (followees who liked or commented) * affinity, best first, and why
+    each post is there. services.recommended_prepare caches it for FEED_RECOMMEND_CACHE_SECONDS."""
     entries, reasons = [], {}
     for row in recommended_candidates(viewer=viewer):
         score = ranking.log_score(
@@ -427,7 +449,24 @@ def recommended_page(*, viewer, cursor: ScoreCursor | None, limit: int) -> Ranke
             followee_likes=row["followee_likes"], followee_comments=row["followee_comments"], affinity=row["affinity"]
         )
     entries.sort(reverse=True)
-    items, next_cursor = _ranked_page(viewer=viewer, entries=entries, cursor=cursor, limit=limit, context="home")
+    return Recommendations(entries=entries, reasons=reasons)
+
+
+def recommended_page(*, viewer, recommendations: Recommendations, cursor: ScoreCursor | None, limit: int) -> RankedPage:
+    """One page of the viewer's ranking, however old: the visibility rule, mutes, filters and the viewer's likes
+    are applied now, on the page's posts (a post liked since the ranking was made leaves it)."""
+    items, next_cursor = _ranked_page(
+        viewer=viewer,
+        entries=recommendations.entries,
+        cursor=cursor,
+        limit=limit,
+        context="home",
+        unliked_only=True,
+        # The ranking is minutes old: the reader liked some of it since, or blocked, muted or filtered an author.
+        # Reading a quarter more keeps the page full meanwhile. (Trending, shared by everyone, hides far fewer,
+        # and the extra rows cost it ~5% of its CPU per page.)
+        read_ahead=limit // 4 + 1,
+    )
     for post in items:
-        post.reason = reasons[post.pk]
+        post.reason = recommendations.reason(post.pk)
     return RankedPage(items=items, next_cursor=next_cursor)

@@ -1,5 +1,6 @@
 """Every write of the feed app: home timelines in Redis (fan-out of new posts, purge of deleted ones, backfill and
-unmerge on (un)follow, rebuild from PostgreSQL), the readers' last-seen stamp and the trending cache.
+unmerge on (un)follow, rebuild from PostgreSQL), the readers' last-seen stamp, the trending cache and each
+reader's cached "for you" ranking.
 
 Timeline writes are idempotent (ZADD/ZREM of a post id), so a retried or duplicated task is harmless. The reads
 they need are in selectors.py.
@@ -132,11 +133,12 @@ def fanout_remove_batch(*, post_id: int, user_ids: list[int]) -> None:
 def timeline_backfill(*, user_id: int, author_id: int) -> None:
     """After a follow: drop the follower's cached celebrity list (the followee may be one) and bring the followee's
     recent posts into the follower's timeline (if it is complete; a missing one is rebuilt, followee included, on
-    the next read). Celebrities are merged at read time anyway."""
+    the next read). Celebrities are merged at read time anyway. Also drops their "for you" ranking: its social
+    proof is what the people they follow liked and commented."""
     client = timeline.timeline_client()
     if client is None:
         return
-    timeline.celebrities_forget(client=client, user_id=user_id)
+    timeline.follows_changed(client=client, user_id=user_id)
     author = User.objects.filter(pk=author_id).values_list("followers_count", flat=True).first()
     if author is None or selectors.is_celebrity(author):
         return
@@ -153,12 +155,12 @@ def timeline_backfill(*, user_id: int, author_id: int) -> None:
 
 
 def timeline_unmerge(*, user_id: int, author_id: int) -> None:
-    """After an unfollow: drop the user's cached celebrity list (the author may be one) and the author's posts from
-    the user's timeline (unless they followed again)."""
+    """After an unfollow (or a block, either way): drop the user's cached celebrity list (the author may be one),
+    their "for you" ranking and the author's posts from the user's timeline (unless they followed again)."""
     client = timeline.timeline_client()
     if client is None:
         return
-    timeline.celebrities_forget(client=client, user_id=user_id)
+    timeline.follows_changed(client=client, user_id=user_id)
     if Follow.objects.filter(follower_id=user_id, followee_id=author_id).exists():
         return
     # Exactly the author's posts among the (at most FEED_TIMELINE_MAX) ids stored: one bounded query.
@@ -187,3 +189,35 @@ def trending_ranking() -> list[Entry]:
     if entries is None:
         entries = trending_refresh()
     return entries
+
+
+# --- "for you" ----------------------------------------------------------------------------------------------------
+# Each reader's ranking is computed once and kept beside their timeline for FEED_RECOMMEND_CACHE_SECONDS: a page is
+# then one Redis read plus its posts' query, and the `cursor` of the next page points into the same list. Nothing
+# the ranking holds needs guarding: the page's query applies the visibility rule, mutes, filters and the reader's
+# likes at read time (selectors.recommended_page). What the cache delays is only new candidates and changed
+# scores, by at most its lifetime; following or unfollowing someone (the reader's social proof) drops it at once
+# (timeline_backfill, timeline_unmerge). A page computing a ranking while the reader follows someone may store
+# the old one after that drop: it then lives out its short lifetime.
+def recommended_prepare(*, viewer: User) -> ranking.Recommendations:
+    """The viewer's "for you" ranking: the stored one while it lives, else computed now and stored. Without Redis
+    (down, or the embedded mode) it is computed on every page: slower, never a failed page."""
+    client = None
+    try:
+        client = timeline.timeline_client()  # a cluster client is built by asking the cluster: it may fail too
+        if client is not None:
+            stored = timeline.recommended_read(client=client, user_id=viewer.pk)
+            if stored is not None:
+                return stored
+    except redis.RedisError:
+        logger.warning("feed: timeline store unavailable, computing user %s's recommendations inline", viewer.pk)
+        client = None
+    trending_ranking()  # a source of candidates: computed once for everyone, not inside each reader's ranking
+    recommendations = selectors.recommended_compute(viewer=viewer)
+    ttl = settings.FEED_RECOMMEND_CACHE_SECONDS
+    if client is not None and ttl > 0:
+        try:
+            timeline.recommended_store(client=client, user_id=viewer.pk, recommendations=recommendations, ttl=ttl)
+        except redis.RedisError:
+            logger.warning("feed: timeline store unavailable, user %s's recommendations not kept", viewer.pk)
+    return recommendations

@@ -1,4 +1,5 @@
-"""Home timelines in Redis: one sorted set per user, member = score = post id, capped.
+"""Home timelines in Redis: one sorted set per user, member = score = post id, capped. Beside each, what else is
+kept per reader: the list of followed celebrities and the "for you" ranking.
 
 A timeline is *complete* only while it holds the sentinel member "0" (score 0): it is written, together with the
 posts, by a rebuild from PostgreSQL. Fan-out may create a set for a user whose timeline expired or was never built;
@@ -16,6 +17,7 @@ Every function here may raise `redis.RedisError`; callers on the request path ca
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +26,8 @@ from django.conf import settings
 from redis.crc import key_slot
 
 from apps.common.redis import redis_client
+
+from .ranking import Reason, Recommendations
 
 SENTINEL = "0"
 
@@ -243,8 +247,46 @@ def celebrities_store(*, client: redis.Redis, user_id: int, author_ids: Sequence
     client.set(celebrities_key(user_id), ",".join(map(str, author_ids)), ex=CELEBRITIES_TTL)
 
 
-def celebrities_forget(*, client: redis.Redis, user_id: int) -> None:
-    client.delete(celebrities_key(user_id))
+def follows_changed(*, client: redis.Redis, user_id: int) -> None:
+    """The user followed or unfollowed someone: drop what was derived from whom they follow, their cached celebrity
+    list and their "for you" ranking (one command: both keys sit in the user's slot)."""
+    client.delete(celebrities_key(user_id), recommended_key(user_id))
+
+
+# A reader's "for you" ranking (ranking.Recommendations), packed: every page of "for you" reads all of it, and
+# through Django's cache (a client object per call, then unpickling a thousand tuples and a dict) that read cost
+# twice the CPU it costs here. Scores (float64), then post ids (int64), then one byte per reason (its index in
+# Reason.ALL), in entry order: 17 bytes an entry. Native byte order: the servers reading a Redis are the ones
+# writing it. "v1" names the format.
+_ENTRY_BYTES = 8 + 8 + 1
+
+
+def recommended_key(user_id: int) -> str:
+    return f"feed:{_user_tag(user_id)}:recommended:v1"
+
+
+def recommended_store(*, client: redis.Redis, user_id: int, recommendations: Recommendations, ttl: int) -> None:
+    entries, reasons = recommendations.entries, recommendations.reasons
+    packed = array("d", [score for score, _ in entries]).tobytes() + array("q", [pid for _, pid in entries]).tobytes()
+    client.set(recommended_key(user_id), packed + bytes(reasons[pid] for _, pid in entries), ex=ttl)
+
+
+def recommended_read(*, client: redis.Redis, user_id: int) -> Recommendations | None:
+    """The cached ranking, or None when there is none (expired, dropped, never computed, or unreadable)."""
+    raw = client.get(recommended_key(user_id))
+    if raw is None or len(raw) % _ENTRY_BYTES:
+        return None
+    count = len(raw) // _ENTRY_BYTES
+    scores, ids = array("d"), array("q")
+    scores.frombytes(raw[: 8 * count])
+    ids.frombytes(raw[8 * count : 16 * count])
+    codes = raw[16 * count :]
+    if codes and max(codes) >= len(Reason.ALL):  # a reason this version does not know: recompute, not guess
+        return None
+    post_ids = ids.tolist()  # lists of Python numbers first: zipping arrays converts each item on the way
+    return Recommendations(
+        entries=list(zip(scores.tolist(), post_ids, strict=True)), reasons=dict(zip(post_ids, codes, strict=True))
+    )
 
 
 @dataclass

@@ -64,8 +64,10 @@ class RecommendedFeedView(_RankedView):
         return super().get(request)
 
     def ranked(self, request, cursor, limit):
-        services.trending_ranking()  # candidates include trending: fill an empty cache once, not per request
-        return selectors.recommended_page(viewer=request.user, cursor=cursor, limit=limit)
+        recommendations = services.recommended_prepare(viewer=request.user)
+        return selectors.recommended_page(
+            viewer=request.user, recommendations=recommendations, cursor=cursor, limit=limit
+        )
 
 
 class TrendingFeedView(_RankedView):

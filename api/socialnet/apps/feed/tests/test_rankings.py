@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.feed import ranking, selectors, services
+from apps.feed.timeline import recommended_key, timeline_client
 from apps.follows.models import Follow
 from apps.interactions.tests.factories import LikeFactory
 from apps.posts.models import Post
@@ -150,19 +151,177 @@ def test_bad_page_size_is_a_400(client_for, user, page_size):
 
 
 def test_recommended_query_count_is_constant(client_for, user, django_assert_num_queries):
+    """Whatever the page size and the number of candidates: computing the ranking and reading a page costs a fixed
+    number of queries, and so does a page read from the cached ranking."""
     friend = UserFactory()
     follow(user, friend)
     client = client_for(user)
     like(PostFactory(), friend)
     services.trending_refresh()  # the periodic task's job, not the request's
-    with CaptureQueriesContext(connection) as one:
+    with CaptureQueriesContext(connection) as computed:
+        assert len(recommended(client, page_size=1)) == 1
+    with CaptureQueriesContext(connection) as cached:
         assert len(recommended(client, page_size=1)) == 1
     for post in PostFactory.create_batch(60, visibility=Post.Visibility.PREMIUM):
         with_avatar(post.author)
         with_image(post)
         like(post, friend)
-    with django_assert_num_queries(len(one.captured_queries)):
+    forget_ranking(user)  # as if the stored ranking had expired
+    with django_assert_num_queries(len(computed.captured_queries)):
         assert len(recommended(client, page_size=50)) == 50
+    with django_assert_num_queries(len(cached.captured_queries)):
+        assert len(recommended(client, page_size=50)) == 50
+
+
+# --- the cached "for you" ranking ---------------------------------------------------------------------------------
+def ids(results):
+    return [p["id"] for p in results]
+
+
+def ranked_posts(viewer, count):
+    """`count` posts by different authors, each liked by someone `viewer` follows, ranked in creation order (the
+    first has the most likes)."""
+    friend = UserFactory()
+    follow(viewer, friend)
+    posts = PostFactory.create_batch(count)
+    for i, post in enumerate(posts):
+        like(post, friend, *UserFactory.create_batch(count - i))
+    return posts
+
+
+def forget_ranking(viewer):
+    timeline_client().delete(recommended_key(viewer.pk))
+
+
+def newcomer(viewer):
+    """A post that would top `viewer`'s ranking if it were computed now: its absence shows the cached one served."""
+    friends = UserFactory.create_batch(3)
+    follow(viewer, *friends)
+    post = PostFactory()
+    like(post, *friends, *UserFactory.create_batch(30))
+    return post
+
+
+@pytest.mark.usefixtures("timeline_backend")
+def test_the_ranking_is_computed_once_and_serves_every_page_from_the_cache(client_for, user, settings):
+    posts = ranked_posts(user, 3)
+    services.trending_refresh()
+    client = client_for(user)
+    with CaptureQueriesContext(connection) as computing:
+        selectors.recommended_compute(viewer=user)
+    with CaptureQueriesContext(connection) as first:
+        results = recommended(client)
+    assert [(p["id"], p["reason"]) for p in results] == [(p.pk, "liked_by_following") for p in posts]
+    fresh = newcomer(user)
+    with CaptureQueriesContext(connection) as again:  # a refresh of the first page
+        assert recommended(client) == results
+    # Nothing of the computation ran again: the page cost only its own queries.
+    assert len(again.captured_queries) == len(first.captured_queries) - len(computing.captured_queries)
+    assert 0 < timeline_client().ttl(recommended_key(user.pk)) <= settings.FEED_RECOMMEND_CACHE_SECONDS
+    # Once it is gone (expired, or the reader followed someone) the next page computes a new one.
+    forget_ranking(user)
+    assert ids(recommended(client))[0] == fresh.pk
+
+
+def test_no_cache_lifetime_computes_every_page(client_for, user, settings):
+    settings.FEED_RECOMMEND_CACHE_SECONDS = 0
+    posts = ranked_posts(user, 2)
+    client = client_for(user)
+    assert ids(recommended(client)) == [p.pk for p in posts]
+    fresh = newcomer(user)
+    assert ids(recommended(client)) == [fresh.pk, *(p.pk for p in posts)]
+
+
+def test_cursor_walks_the_cached_ranking_while_scores_change(client_for, user):
+    posts = ranked_posts(user, 7)
+    client, seen, url = client_for(user), [], "/feed/recommended/?page_size=2"
+    while url:
+        body = client.get(url).json()
+        seen += ids(body["results"])
+        url = body["next"]
+        # Meanwhile engagement reorders what a new computation would rank; the walk keeps to the cached ranking.
+        like(posts[-1], *UserFactory.create_batch(5))
+        newcomer(user)
+    assert seen == [p.pk for p in posts]
+
+
+def _hide(how, *, client, client_for, posts):
+    """Hide `posts` from the viewer of `client` the way `how` says, through the API."""
+    if how == "filtered":
+        Post.objects.filter(pk__in=[p.pk for p in posts]).update(text="big spoiler inside")
+        assert client.post("/filters/", {"phrase": "spoiler", "context": ["home"]}, format="json").status_code == 201
+        return
+    for post in posts:
+        author = post.author
+        if how == "liked":
+            response = client.post(f"/posts/{post.pk}/like/")
+        elif how == "blocked":
+            response = client.post(f"/users/{author.username}/block/")
+        elif how == "muted":
+            response = client.post(f"/users/{author.username}/mute/", {"notifications": False}, format="json")
+        elif how == "deleted":
+            response = client_for(author).delete(f"/posts/{post.pk}/")
+        else:  # "private": the viewer does not follow the author
+            response = client_for(author).patch("/users/me/", {"is_private": True}, format="json")
+        assert response.status_code < 300, response.content
+
+
+@pytest.mark.parametrize("how", ["liked", "blocked", "muted", "filtered", "deleted", "private"])
+def test_posts_hidden_after_caching_leave_the_next_page_which_stays_full(client_for, user, how):
+    posts = ranked_posts(user, 8)
+    client = client_for(user)
+    assert ids(recommended(client, page_size=4)) == [p.pk for p in posts[:4]]  # the ranking is now cached
+    fresh = newcomer(user)
+    _hide(how, client=client, client_for=client_for, posts=[posts[0], posts[2]])
+    body = client.get("/feed/recommended/", {"page_size": 4}).json()
+    # Still the cached ranking (the newcomer is not there), minus the hidden posts, and four items all the same.
+    assert ids(body["results"]) == [posts[1].pk, *(p.pk for p in posts[3:6])]
+    assert fresh.pk not in ids(body["results"])
+    assert ids(client.get(body["next"]).json()["results"]) == [p.pk for p in posts[6:]]
+
+
+@pytest.mark.usefixtures("timeline_backend")
+def test_following_someone_drops_the_cached_ranking(client_for, user, oncommit):
+    from apps.follows.services import follow_create, follow_delete
+
+    posts = ranked_posts(user, 2)
+    client = client_for(user)
+    assert ids(recommended(client)) == [p.pk for p in posts]
+    tastemaker = UserFactory()
+    liked = PostFactory()
+    like(liked, tastemaker)
+    with oncommit(execute=True):
+        follow_create(follower=user, followee=tastemaker)
+    results = recommended(client)
+    assert (results[-1]["id"], results[-1]["reason"]) == (liked.pk, "liked_by_following")
+    with oncommit(execute=True):
+        follow_delete(follower=user, followee=tastemaker)
+    assert ids(recommended(client)) == [p.pk for p in posts]  # a stranger's like now
+
+
+@pytest.mark.parametrize("stored", [b"not a ranking", bytes(16) + b"\xff"], ids=["truncated", "unknown reason"])
+def test_an_unreadable_stored_ranking_is_computed_again(client_for, user, stored):
+    posts = ranked_posts(user, 2)
+    timeline_client().set(recommended_key(user.pk), stored)
+    assert ids(recommended(client_for(user))) == [p.pk for p in posts]
+
+
+@pytest.mark.parametrize("redis_url", ["redis://127.0.0.1:1/0", ""], ids=["redis down", "embedded mode"])
+def test_recommended_without_redis_is_computed_inline(client_for, user, settings, redis_url):
+    posts = ranked_posts(user, 3)
+    settings.REDIS_URL = settings.FEED_REDIS_URL = redis_url
+    if redis_url:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": redis_url,
+                "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+            }
+        }
+    client = client_for(user)
+    assert ids(recommended(client, page_size=2)) == [p.pk for p in posts[:2]]
+    fresh = newcomer(user)
+    assert ids(recommended(client, page_size=2)) == [fresh.pk, posts[0].pk]  # nothing kept: computed again
 
 
 # --- trending -----------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from redis.crc import key_slot
 
 from apps.common.testing.servers import RedisClusterServers
 from apps.feed import services
-from apps.feed.timeline import celebrities_key, timeline_client, timeline_key
+from apps.feed.timeline import celebrities_key, recommended_key, timeline_client, timeline_key
 from apps.posts.tests.factories import PostFactory
 
 from .factories import follow, publish
@@ -24,10 +24,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_users_keys_share_one_slot():
-    # timeline_touch and timeline_read fetch both in one pipeline: on a cluster that is one round trip only while
-    # they sit on one node, which only a shared slot guarantees.
+    # timeline_touch and timeline_read fetch the timeline and the celebrity list in one pipeline: on a cluster that
+    # is one round trip only while they sit on one node, which only a shared slot guarantees; follows_changed drops
+    # the celebrity list and the "for you" ranking in one DEL, which a cluster refuses across slots.
     for user_id in (1, 42, 987654):
-        assert key_slot(timeline_key(user_id).encode()) == key_slot(celebrities_key(user_id).encode())
+        slots = {key_slot(key(user_id).encode()) for key in (timeline_key, celebrities_key, recommended_key)}
+        assert len(slots) == 1
     assert len({key_slot(timeline_key(user_id).encode()) for user_id in range(50)}) > 1  # users do spread
 
 
