@@ -8,9 +8,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.db.models.query import ModelIterable
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from apps.common.fields import MAX_ID
 from apps.common.prepared import AnyOf, IdsParam, Param, PreparedSource
 from apps.follows.models import Follow
 from apps.images.models import Image
@@ -262,8 +264,16 @@ def post_may_open(viewer: Viewer, post_id: int) -> bool:
 def post_get_visible(*, viewer: Viewer, post_id: int) -> Post:
     """The post as `viewer` may see it; Http404 when it is absent or hidden from them (never reveal which).
     Without its images, tags and mentions: most callers only check access (comments, likes, reports); the post
-    serializer reads them when it shows the post (`post_page_extras`)."""
-    return get_object_or_404(post_visible_queryset(viewer=viewer, page_extras=False), pk=post_id)
+    serializer reads them when it shows the post (`post_page_extras`).
+
+    A prepared fetch (apps.common.prepared), like the lists: every comment page, like and view starts here."""
+    if not 0 < post_id <= MAX_ID:  # the URL's <int:...> takes any length; a bound Param is not range-checked
+        raise Http404("No Post matches the given query.")
+    source = post_visible_source(viewer=viewer, page_extras=False)
+    posts = source.refine(("by_id",), {"id": post_id}, lambda qs: qs.filter(pk=Param("id", post_id))).fetch()
+    if not posts:
+        raise Http404("No Post matches the given query.")
+    return posts[0]
 
 
 def post_get_for_delete(*, viewer: Viewer, post_id: int) -> Post:
