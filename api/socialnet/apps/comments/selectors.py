@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
+from apps.common.prepared import Param, PreparedSource
 from apps.posts.models import Post
 from apps.posts.selectors import Viewer, post_get_visible
-from apps.safety.selectors import exclude_filtered, hidden_accounts
+from apps.safety.selectors import exclude_filtered, filter_values, hidden_accounts
+from apps.users.serializers import author_card_columns
 
 from .models import Comment
 
@@ -25,11 +28,37 @@ def comment_visible_queryset(*, viewer: Viewer) -> QuerySet[Comment]:
     return hidden_accounts(viewer).exclude_from(comment_base_queryset(), "author_id")
 
 
-def comment_list_for_post(*, viewer: Viewer, post: Post, parent_id: int | None = None) -> QuerySet[Comment]:
-    """Top-level comments of `post` (or the replies to `parent_id`), oldest first. The caller has already
-    checked that the viewer may see the post and that it is not locked for them."""
-    qs = comment_visible_queryset(viewer=viewer).filter(post=post, parent_id=parent_id)  # None: top level
-    return exclude_filtered(qs, viewer, context="thread").order_by("id")
+# What a thread shows of a comment (CommentSerializer) and of its author (the card): not `removed_at`/`updated_at`,
+# nor the ~25 columns of the author's row the card never reads.
+_THREAD_COLUMNS = (
+    *(field.name for field in Comment._meta.concrete_fields if field.name not in ("updated_at", "removed_at")),
+    *author_card_columns("author"),
+)
+
+
+def comment_thread_source(*, viewer: Viewer, post: Post, parent_id: int | None = None) -> PreparedSource:
+    """Top-level comments of `post` (or the replies to `parent_id`) as `viewer` may see them, minus those their
+    "thread" keyword filters hide; the pagination orders them (oldest first) and cuts the page. The caller has
+    already checked that the viewer may see the post and that it is not locked for them (so every comment's text
+    may be matched).
+
+    A source (apps.common.prepared): its SQL is compiled once per shape (top level or replies, anonymous or not,
+    how blocks are given) and each page only binds the post, the parent, the viewer's values and the cursor."""
+    hidden = hidden_accounts(viewer)
+    authenticated = getattr(viewer, "is_authenticated", False)
+    now = timezone.now()
+    values = {"post": post.pk, **hidden.values(), **filter_values(viewer, now)}
+    if parent_id is not None:
+        values["parent"] = parent_id
+
+    def build() -> QuerySet[Comment]:
+        qs = hidden.exclude_from(comment_base_queryset(), "author_id").only(*_THREAD_COLUMNS)
+        qs = qs.filter(post_id=Param("post", post.pk))
+        qs = qs.filter(parent__isnull=True) if parent_id is None else qs.filter(parent_id=Param("parent", parent_id))
+        return exclude_filtered(qs, viewer, context="thread", now=now)
+
+    key = ("comments.thread", "replies" if parent_id is not None else "top", authenticated, hidden.shape)
+    return PreparedSource(key=key, values=values, build=build)
 
 
 def comment_get_for_post(*, viewer: Viewer, post: Post, comment_id: int) -> Comment:

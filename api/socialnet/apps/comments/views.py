@@ -32,13 +32,14 @@ class PostCommentsView(GenericAPIView):
     )
     def get(self, request, post_id: int):
         post = post_get_unlocked(viewer=request.user, post_id=post_id)
-        query = CommentListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        parent_id = query.validated_data.get("parent")
-        if parent_id is not None:
+        parent_id = None
+        if "parent" in request.query_params:  # most pages are top level: no serializer to run for them
+            query = CommentListQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            parent_id = query.validated_data["parent"]
             selectors.comment_get_for_post(viewer=request.user, post=post, comment_id=parent_id)
         page = self.paginate_queryset(
-            selectors.comment_list_for_post(viewer=request.user, post=post, parent_id=parent_id)
+            selectors.comment_thread_source(viewer=request.user, post=post, parent_id=parent_id)
         )
         return self.get_paginated_response(CommentSerializer(page, many=True, context={"request": request}).data)
 

@@ -32,6 +32,15 @@ def author_payload(user: User, *, request=None) -> dict:
     return {"id": user.pk, "username": user.username, "avatar": avatar_handler().payload(user, request=request)}
 
 
+def author_card_columns(path: str) -> tuple[str, ...]:
+    """The columns `author_payload` reads of the user at `path` (e.g. "author"), for `.only()` next to
+    `select_related(path, f"{path}__avatar")`: a whole user row is ~25 columns (password hash, a handful of
+    timestamps) that every row of a list would otherwise fetch, convert and instantiate for a three-key card. The
+    avatar's columns are those its image payload reads (apps.images.serializers.image_payload)."""
+    avatar = ("status", "width", "height", "blurhash", "alt_text", "storage_prefix", "original_ext")
+    return (f"{path}__username", f"{path}__avatar", *(f"{path}__avatar__{name}" for name in avatar))
+
+
 class AuthorSerializer(serializers.ModelSerializer):
     """The small user card; its fields document the shape (OpenAPI), `author_payload` builds it."""
 
