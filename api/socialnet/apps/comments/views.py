@@ -16,6 +16,7 @@ from .serializers import (
     CommentListQuerySerializer,
     CommentSerializer,
     CommentUpdateSerializer,
+    thread_payload,
 )
 
 
@@ -41,7 +42,7 @@ class PostCommentsView(GenericAPIView):
         page = self.paginate_queryset(
             selectors.comment_thread_source(viewer=request.user, post=post, parent_id=parent_id)
         )
-        return self.get_paginated_response(CommentSerializer(page, many=True, context={"request": request}).data)
+        return self.get_paginated_response(thread_payload(page, request=request))
 
     @extend_schema(request=CommentCreateSerializer, responses={201: CommentSerializer})
     def post(self, request, post_id: int):

@@ -2,15 +2,19 @@
 its own viewer's values. The suite runs with PREPARED_QUERIES_CHECK on, so every page below is also compiled the
 ordinary way and compared: a value baked into a cached shape would fail here, and the results prove the bindings."""
 
+import json
+
 import pytest
 
 from apps.comments import services
 from apps.common import prepared
+from apps.images.tests.factories import ImageFactory
 from apps.posts.models import Post
 from apps.posts.services import post_create
 from apps.safety.models import Block
 from apps.safety.selectors import safety_sets_rebuild
 from apps.safety.services import block_create, keyword_filter_create
+from apps.users.models import User
 from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +97,28 @@ def test_the_post_check_binds_each_viewer(api_client, client_for, user, other_us
     for post_id in (0, 424242, 99999999999999999999999):
         assert api_client.get(f"/posts/{post_id}/comments/").status_code == 404
         assert client_for(other_user).get(f"/posts/{post_id}/comments/").status_code == 404
+
+
+def test_a_thread_shows_each_comment_as_its_detail_does(api_client, client_for, user):
+    """The thread renders plain rows (serializers.thread_payload), the detail a model: the same object, avatars
+    (ready or not) included."""
+    post = post_create(author=user, text="a thread", visibility=Post.Visibility.PUBLIC)
+    with_ready_avatar, with_pending_avatar, without = UserFactory(), UserFactory(), UserFactory()
+    User.objects.filter(pk=with_ready_avatar.pk).update(avatar=ImageFactory(owner=with_ready_avatar, ready=True))
+    User.objects.filter(pk=with_pending_avatar.pk).update(avatar=ImageFactory(owner=with_pending_avatar))
+    top = services.comment_create(post=post, author=with_ready_avatar, text="top")
+    services.comment_update(comment=top, actor=with_ready_avatar, text="top, edited")
+    services.comment_create(post=post, author=with_pending_avatar, text="second")
+    services.comment_create(post=post, author=without, text="reply", parent_id=top.pk)
+    for client in (api_client, client_for(user)):
+        listed = [
+            *client.get(f"/posts/{post.pk}/comments/").json()["results"],
+            *client.get(f"/posts/{post.pk}/comments/", {"parent": top.pk}).json()["results"],
+        ]
+        assert [c["text"] for c in listed] == ["top, edited", "second", "reply"]
+        assert listed[0]["author"]["avatar"]["urls"]["small"].startswith("http")
+        assert listed[0]["edited_at"] is not None and listed[1]["author"]["avatar"]["status"] == "pending"
+        assert listed[2]["author"]["avatar"] is None
+        details = [client.get(f"/comments/{c['id']}/").json() for c in listed]
+        # The detail answers its avatar URLs without the host (it renders without the request), lists with it.
+        assert json.loads(json.dumps(listed).replace("http://testserver/", "/")) == details
