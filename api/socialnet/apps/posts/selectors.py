@@ -19,7 +19,7 @@ from apps.images.models import Image
 from apps.images.selectors import images_by_post
 from apps.safety.selectors import exclude_filtered, filter_values, hidden_accounts, muted_accounts
 from apps.users.models import User
-from apps.users.visibility import EMPTY
+from apps.users.visibility import EMPTY, AccountSet
 
 from .models import Post
 
@@ -135,7 +135,12 @@ _OPEN_TO_ALL = Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM
 
 
 def post_visible_source(
-    *, viewer: Viewer, page_extras: bool = True, mutes: bool = False, filter_context: str | None = None
+    *,
+    viewer: Viewer,
+    page_extras: bool = True,
+    mutes: bool = False,
+    filter_context: str | None = None,
+    hidden: AccountSet | None = None,
 ) -> PreparedSource:
     """THE rule: posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined; each post
     read gets its images, tag names and mentions (`_attach_page_extras`) unless `page_extras` is False (a subquery,
@@ -155,6 +160,7 @@ def post_visible_source(
 
     A source (apps.common.prepared): `fetch()` for the hot lists, whose SQL is compiled once per shape;
     `queryset()`, a plain queryset without ordering, for everything else (callers filter and order it).
+    `hidden`: `hidden_accounts(viewer)` when the caller has read it for the same query (one read, one binding).
     """
     after_fetch = _attach_page_extras if page_extras else None
     key = ("posts.visible", page_extras, mutes, filter_context)
@@ -172,7 +178,7 @@ def post_visible_source(
 
         return PreparedSource(key=(*key, "anonymous"), values={}, build=build_anonymous, after_fetch=after_fetch)
 
-    hidden = hidden_accounts(viewer)
+    hidden = hidden_accounts(viewer) if hidden is None else hidden
     muted = muted_accounts(viewer) if mutes else EMPTY
     moderator, sees_premium = viewer.is_moderator, viewer_sees_premium(viewer)
     now = timezone.now()
