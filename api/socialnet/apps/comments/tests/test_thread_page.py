@@ -8,6 +8,7 @@ import pytest
 
 from apps.comments import services
 from apps.common import prepared
+from apps.follows.services import follow_create
 from apps.images.tests.factories import ImageFactory
 from apps.posts.models import Post
 from apps.posts.services import post_create
@@ -83,17 +84,34 @@ def test_each_viewer_gets_their_own_bindings_of_the_thread_shapes(api_client, cl
     }
 
 
-def test_the_post_check_binds_each_viewer(api_client, client_for, user, other_user):
-    """The post's access check is prepared too: one viewer's visible post is not another's."""
+def test_the_threads_own_post_check_binds_each_viewer(api_client, client_for, user, other_user, premium_user):
+    """The thread's query carries the post's access rule (prepared like the rest): comments come back only while
+    the post is open to that viewer; otherwise the page is empty and the view answers 404 (hidden) or 403
+    (locked), comments or not."""
     prepared._shapes.clear()
+    follower, blocked = UserFactory(), UserFactory()
+    follow_create(follower=follower, followee=user)
+    block_create(blocker=user, blocked=blocked)
     friends = post_create(author=user, text="for followers", visibility=Post.Visibility.FOLLOWERS)
-    assert client_for(user).get(f"/posts/{friends.pk}/comments/").status_code == 200
-    assert client_for(other_user).get(f"/posts/{friends.pk}/comments/").status_code == 404
-    assert api_client.get(f"/posts/{friends.pk}/comments/").status_code == 404
     premium = post_create(author=user, text="premium", visibility=Post.Visibility.PREMIUM)
-    assert client_for(user).get(f"/posts/{premium.pk}/comments/").status_code == 200
-    assert client_for(other_user).get(f"/posts/{premium.pk}/comments/").status_code == 403
-    assert api_client.get(f"/posts/{premium.pk}/comments/").status_code == 403
+    public = post_create(author=user, text="public", visibility=Post.Visibility.PUBLIC)
+    for post in (friends, premium, public):
+        services.comment_create(post=post, author=user, text=f"on {post.text}")
+    keyword_filter_create(owner=other_user, data={"phrase": "premium", "context": ["thread"]})
+
+    def status(client, post):
+        return client.get(f"/posts/{post.pk}/comments/").status_code
+
+    assert texts(client_for(user), friends.pk) == ["on for followers"]
+    assert texts(client_for(follower), friends.pk) == ["on for followers"]
+    assert [status(c, friends) for c in (client_for(other_user), api_client, client_for(blocked))] == [404] * 3
+    assert texts(client_for(user), premium.pk) == ["on premium"]
+    assert texts(client_for(premium_user), premium.pk) == ["on premium"]
+    assert [status(c, premium) for c in (client_for(other_user), client_for(follower), api_client)] == [403] * 3
+    assert texts(api_client, public.pk) == texts(client_for(other_user), public.pk) == ["on public"]
+    assert status(client_for(blocked), public) == 404
+    empty = post_create(author=user, text="no comments yet", visibility=Post.Visibility.PUBLIC)
+    assert texts(client_for(other_user), empty.pk) == []
     for post_id in (0, 424242, 99999999999999999999999):
         assert api_client.get(f"/posts/{post_id}/comments/").status_code == 404
         assert client_for(other_user).get(f"/posts/{post_id}/comments/").status_code == 404
