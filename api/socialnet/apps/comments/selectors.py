@@ -51,8 +51,8 @@ def comment_thread_source(*, viewer: Viewer, post_id: int, parent_id: int | None
 
     Only while the post is open to the viewer: visible and not locked for them (posts.selectors' rule, in the same
     query rather than a query of its own before it). So an empty page is either an empty thread or a post the
-    viewer may not open: the caller then tells which (post_get_unlocked: 404 or 403). And a locked post's
-    comments are never matched against the viewer's filters (their words would leak through what they hide).
+    viewer may not open: the caller then tells which (post_get_unlocked: 404 or 403), so what the viewer's
+    keyword filters hide can never tell them anything of a locked post's comments.
 
     A source (apps.common.prepared): its SQL is compiled once per shape (top level or replies, the post rule's
     shape, how blocks are given) and each page only binds the post, the parent, the viewer's values and the

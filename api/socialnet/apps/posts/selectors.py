@@ -272,7 +272,7 @@ def post_get_visible(*, viewer: Viewer, post_id: int) -> Post:
     Without its images, tags and mentions: most callers only check access (comments, likes, reports); the post
     serializer reads them when it shows the post (`post_page_extras`).
 
-    A prepared fetch (apps.common.prepared), like the lists: every comment page, like and view starts here."""
+    A prepared fetch (apps.common.prepared), like the lists: likes, views, reports and replies start here."""
     if not 0 < post_id <= MAX_ID:  # the URL's <int:...> takes any length; a bound Param is not range-checked
         raise Http404("No Post matches the given query.")
     source = post_visible_source(viewer=viewer, page_extras=False)
