@@ -1,7 +1,11 @@
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 from rest_framework import serializers
 
 from apps.common.fields import IdField, api_datetime
-from apps.users.serializers import AuthorSerializer, author_payload
+from apps.users.serializers import AuthorSerializer, author_payload, author_payload_from_row
 
 from .models import Comment
 
@@ -18,16 +22,29 @@ class CommentSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: Comment) -> dict:
         # Built in one pass: per-field DRF work was most of a 20-comment page's serialization (like posts').
-        return {
-            "id": instance.pk,
-            "post": instance.post_id,
-            "parent": instance.parent_id,
-            "author": author_payload(instance.author, request=self.context.get("request")),
-            "text": instance.text,
-            "replies_count": instance.replies_count,
-            "created_at": api_datetime(instance.created_at),
-            "edited_at": api_datetime(instance.edited_at),
-        }
+        author = author_payload(instance.author, request=self.context.get("request"))
+        return _payload(partial(getattr, instance), author)
+
+
+def _payload(column: Callable[[str], Any], author: dict) -> dict:
+    """The comment object; `column(attname)` reads a column of the comment (of an instance, or of a thread's
+    values() row), so both ways show the same object."""
+    return {
+        "id": column("id"),
+        "post": column("post_id"),
+        "parent": column("parent_id"),
+        "author": author,
+        "text": column("text"),
+        "replies_count": column("replies_count"),
+        "created_at": api_datetime(column("created_at")),
+        "edited_at": api_datetime(column("edited_at")),
+    }
+
+
+def thread_payload(rows: list[dict], *, request=None) -> list[dict]:
+    """A thread page (selectors.comment_thread_source: values() rows) as comment objects, as CommentSerializer
+    shows each comment."""
+    return [_payload(row.__getitem__, author_payload_from_row(row, "author", request=request)) for row in rows]
 
 
 class CommentCreateSerializer(serializers.Serializer):

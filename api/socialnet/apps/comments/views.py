@@ -16,6 +16,7 @@ from .serializers import (
     CommentListQuerySerializer,
     CommentSerializer,
     CommentUpdateSerializer,
+    thread_payload,
 )
 
 
@@ -31,16 +32,21 @@ class PostCommentsView(GenericAPIView):
         responses=CommentSerializer(many=True),
     )
     def get(self, request, post_id: int):
-        post = post_get_unlocked(viewer=request.user, post_id=post_id)
-        query = CommentListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        parent_id = query.validated_data.get("parent")
-        if parent_id is not None:
+        parent_id = None
+        if "parent" in request.query_params:  # most pages are top level: no serializer to run for them
+            post = post_get_unlocked(viewer=request.user, post_id=post_id)
+            query = CommentListQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            parent_id = query.validated_data["parent"]
             selectors.comment_get_for_post(viewer=request.user, post=post, comment_id=parent_id)
+        # The thread's query only returns comments of a post the viewer may open: a page with comments needs no
+        # access check of its own, an empty one finds out here whether the post is hidden (404) or locked (403).
         page = self.paginate_queryset(
-            selectors.comment_list_for_post(viewer=request.user, post=post, parent_id=parent_id)
+            selectors.comment_thread_source(viewer=request.user, post_id=post_id, parent_id=parent_id)
         )
-        return self.get_paginated_response(CommentSerializer(page, many=True, context={"request": request}).data)
+        if not page:
+            post_get_unlocked(viewer=request.user, post_id=post_id)
+        return self.get_paginated_response(thread_payload(page, request=request))
 
     @extend_schema(request=CommentCreateSerializer, responses={201: CommentSerializer})
     def post(self, request, post_id: int):

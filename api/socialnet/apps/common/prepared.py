@@ -21,8 +21,10 @@ from __future__ import annotations
 import contextvars
 import copy
 import json
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -30,7 +32,13 @@ from django.db import connections, router
 from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import BooleanField, Expression, F, Model, QuerySet, signals
 from django.db.models.base import ModelState
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    ValuesIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
 
 # When set (only while a shape is compiled for the cache), a Param compiles to a slot naming it, not to its value.
 _compiling_template = contextvars.ContextVar("compiling_template", default=False)
@@ -176,10 +184,18 @@ class _Shape:
     compiler: Any  # a compiler that has run as_sql(): it knows the select list and how to build models from rows
     sql: str
     template: tuple  # the params, with a _Slot where a Param's value goes
-    builder: _Builder | None  # None: Django's ModelIterable builds the objects
+    # What the queryset yields: ModelIterable, or a values()/values_list() iterable (plain rows: no model to
+    # instantiate per row, for a page that only renders columns).
+    iterable: type = ModelIterable
+    builder: _Builder | None = None  # models built from rows (ModelIterable only); None: Django's iterable does it
+    # The converters of the select list by connection (None: not kept, see _compile_shape). Django works them out
+    # on every execution, walking every column; they depend only on the shape and the connection's backend.
+    converters: weakref.WeakKeyDictionary | None = None
 
 
 _shapes: dict[tuple, _Shape] = {}
+# The iterables that read nothing of a queryset but its compiler and the names of its columns (not named=True).
+_ITERABLES = (ModelIterable, ValuesIterable, ValuesListIterable, FlatValuesListIterable)
 
 
 @dataclass(frozen=True)
@@ -208,7 +224,8 @@ class PreparedSource:
         )
 
     def fetch(self) -> list[Model]:
-        """The model instances, in the query's order, as `list(self.queryset())` would give them."""
+        """The model instances (or, for a `values()` queryset, its rows), in the query's order, as
+        `list(self.queryset())` would give them."""
         shape = _shapes.get(self.key)
         if shape is None or settings.PREPARED_QUERIES_CHECK:
             queryset = self.build()
@@ -231,7 +248,7 @@ class PreparedSource:
 
 def _objects(shape: _Shape, values: dict[str, Any], model, using: str) -> list[Model]:
     if shape.builder is None:
-        return list(ModelIterable(_BoundQuerySet(model, shape, values, using)))
+        return list(shape.iterable(_BoundQuerySet(model, shape, values, using)))
     compiler = _BoundQuery(shape, values, using).get_compiler()
     annotations = tuple((shape.compiler.annotation_col_map or {}).items())
     build = shape.builder.build
@@ -269,14 +286,37 @@ def _snapshot(obj: Model | None):
 
 
 def _compile_shape(queryset: QuerySet, using: str) -> _Shape:
+    if queryset._iterable_class not in _ITERABLES:
+        raise TypeError(
+            f"A prepared query yields models or values()/values_list() rows, not {queryset._iterable_class}"
+        )
     compiler = queryset.query.get_compiler(using=using)
     token = _compiling_template.set(True)
     try:
         sql, params = compiler.as_sql()
     finally:
         _compiling_template.reset(token)
-    builder = _builder(compiler.klass_info, compiler.select) if compiler.klass_info else None
-    return _Shape(compiler=compiler, sql=sql, template=tuple(params), builder=builder)
+    # A composite column's converters are worked out recursively, through the same method: not kept then.
+    columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
+    converters = None if compiler.has_composite_fields(columns) else weakref.WeakKeyDictionary()
+    models = queryset._iterable_class is ModelIterable and compiler.klass_info
+    return _Shape(
+        compiler=compiler,
+        sql=sql,
+        template=tuple(params),
+        iterable=queryset._iterable_class,
+        builder=_builder(compiler.klass_info, compiler.select) if models else None,
+        converters=converters,
+    )
+
+
+def _kept_converters(shape: _Shape, compiler, connection, expressions) -> dict:
+    """`compiler.get_converters(expressions)` (only ever asked for the select list), once per connection."""
+    converters = shape.converters.get(connection)
+    if converters is None:
+        converters = type(compiler).get_converters(compiler, expressions)
+        shape.converters[connection] = converters
+    return converters
 
 
 def _bind(shape: _Shape, values: dict[str, Any]) -> list:
@@ -303,10 +343,16 @@ def _check(shape: _Shape, queryset: QuerySet, source: PreparedSource, using: str
 
 
 class _BoundQuery:
-    """What ModelIterable asks of a queryset's query: a compiler, here the cached one with this request's values."""
+    """What ModelIterable asks of a queryset's query: a compiler, here the cached one with this request's values.
+    The values() iterables also read the names of the selected columns: those of the compiled query."""
 
     def __init__(self, shape: _Shape, values: dict[str, Any], using: str):
         self.shape, self.values, self.using = shape, values, using
+
+    def __getattr__(self, name: str):
+        if name in ("selected", "extra_select", "values_select", "annotation_select"):
+            return getattr(self.shape.compiler.query, name)
+        raise AttributeError(name)
 
     def get_compiler(self, using=None, connection=None, elide_empty=True):
         compiler = copy.copy(self.shape.compiler)
@@ -316,6 +362,8 @@ class _BoundQuery:
         compiler.connection = _ServerBinding(connection) if connection.vendor == "postgresql" else connection
         sql, params = self.shape.sql, _bind(self.shape, self.values)
         compiler.as_sql = lambda *args, **kwargs: (sql, params)
+        if self.shape.converters is not None:
+            compiler.get_converters = partial(_kept_converters, self.shape, compiler, connection)
         return compiler
 
 

@@ -8,16 +8,24 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.db.models.query import ModelIterable
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from apps.common.fields import MAX_ID
 from apps.common.prepared import AnyOf, IdsParam, Param, PreparedSource
 from apps.follows.models import Follow
 from apps.images.models import Image
 from apps.images.selectors import images_by_post
-from apps.safety.selectors import exclude_filtered, filter_values, hidden_accounts, hidden_and_muted_accounts
+from apps.safety.selectors import (
+    exclude_filtered,
+    filter_values,
+    hidden_accounts,
+    hidden_and_muted_accounts,
+    muted_accounts,
+)
 from apps.users.models import User
-from apps.users.visibility import EMPTY
+from apps.users.visibility import EMPTY, AccountSet
 
 from .models import Post
 
@@ -136,7 +144,12 @@ _OPEN_TO_ALL = Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM
 
 
 def post_visible_source(
-    *, viewer: Viewer, page_extras: bool = True, mutes: bool = False, filter_context: str | None = None
+    *,
+    viewer: Viewer,
+    page_extras: bool = True,
+    mutes: bool = False,
+    filter_context: str | None = None,
+    hidden: AccountSet | None = None,
 ) -> PreparedSource:
     """THE rule: posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined; each post
     read gets its images, tag names and mentions (`_attach_page_extras`) unless `page_extras` is False (a subquery,
@@ -156,6 +169,7 @@ def post_visible_source(
 
     A source (apps.common.prepared): `fetch()` for the hot lists, whose SQL is compiled once per shape;
     `queryset()`, a plain queryset without ordering, for everything else (callers filter and order it).
+    `hidden`: `hidden_accounts(viewer)` when the caller has read it for the same query (one read, one binding).
     """
     after_fetch = _attach_page_extras if page_extras else None
     key = ("posts.visible", page_extras, mutes, filter_context)
@@ -173,7 +187,12 @@ def post_visible_source(
 
         return PreparedSource(key=(*key, "anonymous"), values={}, build=build_anonymous, after_fetch=after_fetch)
 
-    hidden, muted = hidden_and_muted_accounts(viewer) if mutes else (hidden_accounts(viewer), EMPTY)
+    if hidden is not None:
+        muted = muted_accounts(viewer) if mutes else EMPTY
+    elif mutes:
+        hidden, muted = hidden_and_muted_accounts(viewer)
+    else:
+        hidden, muted = hidden_accounts(viewer), EMPTY
     moderator, sees_premium = viewer.is_moderator, viewer_sees_premium(viewer)
     now = timezone.now()
     values = {"viewer": viewer.pk, **hidden.values(), **muted.values()}
@@ -264,8 +283,16 @@ def post_may_open(viewer: Viewer, post_id: int) -> bool:
 def post_get_visible(*, viewer: Viewer, post_id: int) -> Post:
     """The post as `viewer` may see it; Http404 when it is absent or hidden from them (never reveal which).
     Without its images, tags and mentions: most callers only check access (comments, likes, reports); the post
-    serializer reads them when it shows the post (`post_page_extras`)."""
-    return get_object_or_404(post_visible_queryset(viewer=viewer, page_extras=False), pk=post_id)
+    serializer reads them when it shows the post (`post_page_extras`).
+
+    A prepared fetch (apps.common.prepared), like the lists: likes, views, reports and replies start here."""
+    if not 0 < post_id <= MAX_ID:  # the URL's <int:...> takes any length; a bound Param is not range-checked
+        raise Http404("No Post matches the given query.")
+    source = post_visible_source(viewer=viewer, page_extras=False)
+    posts = source.refine(("by_id",), {"id": post_id}, lambda qs: qs.filter(pk=Param("id", post_id))).fetch()
+    if not posts:
+        raise Http404("No Post matches the given query.")
+    return posts[0]
 
 
 def post_get_for_delete(*, viewer: Viewer, post_id: int) -> Post:

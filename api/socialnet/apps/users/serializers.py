@@ -32,6 +32,48 @@ def author_payload(user: User, *, request=None) -> dict:
     return {"id": user.pk, "username": user.username, "avatar": avatar_handler().payload(user, request=request)}
 
 
+# The avatar's columns its image payload reads (apps.images.serializers.image_payload).
+_AVATAR_COLUMNS = ("status", "width", "height", "blurhash", "alt_text", "storage_prefix", "original_ext")
+
+
+def author_card_columns(path: str) -> tuple[str, ...]:
+    """The columns the card of the user at `path` (e.g. "author") reads: for `.only()` next to
+    `select_related(path, f"{path}__avatar")`, or for a `values()` row (`author_payload_from_row`). A whole user
+    row is ~25 columns (password hash, a handful of timestamps) that every row of a list would otherwise fetch,
+    convert and instantiate for a three-key card."""
+    return (
+        f"{path}__id",
+        f"{path}__username",
+        f"{path}__avatar",
+        *(f"{path}__avatar__{name}" for name in _AVATAR_COLUMNS),
+    )
+
+
+class _CardUser:
+    """What `author_payload` (and the avatar handler's payload) read of a user, from a values() row."""
+
+    __slots__ = ("avatar", "avatar_id", "pk", "username")
+
+    def __init__(self, pk, username, avatar_id, avatar):
+        self.pk, self.username, self.avatar_id, self.avatar = pk, username, avatar_id, avatar
+
+
+def author_payload_from_row(row: dict, path: str, *, request=None) -> dict:
+    """`author_payload` of the user at `path` in a `values()` row that selected `author_card_columns(path)`: for a
+    list that reads plain rows, no User (and no Image unless there is an avatar) to instantiate per row."""
+    avatar_id = row[f"{path}__avatar"]
+    avatar = None
+    if avatar_id is not None:
+        # The image model belongs to the images app, above users: reached through the relation, never imported.
+        image_model = User._meta.get_field("avatar").related_model
+        columns = {"id": avatar_id, **{name: row[f"{path}__avatar__{name}"] for name in _AVATAR_COLUMNS}}
+        # from_db() takes the values in the model's field order, the others deferred.
+        names = [f.attname for f in image_model._meta.concrete_fields if f.attname in columns]
+        avatar = image_model.from_db(None, names, [columns[name] for name in names])
+    user = _CardUser(row[f"{path}__id"], row[f"{path}__username"], avatar_id, avatar)
+    return author_payload(user, request=request)
+
+
 class AuthorSerializer(serializers.ModelSerializer):
     """The small user card; its fields document the shape (OpenAPI), `author_payload` builds it."""
 

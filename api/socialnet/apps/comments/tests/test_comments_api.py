@@ -249,6 +249,8 @@ def test_list_query_count_does_not_grow(client_for, post, other_user, django_ass
     services.comment_create(post=post, author=UserFactory(), text="c0", parent_id=parent and parent.pk)
     with CaptureQueriesContext(connection) as one:
         assert len(client.get(f"/posts/{post.id}/comments/", params).json()["results"]) == 1
+    # The token; with ?parent=, the post and the parent; the thread (the post's access rule inside it).
+    assert len(one) == (4 if replies else 2)
     for i in range(49):
         services.comment_create(post=post, author=UserFactory(), text=f"c{i + 1}", parent_id=parent and parent.pk)
     with django_assert_num_queries(len(one)):

@@ -1,7 +1,7 @@
 """Prepared querysets (apps.common.prepared): compiled once per shape, bound per request, checked in the suite."""
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from apps.common import prepared
@@ -93,3 +93,41 @@ def test_postgresql_prepares_the_statement_once_per_connection(events):
             ['%"common_outboxevent"."relays" = %'],
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_values_rows_are_fetched_like_the_queryset_gives_them(events):
+    ids = [e.pk for e in events]
+    base = _source(relays=1, ids=ids)
+    for key, rows in (
+        ("dicts", lambda qs: qs.values("id", "task")),
+        ("tuples", lambda qs: qs.values_list("task", "relays")),
+        ("flat", lambda qs: qs.values_list("task", flat=True)),
+    ):
+        source = base.refine((key,), {}, rows)
+        assert source.fetch() == list(source.queryset())
+        assert source.fetch() == list(source.queryset())  # the cached shape too
+    assert base.refine(("dicts",), {}, lambda qs: qs.values("id", "task")).fetch() == [
+        {"id": events[1].pk, "task": "task1"},
+        {"id": events[4].pk, "task": "task4"},
+    ]
+
+
+def test_named_rows_are_refused(events):
+    source = _source(relays=1, ids=[]).refine(("named",), {}, lambda qs: qs.values_list("task", named=True))
+    with pytest.raises(TypeError):
+        source.fetch()
+
+
+def test_converters_are_worked_out_once_per_shape_and_connection(events, settings):
+    """Django works out a select list's converters on every execution; a shape keeps them (a JSON column needs
+    one), and rows still come out converted."""
+    settings.PREPARED_QUERIES_CHECK = False
+    prepared._shapes.clear()
+    OutboxEvent.objects.filter(pk=events[1].pk).update(args=[{"post": 7}])
+    ids = [e.pk for e in events]
+    assert [e.args for e in _source(relays=1, ids=ids).fetch()] == [[{"post": 7}], []]
+    (shape,) = prepared._shapes.values()
+    kept = shape.converters[connections["default"]]
+    assert kept  # the JSON column's
+    assert [e.args for e in _source(relays=1, ids=ids[:2]).fetch()] == [[{"post": 7}]]
+    assert shape.converters[connections["default"]] is kept
