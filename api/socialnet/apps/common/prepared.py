@@ -7,7 +7,8 @@ not, which optional filters apply, the page size, ...), never on the values (the
 cursor). So a page is described as a `PreparedSource`: a `key` naming its shape, the `values` that vary, and a
 `build()` that makes the ordinary queryset. The first time a key is seen, `build()` runs and is compiled once with
 every `Param` left as a placeholder; after that, a page binds its values into the cached SQL and executes it through
-Django's own model iterator (select_related, annotations, converters), skipping the build and the compilation.
+Django's own model iterator (select_related, annotations, converters; or its values iterators for a values() or
+values_list() queryset), skipping the build and the compilation.
 
 The contract that keeps this correct: everything that varies between requests of one key is a `Param` (named in
 `values`), and everything else that changes the SQL is part of `key`. With PREPARED_QUERIES_CHECK on (the test
@@ -27,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import BooleanField, Expression, F, Model, QuerySet
+from django.db.models import BooleanField, Expression, F, QuerySet
 from django.db.models.query import ModelIterable
 
 # When set (only while a shape is compiled for the cache), a Param compiles to a slot naming it, not to its value.
@@ -117,6 +118,7 @@ class _Shape:
     compiler: Any  # a compiler that has run as_sql(): it knows the select list and how to build models from rows
     sql: str
     template: tuple  # the params, with a _Slot where a Param's value goes
+    iterable_class: type = ModelIterable  # models, or the dicts/tuples of a values()/values_list() queryset
 
 
 _shapes: dict[tuple, _Shape] = {}
@@ -147,8 +149,9 @@ class PreparedSource:
             after_fetch=self.after_fetch,
         )
 
-    def fetch(self) -> list[Model]:
-        """The model instances, in the query's order, as `list(self.queryset())` would give them."""
+    def fetch(self) -> list:
+        """The rows, in the query's order, as `list(self.queryset())` would give them: model instances, or dicts
+        or tuples when `build()` ends in values() or values_list() (e.g. a count grouped in SQL)."""
         shape = _shapes.get(self.key)
         if shape is None or settings.PREPARED_QUERIES_CHECK:
             queryset = self.build()
@@ -163,7 +166,7 @@ class PreparedSource:
         else:
             model = shape.compiler.query.model
             using = router.db_for_read(model)
-        objects = list(ModelIterable(_BoundQuerySet(model, shape, self.values, using)))
+        objects = list(shape.iterable_class(_BoundQuerySet(model, shape, self.values, using)))
         if self.after_fetch is not None:
             self.after_fetch(objects)
         return objects
@@ -176,7 +179,7 @@ def _compile_shape(queryset: QuerySet, using: str) -> _Shape:
         sql, params = compiler.as_sql()
     finally:
         _compiling_template.reset(token)
-    return _Shape(compiler=compiler, sql=sql, template=tuple(params))
+    return _Shape(compiler=compiler, sql=sql, template=tuple(params), iterable_class=queryset._iterable_class)
 
 
 def _bind(shape: _Shape, values: dict[str, Any]) -> list:
@@ -194,7 +197,12 @@ def _check(shape: _Shape, queryset: QuerySet, source: PreparedSource, using: str
     """The cached SQL with these values must be exactly what Django compiles for this request."""
     sql, params = queryset.query.get_compiler(using=using).as_sql()
     slots = {p.name for p in shape.template if isinstance(p, _Slot)}
-    if sql != shape.sql or list(params) != _bind(shape, source.values) or slots != set(source.values):
+    if (
+        sql != shape.sql
+        or list(params) != _bind(shape, source.values)
+        or slots != set(source.values)
+        or queryset._iterable_class is not shape.iterable_class
+    ):
         raise AssertionError(
             f"Prepared query {source.key!r}: the cached SQL does not match this request's queryset. Every value "
             f"that varies must be a Param named in `values` ({sorted(source.values)} given, {sorted(slots)} in the "
@@ -203,10 +211,14 @@ def _check(shape: _Shape, queryset: QuerySet, source: PreparedSource, using: str
 
 
 class _BoundQuery:
-    """What ModelIterable asks of a queryset's query: a compiler, here the cached one with this request's values."""
+    """What ModelIterable asks of a queryset's query: a compiler, here the cached one with this request's values.
+    ValuesIterable also reads the names of the selected columns: those of the compiled query."""
 
     def __init__(self, shape: _Shape, values: dict[str, Any], using: str):
         self.shape, self.values, self.using = shape, values, using
+        query = shape.compiler.query
+        self.selected, self.extra_select = query.selected, query.extra_select
+        self.values_select, self.annotation_select = query.values_select, query.annotation_select
 
     def get_compiler(self, using=None, connection=None, elide_empty=True):
         compiler = copy.copy(self.shape.compiler)
