@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Exists, Expression, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.db.models.query import ModelIterable
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -191,12 +191,7 @@ def post_visible_source(
             # visibility is open to a follower; to anyone else only public/premium posts of public accounts are):
             # the same rows as the two rules side by side, for half the SQL to plan on every page.
             qs = qs.filter(own | follows_author | (_OPEN_TO_ALL & Q(author__is_private=False)))
-        if sees_premium:
-            is_locked = Value(False, output_field=BooleanField())
-        else:
-            is_locked = ExpressionWrapper(
-                Q(visibility=Post.Visibility.PREMIUM) & ~Q(author_id=me), output_field=BooleanField()
-            )
+        is_locked = post_locked_expression(viewer)
         # The like rows belong to the interactions app, above posts: reached through the relation it declares on
         # Post, never imported; straight on the like table (the unique (user, post) index), not through a join.
         like_rows = Post._meta.get_field("likes").related_model
@@ -301,6 +296,18 @@ def post_get_unlocked(*, viewer: Viewer, post_id: int) -> Post:
     if post.is_locked:
         raise PermissionDenied("This post is for premium members.")
     return post
+
+
+def post_locked_expression(viewer: User, prefix: str = "") -> Expression:
+    """The rule's `is_locked` for an authenticated `viewer`, on rows that reach the post through `prefix` (e.g.
+    "post__" for notifications, which show a visible post's text without reading the post through the rule):
+    premium, unless the viewer sees premium content or wrote the post. Its one varying value is the Param "viewer"."""
+    if viewer_sees_premium(viewer):
+        return Value(False, output_field=BooleanField())
+    premium = Q(**{f"{prefix}visibility": Post.Visibility.PREMIUM})
+    return ExpressionWrapper(
+        premium & ~Q(**{f"{prefix}author_id": Param("viewer", viewer.pk)}), output_field=BooleanField()
+    )
 
 
 def post_readable_q(viewer: Viewer, prefix: str = "") -> Q:
