@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from apps.common.prepared import Param, PreparedSource
 from apps.posts.selectors import post_locked_expression, post_readable_q, post_visible_source
-from apps.safety.selectors import exclude_filtered, filter_values, hidden_accounts, muted_accounts
+from apps.safety.selectors import exclude_filtered, filter_values, hidden_and_muted_accounts
 from apps.users.models import User
 
 from .models import Notification
@@ -32,9 +32,9 @@ _PAGE_COLUMNS = (
 
 def _visible_source(user: User) -> PreparedSource:
     """The notifications `user` may still see, as a prepared source (apps.common.prepared)."""
-    posts = post_visible_source(viewer=user, page_extras=False)
-    hidden = hidden_accounts(user)
-    muted = muted_accounts(user, notifications_only=True)
+    # One read of the viewer's cached block/mute sets for the whole query.
+    hidden, muted = hidden_and_muted_accounts(user, notifications_only=True)
+    posts = post_visible_source(viewer=user, page_extras=False, hidden=hidden)
     now = timezone.now()
 
     def build() -> QuerySet[Notification]:
@@ -55,9 +55,8 @@ def _visible_source(user: User) -> PreparedSource:
             .filter(Q(comment__isnull=True) | Q(comment__removed_at__isnull=True))
         )
 
-    # `posts.key` holds the rule's shape (moderator, premium, how the hidden set is written); the hidden set is
-    # read again here, and may have changed shape in between (a block that was just written).
-    key = ("notifications.visible", *posts.key, hidden.shape, muted.shape)
+    # `posts.key` holds the rule's shape: moderator or not, premium or not, how the hidden set is written.
+    key = ("notifications.visible", *posts.key, muted.shape)
     values = {**posts.values, **hidden.values(), **muted.values(), **filter_values(user, now)}
     return PreparedSource(key=key, values=values, build=build)
 

@@ -17,7 +17,7 @@ from apps.images.models import Image
 from apps.images.selectors import images_by_post
 from apps.safety.selectors import exclude_filtered, filter_values, hidden_accounts, muted_accounts
 from apps.users.models import User
-from apps.users.visibility import EMPTY
+from apps.users.visibility import EMPTY, AccountSet
 
 from .models import Post
 
@@ -133,7 +133,12 @@ _OPEN_TO_ALL = Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM
 
 
 def post_visible_source(
-    *, viewer: Viewer, page_extras: bool = True, mutes: bool = False, filter_context: str | None = None
+    *,
+    viewer: Viewer,
+    page_extras: bool = True,
+    mutes: bool = False,
+    filter_context: str | None = None,
+    hidden: AccountSet | None = None,
 ) -> PreparedSource:
     """THE rule: posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined; each post
     read gets its images, tag names and mentions (`_attach_page_extras`) unless `page_extras` is False (a subquery,
@@ -150,6 +155,7 @@ def post_visible_source(
       account's posts stay reachable everywhere else and its comments stay in threads);
     - `filter_context`: minus posts the viewer's keyword filters hide there ("home", "public"); only posts whose
       text the viewer may read are matched, so a filter never tells which words a locked post contains.
+    - `hidden`: `hidden_accounts(viewer)`, when the caller has read it already (one cache read per page).
 
     A source (apps.common.prepared): `fetch()` for the hot lists, whose SQL is compiled once per shape;
     `queryset()`, a plain queryset without ordering, for everything else (callers filter and order it).
@@ -170,7 +176,7 @@ def post_visible_source(
 
         return PreparedSource(key=(*key, "anonymous"), values={}, build=build_anonymous, after_fetch=after_fetch)
 
-    hidden = hidden_accounts(viewer)
+    hidden = hidden_accounts(viewer) if hidden is None else hidden
     muted = muted_accounts(viewer) if mutes else EMPTY
     moderator, sees_premium = viewer.is_moderator, viewer_sees_premium(viewer)
     now = timezone.now()

@@ -67,7 +67,25 @@ def hidden_accounts(viewer: Viewer) -> AccountSet:
     Empty for anonymous callers (a block is between two accounts; logged out, everyone sees public content)."""
     if not getattr(viewer, "is_authenticated", False):
         return EMPTY
+    return _hidden(viewer, _cached_sets(viewer.pk))
+
+
+def muted_accounts(viewer: Viewer, *, notifications_only: bool = False) -> AccountSet:
+    """Accounts `viewer` mutes right now (all of them, or those whose notifications are muted too)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return EMPTY
+    return _muted(viewer, _cached_sets(viewer.pk), notifications_only=notifications_only)
+
+
+def hidden_and_muted_accounts(viewer: Viewer, *, notifications_only: bool = False) -> tuple[AccountSet, AccountSet]:
+    """`hidden_accounts` and `muted_accounts` from one read of the cache, for a page that excludes both."""
+    if not getattr(viewer, "is_authenticated", False):
+        return EMPTY, EMPTY
     sets = _cached_sets(viewer.pk)
+    return _hidden(viewer, sets), _muted(viewer, sets, notifications_only=notifications_only)
+
+
+def _hidden(viewer: User, sets: cache.SafetySets | None) -> AccountSet:
     if sets is not None:
         return AccountSet(ids=sets.hidden, name="hidden")
     me = Param("viewer", viewer.pk)
@@ -81,12 +99,8 @@ def hidden_accounts(viewer: Viewer) -> AccountSet:
     )
 
 
-def muted_accounts(viewer: Viewer, *, notifications_only: bool = False) -> AccountSet:
-    """Accounts `viewer` mutes right now (all of them, or those whose notifications are muted too)."""
-    if not getattr(viewer, "is_authenticated", False):
-        return EMPTY
+def _muted(viewer: User, sets: cache.SafetySets | None, *, notifications_only: bool) -> AccountSet:
     name = "muted_notifications" if notifications_only else "muted"
-    sets = _cached_sets(viewer.pk)
     if sets is not None:
         return AccountSet(ids=sets.muted(notifications_only=notifications_only), name=name)
     now = timezone.now()
