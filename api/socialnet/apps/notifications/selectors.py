@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from apps.common.prepared import Param, PreparedSource
@@ -47,11 +47,15 @@ def _visible_source(user: User) -> PreparedSource:
         readable = post_readable_q(user, prefix="post__")
         for text_ref in ("post__text", "comment__text"):
             mine = exclude_filtered(mine, user, context="notifications", text_ref=text_ref, readable=readable, now=now)
+        # A post that was deleted takes its notifications with it (CASCADE); a removed or now-hidden one hides them.
+        # Asked per row, by index, never as `post_id IN (every visible post)`, which builds the whole set. So a
+        # scalar subquery, not EXISTS: PostgreSQL may run an EXISTS under OR as that hashed set (90 ms instead of
+        # 0.5 for a page of likes among the benchmark's 20,000 posts).
+        post_visible = Subquery(posts.queryset().filter(pk=OuterRef("post_id")).values(seen=Value(True))[:1])
         return (
             mine.filter(actor__is_active=True)
-            # A post that was deleted takes its notifications with it (CASCADE); a removed or now-hidden one hides
-            # them. Correlated (EXISTS per row), never `post_id IN (every visible post)`: that would build the set.
-            .filter(Q(post__isnull=True) | Exists(posts.queryset().filter(pk=OuterRef("post_id"))))
+            .alias(post_visible=post_visible)
+            .filter(Q(post__isnull=True) | Q(post_visible=True))
             .filter(Q(comment__isnull=True) | Q(comment__removed_at__isnull=True))
         )
 
