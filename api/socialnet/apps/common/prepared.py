@@ -334,7 +334,12 @@ def _check(shape: _Shape, queryset: QuerySet, source: PreparedSource, using: str
     """The cached SQL with these values must be exactly what Django compiles for this request."""
     sql, params = queryset.query.get_compiler(using=using).as_sql()
     slots = {p.name for p in shape.template if isinstance(p, _Slot)}
-    if sql != shape.sql or list(params) != _bind(shape, source.values) or slots != set(source.values):
+    if (
+        sql != shape.sql
+        or list(params) != _bind(shape, source.values)
+        or slots != set(source.values)
+        or queryset._iterable_class is not shape.iterable  # models and values() rows of one SQL
+    ):
         raise AssertionError(
             f"Prepared query {source.key!r}: the cached SQL does not match this request's queryset. Every value "
             f"that varies must be a Param named in `values` ({sorted(source.values)} given, {sorted(slots)} in the "

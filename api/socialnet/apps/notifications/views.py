@@ -14,7 +14,8 @@ class NotificationListView(ListAPIView):
     serializer_class = NotificationSerializer
 
     def get_queryset(self):
-        return selectors.notification_list(user=self.request.user)
+        # A prepared source (apps.common.prepared), which the pagination accepts like a queryset.
+        return selectors.notification_list_source(user=self.request.user)
 
 
 class UnreadCountView(APIView):

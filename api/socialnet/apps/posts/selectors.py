@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Exists, Expression, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.db.models.query import ModelIterable
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -166,6 +166,7 @@ def post_visible_source(
       account's posts stay reachable everywhere else and its comments stay in threads);
     - `filter_context`: minus posts the viewer's keyword filters hide there ("home", "public"); only posts whose
       text the viewer may read are matched, so a filter never tells which words a locked post contains.
+    - `hidden`: `hidden_accounts(viewer)`, when the caller has read it already (one cache read per page).
 
     A source (apps.common.prepared): `fetch()` for the hot lists, whose SQL is compiled once per shape;
     `queryset()`, a plain queryset without ordering, for everything else (callers filter and order it).
@@ -212,12 +213,7 @@ def post_visible_source(
             # visibility is open to a follower; to anyone else only public/premium posts of public accounts are):
             # the same rows as the two rules side by side, for half the SQL to plan on every page.
             qs = qs.filter(own | follows_author | (_OPEN_TO_ALL & Q(author__is_private=False)))
-        if sees_premium:
-            is_locked = Value(False, output_field=BooleanField())
-        else:
-            is_locked = ExpressionWrapper(
-                Q(visibility=Post.Visibility.PREMIUM) & ~Q(author_id=me), output_field=BooleanField()
-            )
+        is_locked = post_locked_expression(viewer)
         # The like rows belong to the interactions app, above posts: reached through the relation it declares on
         # Post, never imported; straight on the like table (the unique (user, post) index), not through a join.
         like_rows = Post._meta.get_field("likes").related_model
@@ -330,6 +326,18 @@ def post_get_unlocked(*, viewer: Viewer, post_id: int) -> Post:
     if post.is_locked:
         raise PermissionDenied("This post is for premium members.")
     return post
+
+
+def post_locked_expression(viewer: User, prefix: str = "") -> Expression:
+    """The rule's `is_locked` for an authenticated `viewer`, on rows that reach the post through `prefix` (e.g.
+    "post__" for notifications, which show a visible post's text without reading the post through the rule):
+    premium, unless the viewer sees premium content or wrote the post. Its one varying value is the Param "viewer"."""
+    if viewer_sees_premium(viewer):
+        return Value(False, output_field=BooleanField())
+    premium = Q(**{f"{prefix}visibility": Post.Visibility.PREMIUM})
+    return ExpressionWrapper(
+        premium & ~Q(**{f"{prefix}author_id": Param("viewer", viewer.pk)}), output_field=BooleanField()
+    )
 
 
 def post_readable_q(viewer: Viewer, prefix: str = "") -> Q:

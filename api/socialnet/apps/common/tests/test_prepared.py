@@ -131,3 +131,30 @@ def test_converters_are_worked_out_once_per_shape_and_connection(events, setting
     assert kept  # the JSON column's
     assert [e.args for e in _source(relays=1, ids=ids[:2]).fetch()] == [[{"post": 7}]]
     assert shape.converters[connections["default"]] is kept
+
+
+def test_values_and_values_list_sources_return_rows(events, settings):
+    from django.db.models import Count
+
+    ids = [e.pk for e in events]
+    settings.PREPARED_QUERIES_CHECK = False
+    prepared._shapes.clear()
+    for relays in (0, 2):  # the second binds into the first one's cached SQL
+        source = _source(relays=relays, ids=ids)
+        dicts = source.refine(("dicts",), {}, lambda qs: qs.values("task", "relays"))
+        counts = source.refine(
+            ("count",), {}, lambda qs: qs.order_by().values("relays").annotate(n=Count("pk")).values_list("n", "relays")
+        )
+        assert (
+            dicts.fetch()
+            == list(dicts.queryset())
+            == [{"task": f"task{i}", "relays": relays} for i in range(relays, 6, 3)]
+        )
+        assert counts.fetch() == list(counts.queryset()) == [(2, relays)]
+    settings.PREPARED_QUERIES_CHECK = True
+    models = _source(relays=1, ids=ids)
+    # A key that does not say whether rows are models or values is caught like any other.
+    values = PreparedSource(key=models.key, values=models.values, build=lambda: models.build().values())
+    assert [e.task for e in models.fetch()] == ["task1", "task4"]
+    with pytest.raises(AssertionError, match=r"test\.events"):
+        values.fetch()

@@ -196,6 +196,61 @@ def test_endpoints_need_a_token(api_client, client_for, user):
     assert client_for(user, scope="read").post("/notifications/read/").status_code == 403
 
 
+def test_the_prepared_page_is_right_for_each_viewer_and_shape(client_for, run):
+    # The page's SQL is compiled once per shape and re-bound per request; the suite checks every fetch against the
+    # ordinary queryset (PREPARED_QUERIES_CHECK). Viewers of different shapes and values in turn, twice each: with
+    # their block/mute sets as subqueries (not cached), then as id arrays (cached, as a worker rebuilds them).
+    from apps.common.redis import redis_client
+    from apps.safety.selectors import safety_sets_rebuild
+    from apps.safety.services import block_create, keyword_filter_create, mute_set
+
+    reader, blocker, premium_reader = UserFactory(), UserFactory(), UserFactory(premium=True)
+    author, blocked, muted, liker = UserFactory(), UserFactory(), UserFactory(), UserFactory()
+    paid = PostFactory(author=author, text="paid words", visibility=Post.Visibility.PREMIUM)
+    for recipient in (reader, blocker, premium_reader):
+        for actor in (author, blocked, muted, liker):
+            NotificationFactory(recipient=recipient, actor=actor, type="follow")
+        own = PostFactory(author=recipient, text="about tea")
+        run(like_create, user=liker, post=own)
+        comment = run(comment_create, post=paid, author=recipient, text="my paid comment")
+        run(comment_create, post=paid, author=author, text="a paid reply", parent_id=comment.pk)
+    block_create(blocker=reader, blocked=blocked)
+    block_create(blocker=blocker, blocked=blocked)  # the reader's shape, but for the mute
+    mute_set(muter=reader, muted=muted, notifications=True)
+    keyword_filter_create(owner=reader, data={"phrase": "tea", "context": ["notifications"]})
+
+    def summary(user):
+        client = client_for(user)
+        items = [
+            (n["type"], n["actor"]["username"], n["post"] and n["post"]["text"], n["comment"] and n["comment"]["text"])
+            for n in listed(client)
+        ]
+        # The unread count is prepared too (and nothing here is read yet).
+        assert client.get("/notifications/unread_count/").json() == {"count": len(items)}
+        return items
+
+    for cached in (False, True):
+        if cached:
+            for viewer in (reader, blocker, premium_reader):
+                redis_client().delete(f"safety:sets:{viewer.pk}")  # the blocks and mutes left a tombstone
+                assert safety_sets_rebuild(user_id=viewer.pk)
+        assert summary(reader) == [
+            ("reply", author.username, "", ""),  # premium: locked for this reader, the comment too
+            ("follow", liker.username, None, None),
+            ("follow", author.username, None, None),
+        ]
+        assert summary(blocker) == [
+            ("reply", author.username, "", ""),
+            ("like", liker.username, "about tea", None),
+            *[("follow", actor.username, None, None) for actor in (liker, muted, author)],
+        ]
+        assert summary(premium_reader) == [
+            ("reply", author.username, "paid words", "a paid reply"),
+            ("like", liker.username, "about tea", None),
+            *[("follow", actor.username, None, None) for actor in (liker, muted, blocked, author)],
+        ]
+
+
 def test_list_query_count_is_constant(client_for, user, django_assert_num_queries):
     client = client_for(user)
 
@@ -206,9 +261,13 @@ def test_list_query_count_is_constant(client_for, user, django_assert_num_querie
             User.objects.filter(pk=actor.pk).update(avatar=ImageFactory(owner=actor, ready=True))
             NotificationFactory(recipient=user, actor=actor, type="like", post=post)
 
+    with CaptureQueriesContext(connection) as empty:
+        assert listed(client) == []
     add(1)
     with CaptureQueriesContext(connection) as one:
         assert len(listed(client)) == 1
+    # Actors, avatars, posts and their locks come with the notification rows: no query beyond the list's own.
+    assert len(one.captured_queries) == len(empty.captured_queries)
     add(60)
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(client.get("/notifications/?page_size=50").json()["results"]) == 50

@@ -73,6 +73,23 @@ def test_a_miss_queues_one_rebuild_after_commit(user, other_user, django_capture
     assert cached(user) not in (None, cache.TOMBSTONE)
 
 
+def test_hidden_and_muted_from_one_read_are_the_two_sets(user, other_user):
+    block_create(blocker=user, blocked=other_user)
+    loud, quiet = UserFactory(), UserFactory()
+    mute_set(muter=user, muted=loud, notifications=False)
+    mute_set(muter=user, muted=quiet, notifications=True)
+    for warm in (False, True):
+        if warm:
+            forget(user)
+            assert selectors.safety_sets_rebuild(user_id=user.pk)
+        for notifications_only in (False, True):
+            hidden, muted = selectors.hidden_and_muted_accounts(user, notifications_only=notifications_only)
+            assert (hidden.shape, muted.shape) == (("ids", "ids") if warm else ("subqueries", "subqueries"))
+            assert other_user.pk in hidden and loud.pk not in hidden
+            assert quiet.pk in muted and (loud.pk in muted) is not notifications_only
+            assert muted.name == selectors.muted_accounts(user, notifications_only=notifications_only).name
+
+
 def test_cached_mutes_carry_their_expiry():
     now = timezone.now()
     sets = cache.SafetySets(
