@@ -6,8 +6,9 @@
 Both sides produce the same outputs from each JPEG, with the same encoder settings: a metadata-free original,
 WebP variants of 1440, 720 and 320 px on the long side, and a blurhash. Only the way of getting there differs.
 
-- pipeline: `apps.images.processing.render_image`, exactly what the media worker runs (JPEG draft decode at the
-  DCT scale the largest variant needs, thumbnail() in place from the previous variant, lossless metadata strip
+- pipeline: `apps.images.processing.render_image`, exactly what the media worker runs (JPEG decode at the smallest
+  DCT scale that covers the largest variant, 3/8 for 12 MP, each smaller variant box-reduced then Lanczos-resized
+  from the previous one, lossless metadata strip
   of the original when no rotation is needed; when one is, one full-size decode and turn for the original and
   the variants shrunk from it by an integer reduction first).
 - naive: `Image.open().load()` at full size, `exif_transpose`, re-encode the original, then each variant resized

@@ -185,6 +185,60 @@ def test_variants_are_bounded_on_the_long_side_and_keep_the_aspect_ratio():
     assert _open(result.original).size == (3000, 2000)
 
 
+def test_a_12_megapixel_upright_jpeg_decodes_at_three_eighths_scale():
+    # 4000 px at 1/4 would be too small for the 1440 px variant: Pillow's draft() alone decodes at 1/2 (2000 px);
+    # libjpeg-turbo's 3/8 scale gives 1500 px, so Lanczos has less to shrink.
+    data = samples.jpeg_bytes(samples.two_tone(4000, 3000))
+    im = Image.open(io.BytesIO(data))
+    processing._jpeg_draft(im, 1440)
+    im.load()
+    assert im.size == (1500, 1125)
+    assert samples.is_reddish(im.getpixel((10, 560))) and samples.is_reddish(im.getpixel((740, 560)))
+    assert samples.is_bluish(im.getpixel((760, 560))) and samples.is_bluish(im.getpixel((1490, 1120)))
+
+    result = render_image(
+        samples.jpeg_bytes(samples.two_tone(4000, 3000), exif=samples.gps_exif(orientation=1)),
+        "jpeg",
+        max_pixels=MAX_PIXELS,
+    )
+    sizes = {name: _open(payload).size for name, payload in result.variants.items()}
+    assert sizes == {"large": (1440, 1080), "medium": (720, 540), "small": (320, 240)}
+    for payload in [result.original, *result.variants.values()]:
+        samples.assert_no_metadata(payload)
+    large = _open(result.variants["large"]).convert("RGB")
+    assert samples.is_reddish(large.getpixel((700, 540))) and samples.is_bluish(large.getpixel((740, 540)))
+
+
+@pytest.mark.parametrize(("width", "height", "decoded"), [(3000, 2000, (1500, 1000)), (6000, 4000, (1500, 1000))])
+def test_jpeg_draft_keeps_pillow_scales_where_three_eighths_does_not_pay(width, height, decoded):
+    # 3000 px at 3/8 (1125 px) would be smaller than the largest variant: 1/2. 6000 px: 1/4 is already enough.
+    im = Image.open(io.BytesIO(samples.jpeg_bytes(samples.two_tone(width, height))))
+    processing._jpeg_draft(im, 1440)
+    im.load()
+    assert im.size == decoded
+
+
+def test_a_turned_12_megapixel_jpeg_original_is_full_size_upright_and_clean():
+    data = samples.jpeg_with_gps(orientation=6, width=4000, height=3000)
+
+    result = render_image(data, "jpeg", max_pixels=MAX_PIXELS)
+
+    assert (result.width, result.height) == (3000, 4000)
+    original = _open(result.original)
+    assert original.format == "JPEG" and original.size == (3000, 4000)
+    samples.assert_no_metadata(result.original)
+    # Turned 90° clockwise: the stored image's left (red) half is the top.
+    assert samples.is_reddish(original.getpixel((1500, 100))) and samples.is_bluish(original.getpixel((1500, 3900)))
+    sizes = {name: _open(payload).size for name, payload in result.variants.items()}
+    assert sizes == {"large": (1080, 1440), "medium": (540, 720), "small": (240, 320)}
+    for payload in result.variants.values():
+        samples.assert_no_metadata(payload)
+        im = _open(payload).convert("RGB")
+        assert samples.is_reddish(im.getpixel((im.width // 2, 2))) and samples.is_bluish(
+            im.getpixel((im.width // 2, im.height - 3))
+        )
+
+
 def test_portrait_png_variants_bound_the_height():
     data = samples.png_bytes(samples.two_tone(500, 1000))
     result = render_image(data, "png", max_pixels=MAX_PIXELS)
