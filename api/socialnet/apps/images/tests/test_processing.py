@@ -167,6 +167,24 @@ def test_turned_jpeg_original_keeps_its_colour_profile_and_variants_are_srgb():
         assert "icc_profile" not in _open(payload).info  # converted to sRGB
 
 
+@pytest.mark.parametrize(("width", "height"), [(2000, 1600), (3200, 1800)])
+def test_turned_jpeg_variants_from_both_shrink_filters(width, height):
+    # Under twice the largest variant (2000 px) Lanczos shrinks the turned image, from twice up (3200 px) a box.
+    data = samples.jpeg_with_gps(orientation=8, width=width, height=height)
+
+    result = render_image(data, "jpeg", max_pixels=MAX_PIXELS)
+
+    assert (result.width, result.height) == (height, width)
+    assert _open(result.original).size == (height, width)
+    large = _open(result.variants["large"]).convert("RGB")
+    assert large.size == (round(height * 1440 / width), 1440)
+    # Turned 90° counter-clockwise: the stored image's left (red) half ends up at the bottom.
+    assert samples.is_bluish(large.getpixel((large.width // 2, 10)))
+    assert samples.is_reddish(large.getpixel((large.width // 2, 1430)))
+    for payload in [result.original, *result.variants.values()]:
+        samples.assert_no_metadata(payload)
+
+
 def test_upright_jpeg_original_is_cleaned_losslessly():
     data = samples.jpeg_with_gps(orientation=1, width=64, height=48)
     result = render_image(data, "jpeg", max_pixels=MAX_PIXELS)
@@ -383,3 +401,4 @@ def test_jpeg_fast_path_keeps_only_the_fixed_jfif_fields_of_app0():
     assert original.count(b"\xff\xe0") == 1
     assert _open(original).tobytes() == _open(clean).tobytes()  # pixel data untouched
     assert _open(original).info.get("dpi") == (72, 72)
+
