@@ -14,11 +14,12 @@ WebP variants of 1440, 720 and 320 px on the long side, and a blurhash. Only the
 - naive: `Image.open().load()` at full size, `exif_transpose`, re-encode the original, then each variant resized
   from the full-size image.
 
-Each side runs in a fresh child process so its peak memory (max RSS) is its own. Rates are wall-clock; the CPU
-seconds per image are printed too, with the load average before and after, because on a shared machine the
-wall-clock ratio moves with whatever else runs while the CPU ratio moves much less. Two data sets: "upright"
-(EXIF orientation 1) and "rotated" (orientation 6, as many phones write), because a rotated original has to be
-decoded and re-encoded at full size by the pipeline too.
+Each side runs in a fresh child process so its peak memory (max RSS) is its own, with the worker's Pillow memory
+setting (`reuse_bitmap_memory()`: freed bitmap blocks kept for the next image) on both sides. Rates are
+wall-clock; the CPU seconds per image are printed too, with the load average before and after, because on a
+shared machine the wall-clock ratio moves with whatever else runs while the CPU ratio moves much less. Two data
+sets: "upright" (EXIF orientation 1) and "rotated" (orientation 6, as many phones write), because a rotated
+original has to be decoded and re-encoded at full size by the pipeline too.
 """
 
 from __future__ import annotations
@@ -128,6 +129,11 @@ def peak_rss_kb() -> int:
 
 def child(mode: str, paths: list[str]) -> None:
     """Runs in its own process: warm up on the first file, then time every file; report JSON on stdout."""
+    from apps.images.processing import reuse_bitmap_memory
+
+    # Both sides run with the media worker's process-wide Pillow memory setting (freed bitmap blocks are kept for
+    # the next image, as apps.images' ready() sets it), so the ratio compares the image work alone.
+    reuse_bitmap_memory()
     fn = run_pipeline if mode == "pipeline" else run_naive
     blobs = [Path(p).read_bytes() for p in paths]
     fn(blobs[0])  # imports, codec initialisation

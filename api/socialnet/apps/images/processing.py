@@ -401,6 +401,21 @@ def _encode(im: Image.Image, ext: str) -> bytes:
     return buf.getvalue()
 
 
+# Pillow allocates bitmaps in blocks and by default frees every one at once: each 12 MP photo then faults ~70 MB of
+# fresh pages in (decode, turn, resize), ~17 000 page faults and ~30 ms of kernel time per turned photo. Keeping
+# freed 1 MB blocks for the next image brings that to ~2 000 faults and ~7 ms; the price is that a worker process
+# holds on to up to BITMAP_CACHE_BLOCKS MB after its first large image (its peak memory does not grow: the same
+# blocks are reused).
+BITMAP_BLOCK_SIZE = 1 << 20
+BITMAP_CACHE_BLOCKS = 128
+
+
+def reuse_bitmap_memory() -> None:
+    """Process-wide: keep Pillow's freed bitmap blocks for the next image. Called once at start-up (apps.ready)."""
+    Image.core.set_block_size(BITMAP_BLOCK_SIZE)
+    Image.core.set_blocks_max(BITMAP_CACHE_BLOCKS)
+
+
 def render_image(data: bytes, fmt: str, *, max_pixels: int) -> RenderedImage:
     """Decode, orient, clean and resize. Deterministic: the same bytes always give the same files."""
     try:

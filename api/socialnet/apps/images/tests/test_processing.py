@@ -402,3 +402,8 @@ def test_jpeg_fast_path_keeps_only_the_fixed_jfif_fields_of_app0():
     assert _open(original).tobytes() == _open(clean).tobytes()  # pixel data untouched
     assert _open(original).info.get("dpi") == (72, 72)
 
+
+def test_processes_keep_freed_bitmap_blocks_for_the_next_image():
+    # Set by the images app at start-up (what the media worker runs): without it every photo faults its bitmaps in.
+    assert Image.core.get_block_size() == processing.BITMAP_BLOCK_SIZE
+    assert Image.core.get_blocks_max() == processing.BITMAP_CACHE_BLOCKS
