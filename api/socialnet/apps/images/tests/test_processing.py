@@ -227,6 +227,17 @@ def test_a_12_megapixel_upright_jpeg_decodes_at_three_eighths_scale():
     assert samples.is_reddish(large.getpixel((700, 540))) and samples.is_bluish(large.getpixel((740, 540)))
 
 
+@pytest.mark.parametrize(("mode", "colour"), [("L", 90), ("CMYK", (0, 200, 200, 0))])
+def test_grey_and_cmyk_jpegs_decode_at_three_eighths_too(mode, colour):
+    data = samples.jpeg_bytes(Image.new(mode, (4000, 3000), colour), progressive=True)
+    im = Image.open(io.BytesIO(data))
+    processing._jpeg_draft(im, 1440)
+    im.load()
+    assert (im.mode, im.size) == (mode, (1500, 1125))
+    result = render_image(data, "jpeg", max_pixels=MAX_PIXELS)
+    assert _open(result.variants["large"]).size == (1440, 1080)
+
+
 @pytest.mark.parametrize(("width", "height", "decoded"), [(3000, 2000, (1500, 1000)), (6000, 4000, (1500, 1000))])
 def test_jpeg_draft_keeps_pillow_scales_where_three_eighths_does_not_pay(width, height, decoded):
     # 3000 px at 3/8 (1125 px) would be smaller than the largest variant: 1/2. 6000 px: 1/4 is already enough.
