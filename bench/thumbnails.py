@@ -6,18 +6,20 @@
 Both sides produce the same outputs from each JPEG, with the same encoder settings: a metadata-free original,
 WebP variants of 1440, 720 and 320 px on the long side, and a blurhash. Only the way of getting there differs.
 
-- pipeline: `apps.images.processing.render_image`, exactly what the media worker runs (JPEG draft decode at the
-  DCT scale the largest variant needs, thumbnail() in place from the previous variant, lossless metadata strip
+- pipeline: `apps.images.processing.render_image`, exactly what the media worker runs (JPEG decode at the smallest
+  DCT scale that covers the largest variant, 3/8 for 12 MP, each smaller variant box-reduced then Lanczos-resized
+  from the previous one, lossless metadata strip
   of the original when no rotation is needed; when one is, one full-size decode and turn for the original and
   the variants shrunk from it by an integer reduction first).
 - naive: `Image.open().load()` at full size, `exif_transpose`, re-encode the original, then each variant resized
   from the full-size image.
 
-Each side runs in a fresh child process so its peak memory (max RSS) is its own. Rates are wall-clock; the CPU
-seconds per image are printed too, with the load average before and after, because on a shared machine the
-wall-clock ratio moves with whatever else runs while the CPU ratio moves much less. Two data sets: "upright"
-(EXIF orientation 1) and "rotated" (orientation 6, as many phones write), because a rotated original has to be
-decoded and re-encoded at full size by the pipeline too.
+Each side runs in a fresh child process so its peak memory (max RSS) is its own, with the worker's Pillow memory
+setting (`reuse_bitmap_memory()`: freed bitmap blocks kept for the next image) on both sides. Rates are
+wall-clock; the CPU seconds per image are printed too, with the load average before and after, because on a
+shared machine the wall-clock ratio moves with whatever else runs while the CPU ratio moves much less. Two data
+sets: "upright" (EXIF orientation 1) and "rotated" (orientation 6, as many phones write), because a rotated
+original has to be decoded and re-encoded at full size by the pipeline too.
 """
 
 from __future__ import annotations
@@ -127,6 +129,11 @@ def peak_rss_kb() -> int:
 
 def child(mode: str, paths: list[str]) -> None:
     """Runs in its own process: warm up on the first file, then time every file; report JSON on stdout."""
+    from apps.images.processing import reuse_bitmap_memory
+
+    # Both sides run with the media worker's process-wide Pillow memory setting (freed bitmap blocks are kept for
+    # the next image, as apps.images' ready() sets it), so the ratio compares the image work alone.
+    reuse_bitmap_memory()
     fn = run_pipeline if mode == "pipeline" else run_naive
     blobs = [Path(p).read_bytes() for p in paths]
     fn(blobs[0])  # imports, codec initialisation

@@ -18,7 +18,9 @@ class ImagesConfig(AppConfig):
         Image.MAX_IMAGE_PIXELS = settings.IMAGE_MAX_PIXELS
         warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
-        from . import processing  # noqa: F401  registers the HEIC opener when pillow-heif is installed
+        from . import processing  # also registers the HEIC opener when pillow-heif is installed
+
+        processing.reuse_bitmap_memory()
         from .serializers import IMAGE_PAYLOAD_COLUMNS, avatar_payload
         from .services import image_for_avatar
 

@@ -167,6 +167,24 @@ def test_turned_jpeg_original_keeps_its_colour_profile_and_variants_are_srgb():
         assert "icc_profile" not in _open(payload).info  # converted to sRGB
 
 
+@pytest.mark.parametrize(("width", "height"), [(2000, 1600), (3200, 1800)])
+def test_turned_jpeg_variants_from_both_shrink_filters(width, height):
+    # Under twice the largest variant (2000 px) Lanczos shrinks the turned image, from twice up (3200 px) a box.
+    data = samples.jpeg_with_gps(orientation=8, width=width, height=height)
+
+    result = render_image(data, "jpeg", max_pixels=MAX_PIXELS)
+
+    assert (result.width, result.height) == (height, width)
+    assert _open(result.original).size == (height, width)
+    large = _open(result.variants["large"]).convert("RGB")
+    assert large.size == (round(height * 1440 / width), 1440)
+    # Turned 90° counter-clockwise: the stored image's left (red) half ends up at the bottom.
+    assert samples.is_bluish(large.getpixel((large.width // 2, 10)))
+    assert samples.is_reddish(large.getpixel((large.width // 2, 1430)))
+    for payload in [result.original, *result.variants.values()]:
+        samples.assert_no_metadata(payload)
+
+
 def test_upright_jpeg_original_is_cleaned_losslessly():
     data = samples.jpeg_with_gps(orientation=1, width=64, height=48)
     result = render_image(data, "jpeg", max_pixels=MAX_PIXELS)
@@ -183,6 +201,71 @@ def test_variants_are_bounded_on_the_long_side_and_keep_the_aspect_ratio():
     assert sizes == {"large": (1440, 960), "medium": (720, 480), "small": (320, 213)}
     assert (result.width, result.height) == (3000, 2000)
     assert _open(result.original).size == (3000, 2000)
+
+
+def test_a_12_megapixel_upright_jpeg_decodes_at_three_eighths_scale():
+    # 4000 px at 1/4 would be too small for the 1440 px variant: Pillow's draft() alone decodes at 1/2 (2000 px);
+    # libjpeg-turbo's 3/8 scale gives 1500 px, so Lanczos has less to shrink.
+    data = samples.jpeg_bytes(samples.two_tone(4000, 3000))
+    im = Image.open(io.BytesIO(data))
+    processing._jpeg_draft(im, 1440)
+    im.load()
+    assert im.size == (1500, 1125)
+    assert samples.is_reddish(im.getpixel((10, 560))) and samples.is_reddish(im.getpixel((740, 560)))
+    assert samples.is_bluish(im.getpixel((760, 560))) and samples.is_bluish(im.getpixel((1490, 1120)))
+
+    result = render_image(
+        samples.jpeg_bytes(samples.two_tone(4000, 3000), exif=samples.gps_exif(orientation=1)),
+        "jpeg",
+        max_pixels=MAX_PIXELS,
+    )
+    sizes = {name: _open(payload).size for name, payload in result.variants.items()}
+    assert sizes == {"large": (1440, 1080), "medium": (720, 540), "small": (320, 240)}
+    for payload in [result.original, *result.variants.values()]:
+        samples.assert_no_metadata(payload)
+    large = _open(result.variants["large"]).convert("RGB")
+    assert samples.is_reddish(large.getpixel((700, 540))) and samples.is_bluish(large.getpixel((740, 540)))
+
+
+@pytest.mark.parametrize(("mode", "colour"), [("L", 90), ("CMYK", (0, 200, 200, 0))])
+def test_grey_and_cmyk_jpegs_decode_at_three_eighths_too(mode, colour):
+    data = samples.jpeg_bytes(Image.new(mode, (4000, 3000), colour), progressive=True)
+    im = Image.open(io.BytesIO(data))
+    processing._jpeg_draft(im, 1440)
+    im.load()
+    assert (im.mode, im.size) == (mode, (1500, 1125))
+    result = render_image(data, "jpeg", max_pixels=MAX_PIXELS)
+    assert _open(result.variants["large"]).size == (1440, 1080)
+
+
+@pytest.mark.parametrize(("width", "height", "decoded"), [(3000, 2000, (1500, 1000)), (6000, 4000, (1500, 1000))])
+def test_jpeg_draft_keeps_pillow_scales_where_three_eighths_does_not_pay(width, height, decoded):
+    # 3000 px at 3/8 (1125 px) would be smaller than the largest variant: 1/2. 6000 px: 1/4 is already enough.
+    im = Image.open(io.BytesIO(samples.jpeg_bytes(samples.two_tone(width, height))))
+    processing._jpeg_draft(im, 1440)
+    im.load()
+    assert im.size == decoded
+
+
+def test_a_turned_12_megapixel_jpeg_original_is_full_size_upright_and_clean():
+    data = samples.jpeg_with_gps(orientation=6, width=4000, height=3000)
+
+    result = render_image(data, "jpeg", max_pixels=MAX_PIXELS)
+
+    assert (result.width, result.height) == (3000, 4000)
+    original = _open(result.original)
+    assert original.format == "JPEG" and original.size == (3000, 4000)
+    samples.assert_no_metadata(result.original)
+    # Turned 90° clockwise: the stored image's left (red) half is the top.
+    assert samples.is_reddish(original.getpixel((1500, 100))) and samples.is_bluish(original.getpixel((1500, 3900)))
+    sizes = {name: _open(payload).size for name, payload in result.variants.items()}
+    assert sizes == {"large": (1080, 1440), "medium": (540, 720), "small": (240, 320)}
+    for payload in result.variants.values():
+        samples.assert_no_metadata(payload)
+        im = _open(payload).convert("RGB")
+        assert samples.is_reddish(im.getpixel((im.width // 2, 2))) and samples.is_bluish(
+            im.getpixel((im.width // 2, im.height - 3))
+        )
 
 
 def test_portrait_png_variants_bound_the_height():
@@ -329,3 +412,9 @@ def test_jpeg_fast_path_keeps_only_the_fixed_jfif_fields_of_app0():
     assert original.count(b"\xff\xe0") == 1
     assert _open(original).tobytes() == _open(clean).tobytes()  # pixel data untouched
     assert _open(original).info.get("dpi") == (72, 72)
+
+
+def test_processes_keep_freed_bitmap_blocks_for_the_next_image():
+    # Set by the images app at start-up (what the media worker runs): without it every photo faults its bitmaps in.
+    assert Image.core.get_block_size() == processing.BITMAP_BLOCK_SIZE
+    assert Image.core.get_blocks_max() == processing.BITMAP_CACHE_BLOCKS
