@@ -3,6 +3,8 @@ neither removed nor written by a deactivated account; a locked post's comments a
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db.models import Exists, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -32,16 +34,19 @@ def comment_visible_queryset(*, viewer: Viewer) -> QuerySet[Comment]:
 # What a thread shows of a comment and of its author (serializers.thread_payload): plain rows, not models. A page's
 # 20 comments and 20 authors instantiated as models (each __init__ walking every field of the model, a user's 25)
 # cost more Python than the rest of the fetch.
-_THREAD_COLUMNS = (
-    "id",
-    "post_id",
-    "parent_id",
-    "text",
-    "replies_count",
-    "created_at",
-    "edited_at",
-    *author_card_columns("author"),
-)
+@cache
+def _thread_columns() -> tuple[str, ...]:
+    # Built on first use: the avatar's columns are declared by the images app at start-up.
+    return (
+        "id",
+        "post_id",
+        "parent_id",
+        "text",
+        "replies_count",
+        "created_at",
+        "edited_at",
+        *author_card_columns("author"),
+    )
 
 
 def comment_thread_source(*, viewer: Viewer, post_id: int, parent_id: int | None = None) -> PreparedSource:
@@ -72,7 +77,7 @@ def comment_thread_source(*, viewer: Viewer, post_id: int, parent_id: int | None
         qs = hidden.exclude_from(comment_base_queryset(), "author_id").filter(post_is_open)
         qs = qs.filter(post_id=Param("post", post_id))
         qs = qs.filter(parent__isnull=True) if parent_id is None else qs.filter(parent_id=Param("parent", parent_id))
-        return exclude_filtered(qs, viewer, context="thread", now=now).values(*_THREAD_COLUMNS)
+        return exclude_filtered(qs, viewer, context="thread", now=now).values(*_thread_columns())
 
     top = "replies" if parent_id is not None else "top"
     return PreparedSource(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 
@@ -9,22 +11,22 @@ from apps.common.prepared import Param, PreparedSource
 from apps.posts.selectors import post_locked_expression, post_readable_q, post_visible_source
 from apps.safety.selectors import exclude_filtered, filter_values, hidden_and_muted_accounts
 from apps.users.models import User
+from apps.users.serializers import author_card_columns
 
 from .models import Notification
+
 
 # The row, and what the page shows of its actor (the card: name and avatar): the whole user row is ~35 columns, a
 # dozen of them timestamps, that every row would otherwise fetch, convert and instantiate. A deferred column is
 # still loaded on access (one query), never wrong.
-_PAGE_COLUMNS = (
-    # Every column of the row itself: a model without deferred fields is built faster.
-    *(field.name for field in Notification._meta.concrete_fields),
-    "actor__username",
-    "actor__avatar",
-    *(
-        f"actor__avatar__{name}"
-        for name in ("status", "width", "height", "blurhash", "alt_text", "storage_prefix", "original_ext")
-    ),
-)
+@cache
+def _page_columns() -> tuple[str, ...]:
+    # Built on first use: the avatar's columns are declared by the images app at start-up.
+    return (
+        # Every column of the row itself: a model without deferred fields is built faster.
+        *(field.name for field in Notification._meta.concrete_fields),
+        *author_card_columns("actor"),
+    )
 
 
 def _visible_source(user: User) -> PreparedSource:
@@ -71,7 +73,7 @@ def notification_list_source(*, user: User) -> PreparedSource:
     def page(qs: QuerySet[Notification]) -> QuerySet[Notification]:
         return (
             qs.select_related("actor", "actor__avatar")
-            .only(*_PAGE_COLUMNS)
+            .only(*_page_columns())
             .annotate(
                 post_text=F("post__text"),
                 comment_text=F("comment__text"),

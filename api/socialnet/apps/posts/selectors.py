@@ -3,6 +3,8 @@ notifications, images) starts from `post_visible_queryset`, so "who may see what
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -25,6 +27,7 @@ from apps.safety.selectors import (
     muted_accounts,
 )
 from apps.users.models import User
+from apps.users.serializers import author_card_columns
 from apps.users.visibility import EMPTY, AccountSet
 
 from .models import Post
@@ -107,17 +110,15 @@ def post_page_extras(post: Post) -> Post:
 # What a post object needs of its author (the card and whether the account is private) and of the author's avatar:
 # the whole user and image rows are ~50 columns, a dozen of them timestamps, that every row of every page would
 # otherwise fetch, convert and instantiate. A deferred column is still loaded on access (one query), never wrong.
-_PAGE_COLUMNS = (
-    *(field.name for field in Post._meta.concrete_fields),
-    "author__username",
-    "author__is_active",
-    "author__is_private",
-    "author__avatar",
-    *(
-        f"author__avatar__{name}"
-        for name in ("status", "width", "height", "blurhash", "alt_text", "storage_prefix", "original_ext")
-    ),
-)
+@cache
+def _page_columns() -> tuple[str, ...]:
+    # Built on first use: the avatar's columns are declared by the images app at start-up.
+    return (
+        *(field.name for field in Post._meta.concrete_fields),
+        *author_card_columns("author"),
+        "author__is_active",
+        "author__is_private",
+    )
 
 
 class _PostPageQuerySet(QuerySet):
@@ -136,7 +137,7 @@ def _post_rows(page_extras: bool) -> QuerySet[Post]:
         (_PostPageQuerySet(model=Post) if page_extras else Post.objects.all())
         .filter(removed_at__isnull=True, author__is_active=True)
         .select_related("author", "author__avatar")
-        .only(*_PAGE_COLUMNS)
+        .only(*_page_columns())
     )
 
 

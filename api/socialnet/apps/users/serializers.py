@@ -32,10 +32,6 @@ def author_payload(user: User, *, request=None) -> dict:
     return {"id": user.pk, "username": user.username, "avatar": avatar_handler().payload(user, request=request)}
 
 
-# The avatar's columns its image payload reads (apps.images.serializers.image_payload).
-_AVATAR_COLUMNS = ("status", "width", "height", "blurhash", "alt_text", "storage_prefix", "original_ext")
-
-
 def author_card_columns(path: str) -> tuple[str, ...]:
     """The columns the card of the user at `path` (e.g. "author") reads: for `.only()` next to
     `select_related(path, f"{path}__avatar")`, or for a `values()` row (`author_payload_from_row`). A whole user
@@ -45,7 +41,7 @@ def author_card_columns(path: str) -> tuple[str, ...]:
         f"{path}__id",
         f"{path}__username",
         f"{path}__avatar",
-        *(f"{path}__avatar__{name}" for name in _AVATAR_COLUMNS),
+        *(f"{path}__avatar__{name}" for name in avatar_handler().columns),
     )
 
 
@@ -66,7 +62,7 @@ def author_payload_from_row(row: dict, path: str, *, request=None) -> dict:
     if avatar_id is not None:
         # The image model belongs to the images app, above users: reached through the relation, never imported.
         image_model = User._meta.get_field("avatar").related_model
-        columns = {"id": avatar_id, **{name: row[f"{path}__avatar__{name}"] for name in _AVATAR_COLUMNS}}
+        columns = {"id": avatar_id, **{name: row[f"{path}__avatar__{name}"] for name in avatar_handler().columns}}
         # from_db() takes the values in the model's field order, the others deferred.
         names = [f.attname for f in image_model._meta.concrete_fields if f.attname in columns]
         avatar = image_model.from_db(None, names, [columns[name] for name in names])
