@@ -99,18 +99,11 @@ PUBLIC_PROFILE_FIELDS = [
 ]
 
 
-# The user columns `public_payload` reads (the id aside; `premium_until` makes `is_premium`).
+# The user columns `public_payload` reads: the fields, but for the id (always loaded), what the selectors annotate
+# (`is_following`) and `is_premium`, which `premium_until` makes.
 _PUBLIC_PROFILE_COLUMNS = (
-    "username",
-    "first_name",
-    "last_name",
-    "bio",
-    "avatar",
-    "followers_count",
-    "following_count",
-    "posts_count",
+    *(name for name in PUBLIC_PROFILE_FIELDS if name not in ("id", "is_premium", "is_following")),
     "premium_until",
-    "is_private",
 )
 
 
