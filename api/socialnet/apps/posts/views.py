@@ -24,9 +24,11 @@ class PostListView(GenericAPIView):
         responses=PostSerializer(many=True),
     )
     def get(self, request):
-        query = PostListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        author = query.validated_data.get("author")
+        author = None
+        if "author" in request.query_params:  # a serializer is built only when there is something to check
+            query = PostListQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            author = query.validated_data.get("author")
         page = self.paginate_queryset(selectors.post_list_source(viewer=request.user, author_username=author))
         return self.get_paginated_response(PostSerializer(page, many=True, context={"request": request}).data)
 
