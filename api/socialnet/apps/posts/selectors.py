@@ -8,7 +8,18 @@ from functools import cache
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import BooleanField, Exists, Expression, ExpressionWrapper, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Exists,
+    Expression,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Lower
 from django.db.models.query import ModelIterable
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -309,7 +320,11 @@ def post_list_source(*, viewer: Viewer, author_username: str | None = None) -> P
     return source.refine(
         ("author",),
         {"author": author_username},
-        lambda qs: qs.filter(author__username__iexact=Param("author", author_username)),
+        # lower() = lower(): the expression of the unique index on names (and `__iexact` would quote a Param's
+        # placeholder as a LIKE pattern on SQLite).
+        lambda qs: qs.alias(author_lower=Lower("author__username")).filter(
+            author_lower=Lower(Param("author", author_username, output_field=CharField()))
+        ),
     )
 
 
