@@ -250,6 +250,14 @@ def retry_after(window: Window) -> int:
     return max(1, math.ceil(window.reset_at - time.time()))
 
 
+def rate_limit_headers(window: Window) -> list[tuple[str, str]]:
+    return [
+        ("X-RateLimit-Limit", str(window.item.amount)),
+        ("X-RateLimit-Remaining", str(window.remaining)),
+        ("X-RateLimit-Reset", str(math.ceil(window.reset_at))),
+    ]
+
+
 def reported_window(windows: list[Window]) -> Window | None:
     """The window the headers describe: the one that refused the request, else the closest to refusing it."""
     refused = [window for window in windows if not window.allowed]
