@@ -33,8 +33,9 @@ from .upstream import relay, request_line_too_long, send
 logger = logging.getLogger(__name__)
 
 COUNTED_WINDOWS = "gateway.counted_windows"
-# The gateway's own routes (app/routes/health.py), with or without a trailing slash as the router matches them.
-OWN_PATHS = frozenset({"/healthz", "/healthz/", "/readyz", "/readyz/"})
+# The gateway's own routes (app/routes/health.py). The router also matches them with extra slashes ("//healthz/"):
+# any path that names them goes to Flask, which is never wrong, only slower.
+OWN_PATH_NAMES = frozenset({"healthz", "readyz"})
 
 
 class _Relay:
@@ -72,7 +73,7 @@ class FastPath:
             return False
         if environ.get("CONTENT_LENGTH") or "HTTP_TRANSFER_ENCODING" in environ:
             return False
-        if environ.get("PATH_INFO", "") in OWN_PATHS:
+        if environ.get("PATH_INFO", "").strip("/") in OWN_PATH_NAMES:
             return False
         config = self.gw.config
         if config.cors_origins and "HTTP_ORIGIN" in environ:
