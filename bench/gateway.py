@@ -9,8 +9,9 @@ every feature on: introspection, rate limits on Redis, request ids, streaming; a
 pass-through proxy (`bare_proxy_app` below: Flask and one pooled requests.Session, gunicorn gthread 2 x 4, nothing
 else) on free loopback ports, creates a user and an access token, then for each concurrency level alternates rounds
 direct / bare proxy / gateway (bounded by --requests per round and --duration seconds per round) and prints
-requests/s, throughput ratios, latency percentiles and the added latency at p50 and p99 of both proxies, with the
-load average of the machine next to the figures. The last line is
+requests/s, throughput ratios, latency percentiles, the CPU per request of each target's processes and of Django
+behind it, and the added latency at p50 and p99 of both proxies, with the load average of the machine next to the
+figures. The last line is
 `gateway_added_p50_ratio=<worst over the levels> throughput_ratio_8=<gateway / direct at 8 clients>`.
 Everything stops by itself; only loopback addresses are used.
 """
@@ -279,15 +280,18 @@ def main() -> None:
         print(f"GET {PATH} with a bearer token; " + ", ".join(f"{name} {url}" for name, url in urls.items()))
         print(f"{args.rounds} alternating rounds of <= {args.requests} requests / {args.duration:.0f}s per target")
         print(f"{'clients':>7} {'target':>10} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7}"
-              f" {'CPU ms/req':>10}")  # fmt: skip
+              f" {'CPU ms/req':>10} {'Django CPU ms/req':>17}")  # fmt: skip
         for clients in args.clients:
             results: dict[str, tuple[list[float], float]] = {name: ([], 0.0) for name in targets}
             cpu = dict.fromkeys(targets, 0.0)
+            django_cpu = dict.fromkeys(targets, 0.0)  # Django's own CPU in each target's rounds
             for _ in range(args.rounds):
                 for name in targets:
                     before = group_cpu_seconds(stack.pgids[name])
+                    django_before = group_cpu_seconds(stack.pgids["direct"])
                     latencies, wall = run_round(urls[name], token, clients, args.requests, args.duration)
                     cpu[name] += group_cpu_seconds(stack.pgids[name]) - before
+                    django_cpu[name] += group_cpu_seconds(stack.pgids["direct"]) - django_before
                     results[name] = (results[name][0] + latencies, results[name][1] + wall)
             summary = {}
             for name, (latencies, wall) in results.items():
@@ -295,8 +299,9 @@ def main() -> None:
                 p50, p90, p99 = (percentile(latencies, q) * 1000 for q in (50, 90, 99))
                 summary[name] = (rps, p50, p99)
                 per_request = cpu[name] / len(latencies) * 1000
+                django_per_request = django_cpu[name] / len(latencies) * 1000
                 print(f"{clients:>7} {name:>10} {len(latencies):>8} {rps:>7.0f} {p50:>7.2f} {p90:>7.2f} {p99:>7.2f}"
-                      f" {per_request:>10.2f}")  # fmt: skip
+                      f" {per_request:>10.2f} {django_per_request:>17.2f}")  # fmt: skip
             direct_rps, direct_p50, direct_p99 = summary["direct"]
             added = {}
             for name in ("bare proxy", "gateway"):

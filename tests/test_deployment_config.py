@@ -489,7 +489,7 @@ def _gunicorn_settings(path: str) -> dict:
 def test_django_server_admits_whatever_the_gateway_forwards():
     """Past its limits gunicorn answers with an HTML page before Django runs: a request the gateway accepted must
     never meet one (issue 16: request lines of 4-8 KB got an HTML 414 from Django's server)."""
-    from app.routes.proxy import MAX_UPSTREAM_REQUEST_LINE
+    from app.upstream import MAX_UPSTREAM_REQUEST_LINE
 
     gateway = _gunicorn_settings("api_gateway/gunicorn.conf.py")
     django = _gunicorn_settings("api/socialnet/gunicorn.conf.py")

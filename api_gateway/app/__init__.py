@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 
 from flask import Flask, Response, g, request
@@ -12,8 +11,9 @@ from .auth import IntrospectionUnavailable, bearer_token, token_key
 from .config import GatewayConfig
 from .errors import json_error, register_error_handlers
 from .extensions import Gateway, gateway
+from .fastpath import COUNTED_WINDOWS, FastPath
 from .forwarding import client_ip, request_id_for
-from .limits import reported_window, retry_after
+from .limits import rate_limit_headers, reported_window, retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ def create_app(config: GatewayConfig | None = None) -> Flask:
     app.before_request(_authenticate)
     app.after_request(_finish_response)
     app.teardown_request(_close_spool)
+    # Ordinary bodiless GETs and HEADs skip Flask; anything else (or anything unusual) reaches it as before.
+    app.wsgi_app = FastPath(app.wsgi_app, gw)
 
     if not config.introspection_enabled:
         logger.warning(
@@ -107,10 +109,13 @@ def _bearer() -> str | None:
 def _rate_limit():
     if request.endpoint in GATEWAY_PATHS:
         return None
-    token = _bearer()
-    windows = gateway().limits.hit(
-        method=request.method, path=request.path, ip=_client_ip(), token_key=token_key(token) if token else None
-    )
+    # Already counted when the fast path handed the request over (app/fastpath.py): never count twice.
+    windows = request.environ.get(COUNTED_WINDOWS)
+    if windows is None:
+        token = _bearer()
+        windows = gateway().limits.hit(
+            method=request.method, path=request.path, ip=_client_ip(), token_key=token_key(token) if token else None
+        )
     g.rate_limit = window = reported_window(windows)
     if window is not None and not window.allowed:
         return json_error(
@@ -168,9 +173,8 @@ def _finish_response(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id") or request_id_for(request)
     window = g.get("rate_limit")
     if window is not None:
-        response.headers["X-RateLimit-Limit"] = str(window.item.amount)
-        response.headers["X-RateLimit-Remaining"] = str(window.remaining)
-        response.headers["X-RateLimit-Reset"] = str(math.ceil(window.reset_at))
+        for name, value in rate_limit_headers(window):
+            response.headers[name] = value
     origin = _cors_origin()
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin

@@ -126,6 +126,10 @@ class CachedIntrospectionValidator(IntrospectTokenValidator):
         return ttl
 
     def validate_token(self, token, scopes, request):
+        if token.get("active") is not True:
+            # Authlib reads token["active"] and raises KeyError (a 500) for an answer without it; RFC 7662 makes
+            # `active` required, so an answer without it vouches for nothing.
+            raise InvalidTokenError(realm=self.realm)
         super().validate_token(token, scopes, request)
         exp = token.get("exp")
         if isinstance(exp, int | float) and exp <= time.time():
@@ -135,6 +139,18 @@ class CachedIntrospectionValidator(IntrospectTokenValidator):
         """True for an active, unexpired token; raises IntrospectionUnavailable when Django cannot tell.
         `before_asking` runs only on a cache miss, right before Django would be asked."""
         result = self.introspect_token(token_string, before_asking)
+        try:
+            self.validate_token(result, None, None)
+        except InvalidTokenError:
+            return False
+        return True
+
+    def known_active(self, key: str) -> bool:
+        """Whether this process's own memory already vouches for the token (its token_key): no Redis, no Django.
+        False means "ask is_active()", not "inactive"."""
+        result = self.cache.memory.get(key)
+        if result is None:
+            return False
         try:
             self.validate_token(result, None, None)
         except InvalidTokenError:

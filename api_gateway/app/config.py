@@ -100,6 +100,8 @@ class GatewayConfig:
     ratelimit_enabled: bool = True
     ratelimit_strategy: str = "fixed-window"
     ratelimit_key_prefix: str = "gw"
+    # Hits of a counter a process reserves in one Redis call and spends locally (app/limits.py); 1: no leases.
+    ratelimit_lease: int = 10
     limit_token: str = "300 per 5 minutes"
     limit_anon: str = "300 per 5 minutes"
     limit_signup: str = "5 per 30 minutes"
@@ -153,6 +155,7 @@ class GatewayConfig:
             ratelimit_enabled=env.get("GATEWAY_RATELIMIT_ENABLED", "true").strip().lower() not in ("0", "false", "no"),
             ratelimit_strategy=env.get("GATEWAY_RATELIMIT_STRATEGY", "").strip() or cls.ratelimit_strategy,
             ratelimit_key_prefix=env.get("GATEWAY_RATELIMIT_KEY_PREFIX", "").strip() or cls.ratelimit_key_prefix,
+            ratelimit_lease=_int(env, "GATEWAY_RATELIMIT_LEASE", cls.ratelimit_lease, minimum=1),
             limit_token=env.get("GATEWAY_LIMIT_TOKEN", "").strip() or cls.limit_token,
             limit_anon=env.get("GATEWAY_LIMIT_ANON", "").strip() or cls.limit_anon,
             limit_signup=env.get("GATEWAY_LIMIT_SIGNUP", "").strip() or cls.limit_signup,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -26,9 +27,13 @@ MESSAGES = {
 }
 
 
+def error_body(status: int, detail: str | None = None) -> bytes:
+    """The JSON body of an error answer (also written by the fast path, app/fastpath.py, without Flask)."""
+    return json.dumps({"detail": detail or MESSAGES.get(status, "Error.")}).encode() + b"\n"
+
+
 def json_error(status: int, detail: str | None = None, *, headers: dict | None = None) -> Response:
-    response = jsonify(detail=detail or MESSAGES.get(status, "Error."))
-    response.status_code = status
+    response = Response(error_body(status, detail), status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

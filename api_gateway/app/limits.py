@@ -6,19 +6,33 @@
   (POST /o/token/, POST /accounts/login/, POST /admin/login/), on top of the general one;
 - per client IP for tokens that turned out invalid, so random tokens cannot buy fresh buckets.
 
-Counters live in Redis so every gateway process shares them. With the default fixed-window strategy a request
-costs one Redis round trip for all of its limits: one Lua call increments every counter that applies and returns
-the counts and their remaining lives, from which the X-RateLimit-* headers are written. (Flask-Limiter, used
-before, cost about 1 ms of CPU per request in its own bookkeeping, a third of the gateway's.) The other strategies
-go through the `limits` library's own storage, a few round trips per limit. If Redis is down (or REDIS_URL is
-unset) each process counts in its own memory for a while: limits stay enforced, per process, and no request fails
-because of Redis.
+Counters live in Redis so every gateway process shares them. With the default fixed-window strategy one Lua call
+increments every counter that applies to a request and returns the counts and their remaining lives, from which
+the X-RateLimit-* headers are written. (Flask-Limiter, used before, cost about 1 ms of CPU per request in its own
+bookkeeping, a third of the gateway's.) The other strategies go through the `limits` library's own storage, a few
+round trips per limit. If Redis is down (or REDIS_URL is unset) each process counts in its own memory for a
+while: limits stay enforced, per process, and no request fails because of Redis.
+
+Leases (fixed window, GATEWAY_RATELIMIT_LEASE > 1): while a window has plenty left, the Lua call reserves a block
+of `lease` hits for the calling process instead of one, and that process spends the block locally: a busy token
+costs one Redis round trip per `lease` requests instead of one per request. The tradeoff, bounded by the lease:
+- never more than the limit: every hit spent is one reserved in Redis, within the window it was reserved in
+  (a block dies with its window);
+- a client whose requests spread over several processes can get its 429 from one process while another still
+  holds reserved hits, i.e. up to (processes - 1) x (lease - 1) requests early, and up to that many reserved hits
+  can go unspent when the window ends;
+- X-RateLimit-Remaining is the count when the block was reserved minus what this process spent since: it does
+  not see other processes' hits until its next block.
+Blocks are reserved only while more than LEASE_HEADROOM leases are left in the window: the last hits before a
+limit are counted one by one in Redis, exactly as without leases, so small limits (sign-up, login, bad tokens)
+are never leased and the 429 of a single client on a single process comes at exactly the limit.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -36,20 +50,30 @@ SIGNUP_PATHS = frozenset({"/users/create/"})
 # admin site is not the one door left open to password guessing.
 LOGIN_PATHS = frozenset({"/o/token/", "/accounts/login/", "/admin/login/"})
 
-# For each key: INCR, start the window (EXPIRE) on its first hit, and return the count and the remaining life,
-# every key in the same round trip.
+# For each key: reserve `grant` hits (the lease asked for while more than ARGV headroom x lease are left, else one),
+# start the window (PEXPIRE) on its first hit, and return the count, the window's remaining life (ms) and the
+# grant, every key in the same round trip. ARGV: headroom, then window ms, limit, lease for each key.
 HIT_ALL = """
+local headroom = tonumber(ARGV[1])
 local result = {}
 for i, key in ipairs(KEYS) do
-    local current = redis.call('incr', key)
-    if current == 1 then
-        redis.call('expire', key, ARGV[i])
+    local window_ms, amount, lease = tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+    local grant = 1
+    if lease > 1 and amount - tonumber(redis.call('get', key) or '0') > lease * headroom then
+        grant = lease
     end
-    result[2 * i - 1] = current
-    result[2 * i] = redis.call('ttl', key)
+    local current = redis.call('incrby', key, grant)
+    if current == grant then
+        redis.call('pexpire', key, window_ms)
+    end
+    result[3 * i - 2] = current
+    result[3 * i - 1] = redis.call('pttl', key)
+    result[3 * i] = grant
 end
 return result
 """
+# Blocks are reserved only while more than this many blocks are left in the window (see the module docstring).
+LEASE_HEADROOM = 4
 
 
 @dataclass(frozen=True)
@@ -62,21 +86,63 @@ class Window:
     allowed: bool
 
 
-class _Shared:
-    """Fixed windows on Redis, every counter of a request in one Lua call."""
+@dataclass
+class _Lease:
+    """Hits of one counter reserved in Redis by this process: slots `next` to `last` of the window."""
 
-    def __init__(self, client: redis.Redis):
+    next: int
+    last: int
+    reset_at: float  # epoch seconds, for the headers
+    expires: float  # time.monotonic() at which the window (and so the block) ends
+
+
+class _Shared:
+    """Fixed windows on Redis, every counter of a request in one Lua call, hits reserved in leases (see above)."""
+
+    def __init__(self, client: redis.Redis, lease: int = 1):
         self.client = client
         self.script = client.register_script(HIT_ALL)
+        self.lease = lease
+        self._leases: dict[str, _Lease] = {}
+        self._lock = threading.Lock()
 
-    def hit(self, hits: list[tuple[RateLimitItem, str]]) -> list[Window]:
-        keys = [key for _, key in hits]
-        flat = self.script(keys=keys, args=[item.get_expiry() for item, _ in hits])
-        now = time.time()
-        windows = []
-        for index, (item, _) in enumerate(hits):
-            count, ttl = int(flat[2 * index]), max(int(flat[2 * index + 1]), 0)
-            windows.append(Window(item, max(item.amount - count, 0), now + ttl, count <= item.amount))
+    def _spend_leased(self, item: RateLimitItem, key: str, now: float) -> Window | None:
+        lease = self._leases.get(key)
+        if lease is None or lease.next > lease.last or lease.expires <= now:
+            return None
+        slot = lease.next
+        lease.next += 1
+        return Window(item, max(item.amount - slot, 0), lease.reset_at, slot <= item.amount)
+
+    def hit(self, hits: list[tuple[RateLimitItem, str]], lease: bool = True) -> list[Window]:
+        """`lease=False` counts every hit in Redis (bad tokens: their peek must see every hit at once)."""
+        windows: list[Window | None] = [None] * len(hits)
+        if lease and self.lease > 1:
+            now = time.monotonic()
+            with self._lock:
+                for index, (item, key) in enumerate(hits):
+                    windows[index] = self._spend_leased(item, key, now)
+        missing = [index for index, window in enumerate(windows) if window is None]
+        if not missing:
+            return windows
+        size = self.lease if lease else 1
+        args = [LEASE_HEADROOM]
+        for index in missing:
+            item = hits[index][0]
+            args += [item.get_expiry() * 1000, item.amount, size]
+        flat = self.script(keys=[hits[index][1] for index in missing], args=args)
+        now, wall = time.monotonic(), time.time()
+        with self._lock:
+            for position, index in enumerate(missing):
+                item, key = hits[index]
+                count, ttl_ms, grant = (int(value) for value in flat[3 * position : 3 * position + 3])
+                seconds = max(ttl_ms, 0) / 1000
+                slot = count - grant + 1  # the first reserved hit is this request's
+                windows[index] = Window(item, max(item.amount - slot, 0), wall + seconds, slot <= item.amount)
+                if grant > 1:
+                    self._leases[key] = _Lease(slot + 1, count, wall + seconds, now + seconds)
+                elif key in self._leases:
+                    del self._leases[key]
         return windows
 
     def peek(self, item: RateLimitItem, key: str) -> Window:
@@ -93,8 +159,8 @@ class _Strategy:
     def __init__(self, limiter: RateLimiter):
         self.limiter = limiter
 
-    def hit(self, hits: list[tuple[RateLimitItem, str]]) -> list[Window]:
-        windows = []
+    def hit(self, hits: list[tuple[RateLimitItem, str]], lease: bool = True) -> list[Window]:
+        windows = []  # `lease` is for _Shared: these strategies count every hit where they store it
         for item, key in hits:
             allowed = self.limiter.hit(item, key)
             stats = self.limiter.get_window_stats(item, key)
@@ -134,7 +200,7 @@ class RateLimits:
         if config.redis_url:
             options = {"socket_timeout": config.redis_timeout, "socket_connect_timeout": config.redis_timeout}
             if config.ratelimit_strategy == "fixed-window":
-                self.shared = _Shared(redis.Redis.from_url(config.redis_url, **options))
+                self.shared = _Shared(redis.Redis.from_url(config.redis_url, **options), config.ratelimit_lease)
             else:
                 self.shared = _Strategy(strategy(storage_from_string(config.redis_url, **options)))
         self._down_until = 0.0
@@ -176,11 +242,20 @@ class RateLimits:
 
     def bad_token_seen(self, ip: str) -> None:
         if self.enabled:
-            self._run("hit", [(self.bad_token, self._key("badtoken", ip, self.bad_token))])
+            # Never leased: bad_tokens_retry_after reads the count in Redis, which must hold every hit.
+            self._run("hit", [(self.bad_token, self._key("badtoken", ip, self.bad_token))], False)
 
 
 def retry_after(window: Window) -> int:
     return max(1, math.ceil(window.reset_at - time.time()))
+
+
+def rate_limit_headers(window: Window) -> list[tuple[str, str]]:
+    return [
+        ("X-RateLimit-Limit", str(window.item.amount)),
+        ("X-RateLimit-Remaining", str(window.remaining)),
+        ("X-RateLimit-Reset", str(math.ceil(window.reset_at))),
+    ]
 
 
 def reported_window(windows: list[Window]) -> Window | None:

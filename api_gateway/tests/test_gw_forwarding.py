@@ -304,6 +304,40 @@ def test_valid_token_reaches_the_upstream_with_its_header(recorded_gateway, reco
     assert recorder.last("/private/")["headers"]["Authorization"] == f"Bearer {token}"
 
 
+def test_fast_path_forwards_and_answers_like_the_flask_path(recorded_gateway, recorder, token_for):
+    """The first GET of a token goes through Flask (the token is checked); the next ones take the fast path
+    (app/fastpath.py). The upstream must see the same request and the client the same kind of answer."""
+    auth = {"Authorization": f"Bearer {token_for(UserFactory())}", "X-Request-ID": "req-1"}
+    answers, seen = [], []
+    for _ in range(2):
+        answers.append(requests.get(f"{recorded_gateway.url}/same/?a=1&a=2", headers=auth))
+        seen.append(recorder.last("/same/"))
+    flask, fast = answers
+    assert [flask.status_code, fast.status_code] == [200, 200]
+    assert flask.json() == fast.json()
+    assert fast.headers["X-Request-ID"] == "req-1"
+    assert int(fast.headers["X-RateLimit-Remaining"]) == int(flask.headers["X-RateLimit-Remaining"]) - 1
+    assert {name for name in flask.headers if name.lower() != "date"} == {
+        name for name in fast.headers if name.lower() != "date"
+    }
+    assert seen[0]["target"] == seen[1]["target"] == "/same/?a=1&a=2"
+    assert dict(seen[0]["headers"]) == dict(seen[1]["headers"])
+
+    head = requests.head(f"{recorded_gateway.url}/same/", headers=auth)
+    assert head.status_code == 200 and head.content == b""
+    assert recorder.last("/same/")["method"] == "HEAD"
+
+
+@pytest.mark.parametrize("path", ["/healthz/", "//healthz", "/readyz/"])
+def test_the_gateways_own_paths_are_never_forwarded(recorded_gateway, recorder, path):
+    before = recorder.count()
+    response = requests.get(f"{recorded_gateway.url}{path}")
+    assert response.json()["status"] in ("ok", "ready", "unavailable")
+    assert recorder.count() == before + (1 if "readyz" in path else 0)  # readyz asks the upstream's /health/ only
+    if "readyz" in path:
+        assert recorder.last("/health/")
+
+
 def test_cors_preflight_answered_at_the_edge(recorded_gateway, recorder):
     before = recorder.count()
     response = requests.options(

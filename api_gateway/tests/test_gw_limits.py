@@ -123,6 +123,49 @@ def test_redis_down_falls_back_to_per_process_limits_and_cache(start_gateway, re
     assert gateway.app.extensions["gateway"].cache.backend == "memory (redis down)"
 
 
+def _redis_counts(prefix: str) -> list[int]:
+    import os
+
+    import redis
+
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    return [int(client.get(key)) for key in client.scan_iter(f"*{prefix}*")]
+
+
+def test_a_leased_block_is_spent_locally_with_exact_headers(start_gateway, recorder):
+    """Lease 5, 30 per minute: blocks of 5 are reserved while more than 4 blocks (20) are left, then hits are
+    counted one by one; one process sees exact X-RateLimit-Remaining and its 429 at exactly the limit."""
+    prefix = "gwtest-lease-" + str(time.time_ns())
+    gateway = start_gateway(
+        upstream_url=recorder.url, limit_anon="30 per minute", ratelimit_key_prefix=prefix, ratelimit_lease=5
+    )
+    first = requests.get(f"{gateway.url}/lease/")
+    assert first.headers["X-RateLimit-Remaining"] == "29"
+    assert _redis_counts(prefix) == [5], "the first request did not reserve a block"
+    answers = [requests.get(f"{gateway.url}/lease/") for _ in range(30)]
+    assert [a.status_code for a in answers] == [200] * 29 + [429]
+    assert [int(a.headers["X-RateLimit-Remaining"]) for a in answers[:29]] == list(range(28, -1, -1))
+    assert _redis_counts(prefix) == [31], "hits past the headroom were not counted one by one"
+
+
+def test_leases_never_admit_more_than_the_limit_across_processes(start_gateway, recorder):
+    """Two processes sharing the counter: the one holding an unspent block still spends it after the other is
+    refused (a 429 up to (processes - 1) x (lease - 1) early, as documented), and no more than the limit pass."""
+    prefix = "gwtest-lease2-" + str(time.time_ns())
+    first, second = (
+        start_gateway(
+            upstream_url=recorder.url, limit_anon="30 per minute", ratelimit_key_prefix=prefix, ratelimit_lease=5
+        )
+        for _ in range(2)
+    )
+    assert requests.get(f"{first.url}/lease/").status_code == 200  # reserves slots 1-5, spends 1
+    from_second = [requests.get(f"{second.url}/lease/").status_code for _ in range(27)]
+    assert from_second == [200] * 25 + [429] * 2  # slots 6-30: refused while `first` holds 2-5
+    from_first = [requests.get(f"{first.url}/lease/").status_code for _ in range(6)]
+    assert from_first == [200] * 4 + [429] * 2
+    assert sum(status == 200 for status in [200, *from_second, *from_first]) == 30
+
+
 def test_embedded_mode_without_redis_url(start_gateway, recorder):
     gateway = start_gateway(upstream_url=recorder.url, redis_url="", limit_anon="1 per minute")
     assert requests.get(f"{gateway.url}/embedded/").status_code == 200
@@ -188,6 +231,7 @@ def test_config_from_env_defaults():
     assert config.limit_login == "25 per 5 minutes"
     assert config.introspection_cache_seconds == 30
     assert config.redis_url == ""
+    assert config.ratelimit_lease == 10
 
 
 def test_config_from_env_values():
@@ -217,6 +261,7 @@ def test_config_from_env_values():
         {"GATEWAY_MAX_BODY_BYTES": "lots"},
         {"GATEWAY_READ_TIMEOUT": "-1"},
         {"GATEWAY_CORS_ORIGINS": "https://a.example/path"},
+        {"GATEWAY_RATELIMIT_LEASE": "0"},
     ],
 )
 def test_config_rejects_bad_values(env):

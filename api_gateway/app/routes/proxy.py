@@ -12,20 +12,19 @@ from collections.abc import Iterator
 from typing import IO
 from urllib.parse import parse_qs
 
-import urllib3
 from flask import Blueprint, Response, g, request
-from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import HTTPError, ReadTimeoutError
 
 from ..errors import json_error
 from ..extensions import gateway, upstream_path
 from ..forwarding import downstream_response_headers, request_target, upstream_request_headers
+from ..upstream import CHUNK, MAX_UPSTREAM_REQUEST_LINE, RETRYABLE_METHODS, relay, request_line_too_long, send
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("proxy", __name__)
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-CHUNK = 64 * 1024
 # Chunked uploads have no length to announce; they are spooled (memory up to this, then a temp file) so Django,
 # which needs a Content-Length, still gets one.
 SPOOL_IN_MEMORY = 1024 * 1024
@@ -34,14 +33,6 @@ REVOKE_BODY_MAX = 64 * 1024
 # Deeper JSON than this is refused before it is parsed: Python's parser recurses per level, and 10 KB of "[" is
 # enough to exhaust its stack (a RecursionError, which used to surface as a 500).
 MAX_JSON_DEPTH = 64
-# The longest request line Django's server accepts (limit_request_line in api/socialnet/gunicorn.conf.py, gunicorn's
-# maximum; tests/test_deployment_config.py keeps them equal). The gateway's own server stops longer lines, but the
-# target is re-encoded on the way ("|" becomes "%7C"), so a line it accepted can grow past Django's limit: refused
-# here in JSON rather than by Django's server with an HTML page.
-MAX_UPSTREAM_REQUEST_LINE = 8190
-# Safe to send twice (RFC 9110 §9.2.2) and, without a body, cheap to replay: the only requests the gateway retries
-# when a pooled keep-alive connection turns out to have been closed by the upstream in the meantime.
-RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class BodyTooLarge(Exception):
@@ -242,43 +233,6 @@ def _revoked_token(body: bytes) -> str | None:
     return values[0] if values else None
 
 
-def _stream(upstream: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
-    try:
-        # decode_content=False: compressed bodies go through untouched, matching the upstream's headers.
-        yield from upstream.stream(CHUNK, decode_content=False)
-    except (HTTPError, OSError) as exc:
-        # Headers are already sent; all we can do is cut the connection so the client sees a truncated body.
-        logger.warning("Upstream response broke off after the headers (request %s): %s", g.request_id, exc)
-        raise
-
-
-def _send(
-    method: str, path: str, headers: dict[str, str], body: UpstreamBody | bytes | None, *, replayable: bool
-) -> urllib3.BaseHTTPResponse:
-    gw = gateway()
-    config = gw.config
-    options = {
-        "body": body,
-        "headers": headers,
-        "retries": False,
-        "redirect": False,
-        "preload_content": False,
-        "decode_content": False,
-        "timeout": urllib3.Timeout(connect=config.connect_timeout, read=config.read_timeout),
-    }
-    try:
-        return gw.upstream.urlopen(method, path, **options)
-    except ProtocolError as exc:
-        # The upstream closed a pooled keep-alive connection just as we reused it: the request went into a dead
-        # socket and no answer came (a refused or timed-out connect is another error: the upstream is down).
-        if not replayable:
-            raise
-        # Once only, and only for bodiless safe methods: a POST is never sent twice, and a read timeout (a slow
-        # upstream, not a dead connection) is not retried either, so a 504 never takes twice as long.
-        logger.info("Upstream closed a kept-alive connection, retrying once (request %s): %s", g.request_id, exc)
-        return gw.upstream.urlopen(method, path, **options)
-
-
 @bp.route("/", defaults={"path": ""}, methods=METHODS)
 @bp.route("/<path:path>", methods=METHODS)
 def forward(path: str):
@@ -288,7 +242,7 @@ def forward(path: str):
     if target is None:
         return json_error(400, "Only origin-form request targets are accepted.")
     upstream_target = upstream_path(config, target)
-    if len(request.method) + len(upstream_target) + len(" HTTP/1.1") + 1 > MAX_UPSTREAM_REQUEST_LINE:
+    if request_line_too_long(request.method, upstream_target):
         return json_error(
             414, f"The request target is too long: at most {MAX_UPSTREAM_REQUEST_LINE} bytes of request line."
         )
@@ -319,12 +273,14 @@ def forward(path: str):
     try:
         # urllib3 upper-cases escapes in the target (%ff -> %FF) and escapes a stray "%" (-> %25), which leaves
         # what Django decodes unchanged.
-        upstream = _send(
+        upstream = send(
+            gw,
             request.method,
             upstream_target,
             headers,
             body,
             replayable=request.method in RETRYABLE_METHODS and not body,
+            request_id=g.request_id,
         )
     except ClientTooSlow as exc:
         logger.info("Client too slow (request %s): %s", g.request_id, exc)
@@ -343,7 +299,7 @@ def forward(path: str):
         gw.validator.forget(revoked_token)
 
     response_headers = downstream_response_headers(upstream.headers.items())
-    response = Response(_stream(upstream), status=upstream.status, direct_passthrough=True)
+    response = Response(relay(upstream, g.request_id), status=upstream.status, direct_passthrough=True)
     # Start from an empty header set: Flask's default Content-Type must not be invented for a 204 or a 304.
     response.headers.clear()
     for name, value in response_headers:
