@@ -26,7 +26,7 @@ from apps.interactions.models import Like
 from apps.posts.models import Post
 from apps.posts.selectors import post_feed_queryset
 from apps.tags.models import PostTag
-from apps.tags.selectors import followed_tag_post_ids
+from apps.tags.selectors import followed_tag_post_ids, user_follows_tags
 from apps.users.models import User
 
 from . import ranking, timeline
@@ -223,10 +223,9 @@ def _timeline_candidate_ids(
     return sorted(set(result.ids) | set(merged), reverse=min_id is None)[:limit]
 
 
-def _candidate_ids(
-    *, user_id: int, max_id: int | None, min_id: int | None, limit: int, following_count: int | None = None
-) -> list[int]:
+def _candidate_ids(*, reader: User, max_id: int | None, min_id: int | None, limit: int) -> list[int]:
     """Up to `limit` ids in page order: newest first, or oldest first when paging towards newer posts."""
+    user_id = reader.pk
     ids: list[int] | None = None
     try:
         client = timeline.timeline_client()  # a cluster client is built by asking the cluster: it may fail too
@@ -236,11 +235,11 @@ def _candidate_ids(
         logger.warning("feed: timeline store unavailable, reading user %s's feed from the database", user_id)
     if ids is None:
         ids = home_post_ids_from_db(
-            user_id=user_id, max_id=max_id, min_id=min_id, limit=limit, following_count=following_count
+            user_id=user_id, max_id=max_id, min_id=min_id, limit=limit, following_count=reader.following_count
         )
     # Public posts with a followed tag: merged here at read time (one indexed query), never fanned out, like
     # celebrities' posts; so following a tag costs no writes, and Redis and the fallback pages agree.
-    tagged = followed_tag_post_ids(user_id=user_id, max_id=max_id, min_id=min_id, limit=limit)
+    tagged = followed_tag_post_ids(user=reader, max_id=max_id, min_id=min_id, limit=limit)
     if tagged:
         ids = sorted(set(ids) | set(tagged), reverse=min_id is None)[:limit]
     return ids
@@ -249,26 +248,21 @@ def _candidate_ids(
 def feed_home_page(*, viewer: User, window: IdWindow) -> HomePage:
     """One page of the home timeline. A constant number of SQL queries whatever the page size or the number of
     people followed: the posts (and their images), plus the celebrity posts when the user follows any (their list
-    is cached in Redis) or the fallback ids when Redis cannot answer."""
+    is cached in Redis), the followed tags' posts when the user follows any tag (the counter on their row says)
+    and the fallback ids when Redis cannot answer."""
     max_id, min_id, limit = window.max_id, window.min_id, window.size
-    candidates = _candidate_ids(
-        user_id=viewer.pk, max_id=max_id, min_id=min_id, limit=limit + 1, following_count=viewer.following_count
-    )
+    candidates = _candidate_ids(reader=viewer, max_id=max_id, min_id=min_id, limit=limit + 1)
     more = len(candidates) > limit
     page_ids = candidates[:limit]
     if not page_ids:
         return HomePage(posts=[], next_max_id=None, prev_min_id=None)
     # Redis may lag behind an unfollow or hold a post that just became invisible: the database has the last word.
     following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
-    followed_tag = Exists(PostTag.objects.filter(post_id=OuterRef("pk"), tag__follows__user_id=viewer.pk))
-    posts = list(
-        post_feed_queryset(viewer=viewer)
-        .filter(
-            Q(author_id=viewer.pk) | Q(author_id__in=following) | (Q(visibility=Post.Visibility.PUBLIC) & followed_tag),
-            id__in=page_ids,
-        )
-        .order_by("-id")
-    )
+    sources = Q(author_id=viewer.pk) | Q(author_id__in=following)
+    if user_follows_tags(viewer):  # else no candidate came from a tag: no subquery to build, compile and run
+        followed_tag = Exists(PostTag.objects.filter(post_id=OuterRef("pk"), tag__follows__user_id=viewer.pk))
+        sources |= Q(visibility=Post.Visibility.PUBLIC) & followed_tag
+    posts = list(post_feed_queryset(viewer=viewer).filter(sources, id__in=page_ids).order_by("-id"))
     if min_id is not None:  # paging towards newer posts
         return HomePage(posts=posts, next_max_id=min(page_ids), prev_min_id=max(page_ids) if more else None)
     return HomePage(
