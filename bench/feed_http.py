@@ -12,9 +12,9 @@ What it does, against 127.0.0.1 only and bounded in time:
    schema its own migrations build (the two may differ: tables or columns added since). Tokens for a sample of
    readers are written to the new database, then every row of it is copied into the old one (see
    `copy_shared_rows`: the columns both schemas have, foreign keys checked by the rows' origin, sequences moved
-   past the copied ids), so both sides serve identical data. A schema change copying cannot bridge (a column of
-   the old schema that is required and has no counterpart, a column whose type changed) stops the run and says
-   which;
+   past the copied ids), so both sides serve identical data; both are then vacuumed and analysed alike. A schema
+   change copying cannot bridge (a column of the old schema that is required and has no counterpart, a column
+   whose type changed) stops the run and says which;
 3. in turn, runs the old and this checkout's Django under gunicorn (gthread, like the Procfile; full mode, DEBUG
    off), each on its own database and its own Redis database (--redis-url, --old-redis-url), never both at once.
    Each side's timelines are warmed by one read per reader, then `GET /feed/?page_size=20` is driven by N
@@ -171,9 +171,14 @@ def copy_shared_rows(pg: str, src_db: str, dst_db: str) -> None:
                         (seq,),
                     )
         dst.commit()
-    with psycopg.connect(f"{pg}/{dst_db}", autocommit=True) as dst:
-        dst.execute("ANALYZE")
     log(f"{len(plan)} tables copied to {dst_db} in {time.monotonic() - started:.1f}s: {', '.join(t for t, _ in plan)}")
+
+
+def vacuum_analyze(pg: str, db_name: str) -> None:
+    """Statistics, hint bits and the visibility map of freshly written rows, so that neither side pays for them
+    in its first round nor lacks index-only scans the other has."""
+    with psycopg.connect(f"{pg}/{db_name}", autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
 
 
 def database_exists(pg: str, db_name: str) -> bool:
@@ -234,6 +239,7 @@ def measure(args, old_tree: Path | None) -> dict[str, list[list[dict]]]:
             if not args.skip_seed or not database_exists(args.pg, old_db):
                 recreate_database(pg=args.pg, db_name=old_db, env=server_env(args, **env), api_dir=api_dir)
             copy_shared_rows(args.pg, args.db_name, old_db)  # every run: the tokens just issued included
+        vacuum_analyze(args.pg, env["DATABASE_URL"].rsplit("/", 1)[1])
         # Nothing from an earlier run: both sides start from a cold Redis of their own.
         redis.Redis.from_url(env["REDIS_URL"]).flushdb()
 
