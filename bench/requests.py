@@ -219,6 +219,11 @@ def cases(vanilla: str) -> tuple[dict[str, tuple[str, bool]], str]:
     viewer = User.objects.get(username="bench0")
     thread = Comment.objects.order_by("-id").values_list("post_id", flat=True).first()
     token = issue_access_token(viewer, expires_in=24 * 3600)
+    # The steady state: a read that misses the viewer's cached block/mute sets queues their rebuild, and a worker
+    # stores them within moments. No worker runs here, so rebuild them now, as that worker would.
+    from apps.safety.selectors import safety_sets_rebuild
+
+    safety_sets_rebuild(user_id=viewer.pk)
     return {
         "vanilla DRF view": (vanilla, False),
         "users_me": ("/users/me/", True),

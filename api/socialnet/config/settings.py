@@ -114,6 +114,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool owns connection reuse; Django must not hold them too
+    # Lets list pages prepare their statements on the server (apps.common.prepared, the only queries that bind
+    # their parameters server-side; Django's other queries never are prepared). Django turns preparing off unless
+    # this is set, because of connection poolers: behind PgBouncer use 1.21+ with max_prepared_statements.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
     # With a pool Django turns this into the pool's `check`: each connection is tested (one empty round trip) as it
     # leaves the pool. After a PostgreSQL restart every pooled connection is dead; unchecked, each of them gave a
     # request a 500 before the pool noticed.
@@ -126,6 +130,9 @@ DATABASE_REPLICA_URLS = [url for url in env.list("DATABASE_REPLICA_URLS", defaul
 DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=5)
 # A replica that failed is not tried again (nor logged again) for this long; its reads go to the primary meanwhile.
 DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=30)
+# The test suite sets this: every prepared list query (apps.common.prepared) is also compiled the ordinary way and
+# compared with the cached SQL, so a shape key that misses a branch fails the tests instead of serving wrong rows.
+PREPARED_QUERIES_CHECK = False
 DATABASE_REPLICAS = []
 for number, url in enumerate(DATABASE_REPLICA_URLS, 1):
     replica = env.db_url_config(url)
@@ -140,6 +147,7 @@ for number, url in enumerate(DATABASE_REPLICA_URLS, 1):
     replica["OPTIONS"] = {
         **replica.get("OPTIONS", {}),
         "connect_timeout": 2,
+        "prepare_threshold": DATABASES["default"]["OPTIONS"]["prepare_threshold"],
         "pool": {**DATABASES["default"]["OPTIONS"]["pool"], "timeout": 2},
     }
     replica["CONN_MAX_AGE"] = 0
@@ -163,7 +171,7 @@ REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "apps.common.cache.RedisCache",  # Django's, keeping its Redis clients (see there)
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sn"),
             # Short socket timeouts: a dead Redis must degrade the API (slower), never hang it.

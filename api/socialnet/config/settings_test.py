@@ -30,3 +30,5 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] |= dict.fromkeys(
 )
 # No collectstatic before tests: serve static files from the apps, not from a hashed manifest.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+# Every prepared list query is compiled the ordinary way too and compared with its cached SQL (apps.common.prepared).
+PREPARED_QUERIES_CHECK = True

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from .fields import MAX_ID
+from .prepared import Param, PreparedSource
 
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -142,8 +143,35 @@ class ScoreCursor:
 
 
 # --- querysets ----------------------------------------------------------------------------------------------------
+class _PreparedPage:
+    """What DRF's cursor pagination does to a queryset (order it, filter on the cursor's position, cut the page),
+    done to a PreparedSource: each step is part of the page's shape, the position is its one varying value."""
+
+    def __init__(self, source: PreparedSource):
+        self.source = source
+
+    def order_by(self, *fields: str) -> _PreparedPage:
+        return _PreparedPage(self.source.refine(("order", *fields), {}, lambda qs: qs.order_by(*fields)))
+
+    def filter(self, **condition) -> _PreparedPage:
+        ((lookup, position),) = condition.items()  # `id__lt` or `id__gt`: decode_cursor checked the position
+        position = int(position)
+        return _PreparedPage(
+            self.source.refine(
+                ("position", lookup),
+                {"position": position},
+                lambda qs: qs.filter(**{lookup: Param("position", position)}),
+            )
+        )
+
+    def __getitem__(self, window: slice) -> list:
+        start, stop = window.start, window.stop
+        return self.source.refine(("slice", start, stop), {}, lambda qs: qs[start:stop]).fetch()
+
+
 class IdCursorPagination(CursorPagination):
-    """Newest first by id. Ids grow with time and are unique, so the cursor never skips or repeats a row."""
+    """Newest first by id. Ids grow with time and are unique, so the cursor never skips or repeats a row.
+    Pages a queryset, or a PreparedSource (apps.common.prepared) whose SQL is compiled once per page shape."""
 
     ordering = "-id"
     page_size = PAGE_SIZE
@@ -153,6 +181,11 @@ class IdCursorPagination(CursorPagination):
 
     def get_page_size(self, request):
         return page_size_from(request)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if isinstance(queryset, PreparedSource):
+            queryset = _PreparedPage(queryset)
+        return super().paginate_queryset(queryset, request, view)
 
     def decode_cursor(self, request):
         # DRF's own decoding answers 404 to what it cannot decode, takes what is not base64 at all for the first

@@ -21,10 +21,11 @@ from django.utils import timezone
 from apps.comments.models import Comment
 from apps.common.fields import MAX_ID
 from apps.common.pagination import IdWindow, ScoreCursor
+from apps.common.prepared import AnyOf, IdsParam, Param
 from apps.follows.models import Follow
 from apps.interactions.models import Like
 from apps.posts.models import Post
-from apps.posts.selectors import post_feed_queryset
+from apps.posts.selectors import post_feed_queryset, post_feed_source, posts_by_ids
 from apps.tags.models import PostTag
 from apps.tags.selectors import followed_tag_post_ids, user_follows_tags
 from apps.users.models import User
@@ -256,13 +257,20 @@ def feed_home_page(*, viewer: User, window: IdWindow) -> HomePage:
     page_ids = candidates[:limit]
     if not page_ids:
         return HomePage(posts=[], next_max_id=None, prev_min_id=None)
+
     # Redis may lag behind an unfollow or hold a post that just became invisible: the database has the last word.
-    following = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
-    sources = Q(author_id=viewer.pk) | Q(author_id__in=following)
-    if user_follows_tags(viewer):  # else no candidate came from a tag: no subquery to build, compile and run
-        followed_tag = Exists(PostTag.objects.filter(post_id=OuterRef("pk"), tag__follows__user_id=viewer.pk))
-        sources |= Q(visibility=Post.Visibility.PUBLIC) & followed_tag
-    posts = list(post_feed_queryset(viewer=viewer).filter(sources, id__in=page_ids).order_by("-id"))
+    follows_tags = user_follows_tags(viewer)
+
+    def still_home(qs):
+        me = Param("viewer", viewer.pk)
+        following = Follow.objects.filter(follower_id=me).values("followee_id")
+        sources = Q(author_id=me) | Q(author_id__in=following)
+        if follows_tags:  # else no candidate came from a tag: a shape without the subquery, cheaper to run
+            followed_tag = Exists(PostTag.objects.filter(post_id=OuterRef("pk"), tag__follows__user_id=me))
+            sources |= Q(visibility=Post.Visibility.PUBLIC) & followed_tag
+        return qs.filter(sources, AnyOf("id", IdsParam("ids", page_ids))).order_by("-id")
+
+    posts = post_feed_source(viewer=viewer).refine(("home", follows_tags), {"ids": page_ids}, still_home).fetch()
     if min_id is not None:  # paging towards newer posts
         return HomePage(posts=posts, next_max_id=min(page_ids), prev_min_id=max(page_ids) if more else None)
     return HomePage(
@@ -308,17 +316,15 @@ def trending_compute() -> list[Entry]:
     return entries
 
 
-def trending_entries() -> list[Entry]:
-    """The cached trending ranking (services.trending_refresh keeps it), computed here when the cache is empty or
-    down: a slower page, never a failed one."""
+def trending_entries() -> list[Entry] | None:
+    """The cached trending ranking (services.trending_refresh keeps it); None when the cache is empty. Computed
+    here when the cache is down: a slower page, never a failed one."""
     try:
         entries = cache.get(ranking.TRENDING_CACHE_KEY)
     except Exception:
         logger.warning("feed: cache unavailable, computing trending inline", exc_info=True)
-        entries = None
-    if entries is None:
         return trending_compute()
-    return [tuple(e) for e in entries]
+    return None if entries is None else [tuple(e) for e in entries]
 
 
 def _after(entries: list[Entry], cursor: ScoreCursor | None) -> list[Entry]:
@@ -337,15 +343,14 @@ def _ranked_page(
     window = _after(entries, cursor)[: limit + 1]
     page = window[:limit]
     ids = [pid for _, pid in page]
-    visible = {p.pk: p for p in post_feed_queryset(viewer=viewer, context=context).filter(id__in=ids)}
+    visible = {p.pk: p for p in posts_by_ids(post_feed_source(viewer=viewer, context=context), ids)}
     next_cursor = ScoreCursor(*page[-1]) if len(window) > limit else None
     return [visible[pid] for pid in ids if pid in visible], next_cursor
 
 
-def trending_page(*, viewer, cursor: ScoreCursor | None, limit: int) -> RankedPage:
-    items, next_cursor = _ranked_page(
-        viewer=viewer, entries=trending_entries(), cursor=cursor, limit=limit, context="public"
-    )
+def trending_page(*, viewer, entries: list[Entry], cursor: ScoreCursor | None, limit: int) -> RankedPage:
+    """A page of the trending ranking `entries` (services.trending_ranking) as `viewer` may see it."""
+    items, next_cursor = _ranked_page(viewer=viewer, entries=entries, cursor=cursor, limit=limit, context="public")
     return RankedPage(items=items, next_cursor=next_cursor)
 
 
@@ -386,7 +391,7 @@ def recommended_candidates(*, viewer) -> list[dict]:
         )
     )
     affinity_authors.discard(viewer.pk)
-    ids = set(liked) | set(commented) | {pid for _, pid in trending_entries()}
+    ids = set(liked) | set(commented) | {pid for _, pid in trending_entries() or trending_compute()}
 
     rows = list(
         post_feed_queryset(viewer=viewer)

@@ -22,6 +22,7 @@ from apps.safety.selectors import blocked_between
 from apps.users.models import User
 
 from . import ranking, selectors, timeline
+from .ranking import Entry
 
 logger = logging.getLogger(__name__)
 
@@ -167,23 +168,22 @@ def timeline_unmerge(*, user_id: int, author_id: int) -> None:
 
 
 # --- trending -----------------------------------------------------------------------------------------------------
-def trending_refresh() -> None:
-    """Recompute and cache the trending ranking (periodic task on `default`)."""
+def trending_refresh() -> list[Entry]:
+    """Recompute and cache the trending ranking (periodic task on `default`); returns it."""
     entries = selectors.trending_compute()
     try:
         # Twice the refresh period: one missed beat does not empty the list, a stopped beat cannot freeze it.
         cache.set(ranking.TRENDING_CACHE_KEY, entries, timeout=2 * settings.FEED_TRENDING_REFRESH_SECONDS)
     except Exception:
         logger.warning("feed: cannot cache trending", exc_info=True)
+    return entries
 
 
-def trending_prepare() -> None:
-    """Before a ranking read: fill an empty trending cache (first start, flushed Redis) now, rather than have every
-    request compute it until the next periodic refresh. With the cache down the read computes it inline."""
-    try:
-        cached = cache.has_key(ranking.TRENDING_CACHE_KEY)
-    except Exception:
-        logger.warning("feed: cache unavailable, trending will be computed inline", exc_info=True)
-        return
-    if not cached:
-        trending_refresh()
+def trending_ranking() -> list[Entry]:
+    """The trending ranking for a read: the cached one (one cache read), or, when the cache is empty (first start,
+    flushed Redis), computed and cached now rather than by every request until the next periodic refresh. With the
+    cache down it is computed inline."""
+    entries = selectors.trending_entries()
+    if entries is None:
+        entries = trending_refresh()
+    return entries

@@ -43,7 +43,6 @@ class _RankedView(APIView):
 
     def get(self, request):
         limit, cursor = page_size_from(request), ScoreCursor.from_request(request)
-        services.trending_prepare()
         page = self.ranked(request, cursor, limit)
         return page_response(
             request,
@@ -65,6 +64,7 @@ class RecommendedFeedView(_RankedView):
         return super().get(request)
 
     def ranked(self, request, cursor, limit):
+        services.trending_ranking()  # candidates include trending: fill an empty cache once, not per request
         return selectors.recommended_page(viewer=request.user, cursor=cursor, limit=limit)
 
 
@@ -76,4 +76,5 @@ class TrendingFeedView(_RankedView):
         return super().get(request)
 
     def ranked(self, request, cursor, limit):
-        return selectors.trending_page(viewer=request.user, cursor=cursor, limit=limit)
+        entries = services.trending_ranking()
+        return selectors.trending_page(viewer=request.user, entries=entries, cursor=cursor, limit=limit)

@@ -9,12 +9,15 @@ from django.db import connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Value
 from django.db.models.query import ModelIterable
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
+from apps.common.prepared import AnyOf, IdsParam, Param, PreparedSource
 from apps.follows.models import Follow
 from apps.images.models import Image
 from apps.images.selectors import images_by_post
-from apps.safety.selectors import exclude_filtered, hidden_accounts, muted_accounts
+from apps.safety.selectors import exclude_filtered, filter_values, hidden_accounts, hidden_and_muted_accounts
 from apps.users.models import User
+from apps.users.visibility import EMPTY
 
 from .models import Post
 
@@ -41,27 +44,29 @@ def _tables() -> dict[str, str]:
     }
 
 
-# Plain SQL: two fixed statements whose only parameter is the page's ids. Built through the ORM they cost more
-# Python time (filters, joins, compilation) than the post query itself, for rows this simple.
-_TAG_NAMES_SQL = (
-    "SELECT pt.post_id, t.name FROM {post_tag} pt JOIN {tag} t ON t.id = pt.tag_id "
-    "WHERE pt.post_id IN ({ids}) ORDER BY pt.id"
-)
-_MENTION_CARDS_SQL = (
-    "SELECT m.post_id, u.id, u.username FROM {mention} m JOIN {user} u ON u.id = m.user_id "
-    "WHERE m.post_id IN ({ids}) AND u.is_active ORDER BY m.id"
+# Plain SQL: one fixed statement whose only parameter is the page's ids, tags (kind 0) and mentions (kind 1) of
+# every post of the page, each in the order written. Built through the ORM, two queries cost more Python time
+# (filters, joins, compilation) than the post query itself, for rows this simple.
+_TAGS_AND_MENTIONS_SQL = (
+    "SELECT 0 AS kind, pt.post_id, pt.id AS position, t.name, 0 AS user_id FROM {post_tag} pt "
+    "JOIN {tag} t ON t.id = pt.tag_id WHERE pt.post_id IN ({ids}) "
+    "UNION ALL "
+    "SELECT 1, m.post_id, m.id, u.username, u.id FROM {mention} m JOIN {user} u ON u.id = m.user_id "
+    "WHERE m.post_id IN ({ids}) AND u.is_active "
+    "ORDER BY kind, position"
 )
 
 
-def _rows(sql: str, ids: list[int]) -> list[tuple]:
+def _tags_and_mentions(ids: list[int]) -> list[tuple]:
+    placeholders = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(ids=", ".join(["%s"] * len(ids)), **_tables()), ids)
+        cursor.execute(_TAGS_AND_MENTIONS_SQL.format(ids=placeholders, **_tables()), [*ids, *ids])
         return cursor.fetchall()
 
 
 def _attach_page_extras(posts: list[Post]) -> None:
     """Give each post what the post object shows beyond its own row: `ordered_images`, `tag_names` (as first
-    written, in text order) and `mention_cards` (active accounts only). Three flat queries for the whole page,
+    written, in text order) and `mention_cards` (active accounts only). Two flat queries for the whole page,
     whatever its size.
 
     Not prefetch_related: Django's prefetching instantiates a model per tag and mention row (a whole User for each
@@ -72,11 +77,12 @@ def _attach_page_extras(posts: list[Post]) -> None:
     ids = [post.pk for post in posts]
     images = images_by_post(post_ids=ids)
     tags: dict[int, list[str]] = {}
-    for post_id, name in _rows(_TAG_NAMES_SQL, ids):
-        tags.setdefault(post_id, []).append(name)
     mentions: dict[int, list[dict]] = {}
-    for post_id, user_id, username in _rows(_MENTION_CARDS_SQL, ids):
-        mentions.setdefault(post_id, []).append({"id": user_id, "username": username})
+    for kind, post_id, _position, name, user_id in _tags_and_mentions(ids):
+        if kind == 0:
+            tags.setdefault(post_id, []).append(name)
+        else:
+            mentions.setdefault(post_id, []).append({"id": user_id, "username": name})
     for post in posts:
         post.ordered_images = images.get(post.pk, [])
         post.tag_names = tags.get(post.pk, [])
@@ -117,10 +123,24 @@ class _PostPageQuerySet(QuerySet):
             _attach_page_extras(self._result_cache)
 
 
-def post_visible_queryset(*, viewer: Viewer, page_extras: bool = True) -> QuerySet[Post]:
-    """Posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined; each post read gets
-    its images, tag names and mentions (`_attach_page_extras`) unless `page_extras` is False (a subquery, or a
-    list that shows only a post's text).
+def _post_rows(page_extras: bool) -> QuerySet[Post]:
+    return (
+        (_PostPageQuerySet(model=Post) if page_extras else Post.objects.all())
+        .filter(removed_at__isnull=True, author__is_active=True)
+        .select_related("author", "author__avatar")
+        .only(*_PAGE_COLUMNS)
+    )
+
+
+_OPEN_TO_ALL = Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM])
+
+
+def post_visible_source(
+    *, viewer: Viewer, page_extras: bool = True, mutes: bool = False, filter_context: str | None = None
+) -> PreparedSource:
+    """THE rule: posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined; each post
+    read gets its images, tag names and mentions (`_attach_page_extras`) unless `page_extras` is False (a subquery,
+    or a list that shows only a post's text).
 
     - hidden: removed by moderation, or the author is deactivated/suspended;
     - `public`, `premium`: everyone (premium comes back locked unless the viewer is premium, the author or staff);
@@ -128,57 +148,93 @@ def post_visible_queryset(*, viewer: Viewer, page_extras: bool = True) -> QueryS
     - a private account's posts, whatever their visibility: only its approved followers, the author and staff
       (for moderation) see them; for everyone else they do not exist (404, absent from every list and feed);
     - a block between the viewer and the author, either way: the post does not exist for the viewer (404). The
-      blocked set is literal ids from a cache or subqueries (apps.safety): no extra query either way.
+      blocked set is an id array from a cache or subqueries (apps.safety): no extra query either way.
+    - `mutes`: minus authors `viewer` mutes right now (the feeds; a mute is softer than a block: the muted
+      account's posts stay reachable everywhere else and its comments stay in threads);
+    - `filter_context`: minus posts the viewer's keyword filters hide there ("home", "public"); only posts whose
+      text the viewer may read are matched, so a filter never tells which words a locked post contains.
 
-    A plain queryset without ordering: callers filter it (by author, by an id list for feeds) and order it.
+    A source (apps.common.prepared): `fetch()` for the hot lists, whose SQL is compiled once per shape;
+    `queryset()`, a plain queryset without ordering, for everything else (callers filter and order it).
     """
-    qs = (
-        (_PostPageQuerySet(model=Post) if page_extras else Post.objects.all())
-        .filter(removed_at__isnull=True, author__is_active=True)
-        .select_related("author", "author__avatar")
-        .only(*_PAGE_COLUMNS)
-    )
-    open_to_all = Q(visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.PREMIUM])
-
+    after_fetch = _attach_page_extras if page_extras else None
+    key = ("posts.visible", page_extras, mutes, filter_context)
     if not getattr(viewer, "is_authenticated", False):
-        return qs.filter(open_to_all, author__is_private=False).annotate(
-            is_locked=ExpressionWrapper(Q(visibility=Post.Visibility.PREMIUM), output_field=BooleanField()),
-            liked_by_me=Value(False, output_field=BooleanField()),
-        )
 
-    qs = hidden_accounts(viewer).exclude_from(qs, "author_id")
-    follows_author = Exists(Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef("author_id")))
-    own = Q(author_id=viewer.pk)
-    if viewer.is_moderator:
-        # Moderators see private accounts' posts (to moderate them), followers-only ones still only as followers.
-        qs = qs.filter(open_to_all | own | (Q(visibility=Post.Visibility.FOLLOWERS) & follows_author))
-    else:
-        # The followers-only rule and the private-account rule in one condition with one EXISTS (every visibility is
-        # open to a follower; to anyone else only public/premium posts of public accounts are): the same rows as
-        # the two rules side by side, for half the SQL to build, compile and plan on every page.
-        qs = qs.filter(own | follows_author | (open_to_all & Q(author__is_private=False)))
-    if viewer_sees_premium(viewer):
-        is_locked = Value(False, output_field=BooleanField())
-    else:
-        is_locked = ExpressionWrapper(
-            Q(visibility=Post.Visibility.PREMIUM) & ~Q(author_id=viewer.pk), output_field=BooleanField()
+        def build_anonymous() -> QuerySet[Post]:
+            return (
+                _post_rows(page_extras)
+                .filter(_OPEN_TO_ALL, author__is_private=False)
+                .annotate(
+                    is_locked=ExpressionWrapper(Q(visibility=Post.Visibility.PREMIUM), output_field=BooleanField()),
+                    liked_by_me=Value(False, output_field=BooleanField()),
+                )
+            )
+
+        return PreparedSource(key=(*key, "anonymous"), values={}, build=build_anonymous, after_fetch=after_fetch)
+
+    hidden, muted = hidden_and_muted_accounts(viewer) if mutes else (hidden_accounts(viewer), EMPTY)
+    moderator, sees_premium = viewer.is_moderator, viewer_sees_premium(viewer)
+    now = timezone.now()
+    values = {"viewer": viewer.pk, **hidden.values(), **muted.values()}
+    if filter_context is not None:
+        values |= filter_values(viewer, now)
+
+    def build() -> QuerySet[Post]:
+        me = Param("viewer", viewer.pk)
+        qs = muted.exclude_from(hidden.exclude_from(_post_rows(page_extras), "author_id"), "author_id")
+        follows_author = Exists(Follow.objects.filter(follower_id=me, followee_id=OuterRef("author_id")))
+        own = Q(author_id=me)
+        if moderator:
+            # Moderators see private accounts' posts (to moderate them), followers-only ones still only as followers.
+            qs = qs.filter(_OPEN_TO_ALL | own | (Q(visibility=Post.Visibility.FOLLOWERS) & follows_author))
+        else:
+            # The followers-only rule and the private-account rule in one condition with one EXISTS (every
+            # visibility is open to a follower; to anyone else only public/premium posts of public accounts are):
+            # the same rows as the two rules side by side, for half the SQL to plan on every page.
+            qs = qs.filter(own | follows_author | (_OPEN_TO_ALL & Q(author__is_private=False)))
+        if sees_premium:
+            is_locked = Value(False, output_field=BooleanField())
+        else:
+            is_locked = ExpressionWrapper(
+                Q(visibility=Post.Visibility.PREMIUM) & ~Q(author_id=me), output_field=BooleanField()
+            )
+        # The like rows belong to the interactions app, above posts: reached through the relation it declares on
+        # Post, never imported; straight on the like table (the unique (user, post) index), not through a join.
+        like_rows = Post._meta.get_field("likes").related_model
+        qs = qs.annotate(
+            is_locked=is_locked,
+            liked_by_me=Exists(like_rows.objects.filter(user_id=me, post_id=OuterRef("pk"))),
         )
-    # The like rows belong to the interactions app, above posts: reached through the relation it declares on Post,
-    # never imported; straight on the like table (the unique (user, post) index), not through a join with users.
-    like_rows = Post._meta.get_field("likes").related_model
-    return qs.annotate(
-        is_locked=is_locked,
-        liked_by_me=Exists(like_rows.objects.filter(user_id=viewer.pk, post_id=OuterRef("pk"))),
-    )
+        if filter_context is not None:
+            qs = exclude_filtered(qs, viewer, context=filter_context, readable=Q(is_locked=False), now=now)
+        return qs
+
+    shape = ("moderator" if moderator else "member", sees_premium, hidden.shape, muted.shape)
+    return PreparedSource(key=(*key, *shape), values=values, build=build, after_fetch=after_fetch)
+
+
+def post_visible_queryset(*, viewer: Viewer, page_extras: bool = True) -> QuerySet[Post]:
+    """The rule above as a plain queryset, without ordering: callers filter it (by author, by an id list for
+    feeds) and order it."""
+    return post_visible_source(viewer=viewer, page_extras=page_extras).queryset()
+
+
+def post_feed_source(*, viewer: Viewer, context: str = "home") -> PreparedSource:
+    """Posts for the feeds: the rule, minus authors `viewer` mutes right now and posts their keyword filters hide in
+    `context` ("home": /feed/ and /feed/recommended/; "public": trending and tag timelines)."""
+    return post_visible_source(viewer=viewer, mutes=True, filter_context=context)
 
 
 def post_feed_queryset(*, viewer: Viewer, context: str = "home") -> QuerySet[Post]:
-    """Posts for the feeds: the rule above, minus authors `viewer` mutes right now and posts their keyword filters
-    hide in `context` ("home": /feed/ and /feed/recommended/; "public": trending). A mute is softer than a block:
-    the muted account's posts stay reachable everywhere else (profile, /posts/, detail) and its comments stay in
-    threads. Cached ids or subqueries, like blocks: no extra query."""
-    qs = muted_accounts(viewer).exclude_from(post_visible_queryset(viewer=viewer), "author_id")
-    return exclude_filtered(qs, viewer, context=context, readable=Q(is_locked=False))
+    return post_feed_source(viewer=viewer, context=context).queryset()
+
+
+def posts_by_ids(source: PreparedSource, ids: list[int]) -> list[Post]:
+    """The posts of `ids` that `source` lets through (any order): a page of ids from Redis or a ranking."""
+    if not ids:
+        return []
+    return source.refine(("by_ids",), {"ids": ids}, lambda qs: qs.filter(AnyOf("id", IdsParam("ids", ids)))).fetch()
 
 
 def post_public_q(prefix: str = "") -> Q:
@@ -220,13 +276,17 @@ def post_get_for_delete(*, viewer: Viewer, post_id: int) -> Post:
     return post_get_visible(viewer=viewer, post_id=post_id)
 
 
-def post_list_visible(*, viewer: Viewer, author_username: str | None = None) -> QuerySet[Post]:
-    """GET /posts/: everything the viewer may see (minus what their "public" keyword filters hide), newest first,
-    optionally one author's posts."""
-    qs = exclude_filtered(post_visible_queryset(viewer=viewer), viewer, context="public", readable=Q(is_locked=False))
-    if author_username is not None:
-        qs = qs.filter(author__username__iexact=author_username)
-    return qs.order_by("-id")
+def post_list_source(*, viewer: Viewer, author_username: str | None = None) -> PreparedSource:
+    """GET /posts/: everything the viewer may see (minus what their "public" keyword filters hide), optionally one
+    author's posts; the pagination orders it (newest first) and cuts the page."""
+    source = post_visible_source(viewer=viewer, filter_context="public")
+    if author_username is None:
+        return source
+    return source.refine(
+        ("author",),
+        {"author": author_username},
+        lambda qs: qs.filter(author__username__iexact=Param("author", author_username)),
+    )
 
 
 def post_has_images(*, post: Post) -> bool:
@@ -250,4 +310,6 @@ def post_readable_q(viewer: Viewer, prefix: str = "") -> Q:
     For filtering by text (keyword filters), where matching a locked post would reveal its words."""
     if viewer_sees_premium(viewer):
         return Q()
-    return ~Q(**{f"{prefix}visibility": Post.Visibility.PREMIUM}) | Q(**{f"{prefix}author_id": viewer.pk})
+    return ~Q(**{f"{prefix}visibility": Post.Visibility.PREMIUM}) | Q(
+        **{f"{prefix}author_id": Param("viewer", viewer.pk)}
+    )

@@ -27,7 +27,7 @@ class PostListView(GenericAPIView):
         query = PostListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         author = query.validated_data.get("author")
-        page = self.paginate_queryset(selectors.post_list_visible(viewer=request.user, author_username=author))
+        page = self.paginate_queryset(selectors.post_list_source(viewer=request.user, author_username=author))
         return self.get_paginated_response(PostSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(request=PostCreateSerializer, responses={201: PostSerializer})

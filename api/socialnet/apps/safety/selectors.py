@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -11,6 +13,7 @@ from django.db.models.lookups import GreaterThan, IRegex
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from apps.common.prepared import Param
 from apps.common.tasks import enqueue
 from apps.users.models import User
 from apps.users.visibility import EMPTY, AccountSet
@@ -21,8 +24,10 @@ from .models import Block, KeywordFilter, Mute
 Viewer = User | AnonymousUser
 
 
-def _active_mutes(user_id: int) -> QuerySet[Mute]:
-    return Mute.objects.filter(muter_id=user_id).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+def _active_mutes(user_id, now=None) -> QuerySet[Mute]:
+    """`user_id`'s mutes in force at `now` (default: now); both may be Params (a prepared page's subquery)."""
+    now = timezone.now() if now is None else now
+    return Mute.objects.filter(muter_id=user_id).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
 def _load_sets(user_id: int) -> cache.SafetySets:
@@ -62,28 +67,49 @@ def hidden_accounts(viewer: Viewer) -> AccountSet:
     Empty for anonymous callers (a block is between two accounts; logged out, everyone sees public content)."""
     if not getattr(viewer, "is_authenticated", False):
         return EMPTY
-    sets = _cached_sets(viewer.pk)
-    if sets is not None:
-        return AccountSet(ids=sets.hidden)
-    return AccountSet(
-        subqueries=(
-            Block.objects.filter(blocker_id=viewer.pk).values("blocked_id"),
-            Block.objects.filter(blocked_id=viewer.pk).values("blocker_id"),
-        )
-    )
+    return _hidden(viewer, _cached_sets(viewer.pk))
 
 
 def muted_accounts(viewer: Viewer, *, notifications_only: bool = False) -> AccountSet:
     """Accounts `viewer` mutes right now (all of them, or those whose notifications are muted too)."""
     if not getattr(viewer, "is_authenticated", False):
         return EMPTY
+    return _muted(viewer, _cached_sets(viewer.pk), notifications_only=notifications_only)
+
+
+def hidden_and_muted_accounts(viewer: Viewer, *, notifications_only: bool = False) -> tuple[AccountSet, AccountSet]:
+    """Both sets at the price of one: a page that needs both reads the cache once."""
+    if not getattr(viewer, "is_authenticated", False):
+        return EMPTY, EMPTY
     sets = _cached_sets(viewer.pk)
+    return _hidden(viewer, sets), _muted(viewer, sets, notifications_only=notifications_only)
+
+
+def _hidden(viewer: User, sets: cache.SafetySets | None) -> AccountSet:
     if sets is not None:
-        return AccountSet(ids=sets.muted(notifications_only=notifications_only))
-    mutes = _active_mutes(viewer.pk)
+        return AccountSet(ids=sets.hidden, name="hidden")
+    me = Param("viewer", viewer.pk)
+    return AccountSet(
+        subqueries=(
+            Block.objects.filter(blocker_id=me).values("blocked_id"),
+            Block.objects.filter(blocked_id=me).values("blocker_id"),
+        ),
+        name="hidden",
+        params={"viewer": viewer.pk},
+    )
+
+
+def _muted(viewer: User, sets: cache.SafetySets | None, *, notifications_only: bool) -> AccountSet:
+    name = "muted_notifications" if notifications_only else "muted"
+    if sets is not None:
+        return AccountSet(ids=sets.muted(notifications_only=notifications_only), name=name)
+    now = timezone.now()
+    mutes = _active_mutes(Param("viewer", viewer.pk), now=Param(f"{name}_at", now))
     if notifications_only:
         mutes = mutes.filter(notifications=True)
-    return AccountSet(subqueries=(mutes.values("muted_id"),))
+    return AccountSet(
+        subqueries=(mutes.values("muted_id"),), name=name, params={"viewer": viewer.pk, f"{name}_at": now}
+    )
 
 
 def blocked_between(*, user_id: int, others: list[int]) -> list[int]:
@@ -154,9 +180,10 @@ def keyword_filter_get(*, user: User, filter_id: int) -> KeywordFilter:
     return get_object_or_404(KeywordFilter, pk=filter_id, owner=user)
 
 
-def filtered_out(viewer: Viewer, *, context: str, text_ref: str = "text"):
+def filtered_out(viewer: Viewer, *, context: str, text_ref: str = "text", now: datetime | None = None):
     """An expression, true for rows whose text (the column `text_ref` of the outer query, e.g. "text" or
-    "post__text") matches one of `viewer`'s filters in force for `context`; None for anonymous callers.
+    "post__text") matches one of `viewer`'s filters in force for `context` at `now` (default: now); None for
+    anonymous callers. Its varying values are the Params "viewer" and "filters_at" (`filter_values`).
 
     Matched inside the page's query (a correlated NOT EXISTS over the viewer's few filters, by index), so filters
     add no query and their number does not change a page's query count. PostgreSQL matches Unicode-aware regular
@@ -164,8 +191,9 @@ def filtered_out(viewer: Viewer, *, context: str, text_ref: str = "text"):
     substrings (documented)."""
     if not getattr(viewer, "is_authenticated", False):
         return None
-    filters = KeywordFilter.objects.filter(owner_id=viewer.pk, **{f"in_{context}": True}).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    now = timezone.now() if now is None else now
+    filters = KeywordFilter.objects.filter(owner_id=Param("viewer", viewer.pk), **{f"in_{context}": True}).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=Param("filters_at", now))
     )
     if connection.vendor == "postgresql":
         match = IRegex(OuterRef(text_ref), F("pattern"))
@@ -174,13 +202,26 @@ def filtered_out(viewer: Viewer, *, context: str, text_ref: str = "text"):
     return Exists(filters.filter(match))
 
 
+def filter_values(viewer: Viewer, now: datetime) -> dict:
+    """The values `filtered_out(viewer, now=now)` binds, by Param name (for a prepared page's `values`)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return {}
+    return {"viewer": viewer.pk, "filters_at": now}
+
+
 def exclude_filtered(
-    qs: QuerySet, viewer: Viewer, *, context: str, text_ref: str = "text", readable: Q | None = None
+    qs: QuerySet,
+    viewer: Viewer,
+    *,
+    context: str,
+    text_ref: str = "text",
+    readable: Q | None = None,
+    now: datetime | None = None,
 ) -> QuerySet:
     """`qs` without the rows `viewer`'s filters for `context` hide. `readable`: the rows whose text the viewer may
     read; only those are matched. A premium post locked for the viewer must never be hidden by a filter: its
     disappearing would tell a non-premium user, filter by filter, which words its text contains."""
-    condition = filtered_out(viewer, context=context, text_ref=text_ref)
+    condition = filtered_out(viewer, context=context, text_ref=text_ref, now=now)
     if condition is None:
         return qs
     return qs.filter(~(Q(condition) & readable)) if readable is not None else qs.filter(~condition)
