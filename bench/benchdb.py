@@ -37,8 +37,9 @@ def server_env(args, **extra: str) -> dict:
     return env
 
 
-def recreate_database(*, pg: str, db_name: str, env: dict) -> None:
-    """Drop and create `db_name` on the server at `pg`, then migrate it with `env` (never the project's database)."""
+def recreate_database(*, pg: str, db_name: str, env: dict, api_dir: Path = API_DIR) -> None:
+    """Drop and create `db_name` on the server at `pg`, then migrate it with `env` (never the project's database)
+    by the manage.py in `api_dir` (this checkout's, or an older commit's for feed_http.py --compare-ref)."""
     import psycopg
 
     if db_name in {"socialnet", "postgres", "template0", "template1"}:
@@ -49,7 +50,7 @@ def recreate_database(*, pg: str, db_name: str, env: dict) -> None:
     log(f"database {db_name} created; migrating")
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=API_DIR,
+        cwd=api_dir,
         env=env,
         check=True,
         timeout=600,

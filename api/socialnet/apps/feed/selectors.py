@@ -28,7 +28,7 @@ from apps.interactions.models import Like
 from apps.posts.models import Post
 from apps.posts.selectors import post_feed_queryset, post_feed_source, posts_by_ids
 from apps.tags.models import PostTag
-from apps.tags.selectors import followed_tag_post_ids
+from apps.tags.selectors import followed_tag_post_ids, user_follows_tags
 from apps.users.models import User
 
 from . import ranking, timeline
@@ -225,10 +225,9 @@ def _timeline_candidate_ids(
     return sorted(set(result.ids) | set(merged), reverse=min_id is None)[:limit]
 
 
-def _candidate_ids(
-    *, user_id: int, max_id: int | None, min_id: int | None, limit: int, following_count: int | None = None
-) -> list[int]:
+def _candidate_ids(*, reader: User, max_id: int | None, min_id: int | None, limit: int) -> list[int]:
     """Up to `limit` ids in page order: newest first, or oldest first when paging towards newer posts."""
+    user_id = reader.pk
     ids: list[int] | None = None
     try:
         client = timeline.timeline_client()  # a cluster client is built by asking the cluster: it may fail too
@@ -238,11 +237,11 @@ def _candidate_ids(
         logger.warning("feed: timeline store unavailable, reading user %s's feed from the database", user_id)
     if ids is None:
         ids = home_post_ids_from_db(
-            user_id=user_id, max_id=max_id, min_id=min_id, limit=limit, following_count=following_count
+            user_id=user_id, max_id=max_id, min_id=min_id, limit=limit, following_count=reader.following_count
         )
     # Public posts with a followed tag: merged here at read time (one indexed query), never fanned out, like
     # celebrities' posts; so following a tag costs no writes, and Redis and the fallback pages agree.
-    tagged = followed_tag_post_ids(user_id=user_id, max_id=max_id, min_id=min_id, limit=limit)
+    tagged = followed_tag_post_ids(user=reader, max_id=max_id, min_id=min_id, limit=limit)
     if tagged:
         ids = sorted(set(ids) | set(tagged), reverse=min_id is None)[:limit]
     return ids
@@ -251,27 +250,28 @@ def _candidate_ids(
 def feed_home_page(*, viewer: User, window: IdWindow) -> HomePage:
     """One page of the home timeline. A constant number of SQL queries whatever the page size or the number of
     people followed: the posts (and their images), plus the celebrity posts when the user follows any (their list
-    is cached in Redis) or the fallback ids when Redis cannot answer."""
+    is cached in Redis), the followed tags' posts when the user follows any tag (the counter on their row says)
+    and the fallback ids when Redis cannot answer."""
     max_id, min_id, limit = window.max_id, window.min_id, window.size
-    candidates = _candidate_ids(
-        user_id=viewer.pk, max_id=max_id, min_id=min_id, limit=limit + 1, following_count=viewer.following_count
-    )
+    candidates = _candidate_ids(reader=viewer, max_id=max_id, min_id=min_id, limit=limit + 1)
     more = len(candidates) > limit
     page_ids = candidates[:limit]
     if not page_ids:
         return HomePage(posts=[], next_max_id=None, prev_min_id=None)
 
     # Redis may lag behind an unfollow or hold a post that just became invisible: the database has the last word.
+    follows_tags = user_follows_tags(viewer)
+
     def still_home(qs):
         me = Param("viewer", viewer.pk)
         following = Follow.objects.filter(follower_id=me).values("followee_id")
-        followed_tag = Exists(PostTag.objects.filter(post_id=OuterRef("pk"), tag__follows__user_id=me))
-        return qs.filter(
-            Q(author_id=me) | Q(author_id__in=following) | (Q(visibility=Post.Visibility.PUBLIC) & followed_tag),
-            AnyOf("id", IdsParam("ids", page_ids)),
-        ).order_by("-id")
+        sources = Q(author_id=me) | Q(author_id__in=following)
+        if follows_tags:  # else no candidate came from a tag: a shape without the subquery, cheaper to run
+            followed_tag = Exists(PostTag.objects.filter(post_id=OuterRef("pk"), tag__follows__user_id=me))
+            sources |= Q(visibility=Post.Visibility.PUBLIC) & followed_tag
+        return qs.filter(sources, AnyOf("id", IdsParam("ids", page_ids))).order_by("-id")
 
-    posts = post_feed_source(viewer=viewer).refine(("home",), {"ids": page_ids}, still_home).fetch()
+    posts = post_feed_source(viewer=viewer).refine(("home", follows_tags), {"ids": page_ids}, still_home).fetch()
     if min_id is not None:  # paging towards newer posts
         return HomePage(posts=posts, next_max_id=min(page_ids), prev_min_id=max(page_ids) if more else None)
     return HomePage(

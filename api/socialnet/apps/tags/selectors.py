@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.posts.models import Post
 from apps.posts.selectors import Viewer, post_feed_queryset
+from apps.users.models import User
 
 from .models import PostTag, Tag, TagFollow
 from .parsing import tag_key, tag_name_is_valid
@@ -91,12 +92,20 @@ def trending_tags() -> list[dict]:
     return computed
 
 
-def followed_tag_post_ids(*, user_id: int, max_id: int | None, min_id: int | None, limit: int) -> list[int]:
-    """Public posts carrying a tag `user_id` follows, in the page's window (newest first, oldest first with
-    min_id): one query walking the (tag, post) index of each followed tag. The home feed filters the result
-    through the visibility rule again."""
+def user_follows_tags(user: User) -> bool:
+    """Whether `user` may follow any tag, from the counter on their row (services keep it in the transaction of
+    each follow and unfollow): no query. It may only overcount (a tag deleted with its follows), never miss one."""
+    return user.followed_tags_count > 0
+
+
+def followed_tag_post_ids(*, user: User, max_id: int | None, min_id: int | None, limit: int) -> list[int]:
+    """Public posts carrying a tag `user` follows, in the page's window (newest first, oldest first with min_id):
+    one query walking the (tag, post) index of each followed tag, none for a user who follows no tag (most). The
+    home feed filters the result through the visibility rule again."""
+    if not user_follows_tags(user):
+        return []
     qs = PostTag.objects.filter(
-        tag_id__in=TagFollow.objects.filter(user_id=user_id).values("tag_id"),
+        tag_id__in=TagFollow.objects.filter(user_id=user.pk).values("tag_id"),
         post__visibility=Post.Visibility.PUBLIC,
         post__removed_at__isnull=True,
     )

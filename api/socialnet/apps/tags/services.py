@@ -4,7 +4,9 @@ transaction that writes the text, so a post's tags and mentions exist as soon as
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.db.models.functions import Lower
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest, Lower
 
 from apps.posts.models import Post
 from apps.safety.selectors import hidden_accounts
@@ -69,14 +71,26 @@ def comment_text_index(*, comment_id: int, author: User, text: str) -> None:
         signals.users_mentioned.send(sender=Mention, post_id=None, comment_id=comment_id, user_ids=added)
 
 
+def _count_followed_tags(*, user: User, change: int) -> None:
+    # In the transaction of the row it counts, like the follow counters. Greatest: a count that drifted low (rows
+    # written around this module) must not break the unfollow on the column's CHECK (>= 0).
+    User.objects.filter(pk=user.pk).update(followed_tags_count=Greatest(F("followed_tags_count") + change, 0))
+
+
+@transaction.atomic
 def tag_follow(*, user: User, tag: Tag) -> bool:
     """Follow a tag; True when new (201), False when already followed (200)."""
     _, created = TagFollow.objects.get_or_create(user=user, tag=tag)
+    if created:
+        _count_followed_tags(user=user, change=1)
     return created
 
 
+@transaction.atomic
 def tag_unfollow(*, user: User, tag: Tag) -> None:
-    TagFollow.objects.filter(user=user, tag=tag).delete()
+    deleted, _ = TagFollow.objects.filter(user=user, tag=tag).delete()
+    if deleted:
+        _count_followed_tags(user=user, change=-deleted)
 
 
 def trending_tags_refresh() -> list[dict]:

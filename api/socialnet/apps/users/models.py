@@ -42,6 +42,9 @@ class User(AbstractUser):
     followers_count = models.PositiveIntegerField(default=0)
     following_count = models.PositiveIntegerField(default=0)
     posts_count = models.PositiveIntegerField(default=0)
+    # Tags followed (apps.tags keeps it, like the counters above): loaded with the user on every request, it lets
+    # the home feed skip its followed-tag query for the many who follow none. db_default: see is_private.
+    followed_tags_count = models.PositiveIntegerField(default=0, db_default=0)
 
     objects = SocialNetUserManager()
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.posts.services import post_create
 from apps.safety.services import block_create, mute_set
 from apps.tags.models import Tag
-from apps.tags.services import tag_follow
+from apps.tags.services import tag_follow, tag_unfollow
 from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +52,23 @@ def test_home_query_count_does_not_grow_with_followed_tags(client_for, user, dja
         tag_follow(user=user, tag=Tag.objects.get(key=f"t{i}"))
     with django_assert_num_queries(len(one)):
         assert len(home_ids(client)) == 20
+
+
+def test_a_reader_who_follows_no_tag_costs_no_tag_query(client_for, user):
+    """The counter on the reader's row (loaded with the token) spares the followed-tag query; following a tag adds
+    exactly that query, unfollowing the last one takes it away again."""
+    tagged = post_create(author=UserFactory(), text="#t0")
+    mine = post_create(author=user, text="my own")
+    tag = Tag.objects.get(key="t0")
+    client = client_for(user)
+    home_ids(client)  # the first read prepares the stored timeline: compare warm reads
+    with CaptureQueriesContext(connection) as none:
+        assert home_ids(client) == [mine.pk]
+    tag_follow(user=user, tag=tag)
+    with CaptureQueriesContext(connection) as one:
+        assert home_ids(client) == [mine.pk, tagged.pk]
+    assert len(one) == len(none) + 1
+    tag_unfollow(user=user, tag=tag)
+    with CaptureQueriesContext(connection) as again:
+        assert home_ids(client) == [mine.pk]
+    assert len(again) == len(none)

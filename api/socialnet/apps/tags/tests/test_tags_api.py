@@ -1,7 +1,10 @@
 """Tag endpoints: detail, timeline (THE visibility rule, premium locked, mutes and filters), trending, follow;
 a leak matrix over response bodies, bad names, and a constant query count."""
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,12 +12,29 @@ from django.test.utils import CaptureQueriesContext
 from apps.follows.services import follow_create
 from apps.posts.services import post_create, post_update
 from apps.safety.services import block_create, keyword_filter_create, mute_set
-from apps.tags.models import TagFollow
+from apps.tags.models import Tag, TagFollow
 from apps.tags.selectors import TRENDING_CACHE_KEY
+from apps.tags.services import tag_follow
 from apps.tags.tasks import trending_tags_refresh_task
+from apps.users.models import User
 from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def followed_tags_count(user) -> int:
+    return User.objects.values_list("followed_tags_count", flat=True).get(pk=user.pk)
+
+
+def test_backfill_migration_counts_the_follows_made_before_the_counter(user, other_user):
+    post_create(author=other_user, text="#one #two #three")
+    for key in ("one", "two", "three"):
+        tag_follow(user=user, tag=Tag.objects.get(key=key))
+    tag_follow(user=other_user, tag=Tag.objects.get(key="one"))
+    User.objects.update(followed_tags_count=0)  # as when the column was added
+    backfill = importlib.import_module("apps.tags.migrations.0003_followed_tags_count_backfill")
+    backfill.forwards(django_apps, None)
+    assert (followed_tags_count(user), followed_tags_count(other_user)) == (3, 1)
 
 
 def timeline(client, name="news"):
@@ -124,9 +144,11 @@ def test_follow_and_unfollow(api_client, client_for, user, other_user):
     assert (first.status_code, first.json()["following"], first.json()["name"]) == (201, True, "Cats")
     assert client.post("/tags/CATS/follow/").status_code == 200
     assert TagFollow.objects.filter(user=user).count() == 1
+    assert followed_tags_count(user) == 1  # a repeated follow counts once
     assert client.get("/tags/cats/").json()["following"] is True
     assert client.delete("/tags/cats/follow/").status_code == 204
     assert client.delete("/tags/cats/follow/").status_code == 204
     assert not TagFollow.objects.exists()
+    assert followed_tags_count(user) == 0  # a repeated unfollow uncounts once
     assert api_client.post("/tags/cats/follow/").status_code == 401
     assert client.post("/tags/dogs/follow/").status_code == 404
