@@ -436,6 +436,7 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "apps.follows.tasks.follows_counters_recount_task",
         "schedule": crontab(minute=47),
     },
+    "recount-tags-counters": {"task": "apps.tags.tasks.tags_counters_recount_task", "schedule": crontab(minute=49)},
     # Housekeeping only: expired mutes and filters already hide nothing (readers check expires_at).
     "purge-expired-safety-rows": {
         "task": "apps.safety.tasks.safety_expired_purge_task",

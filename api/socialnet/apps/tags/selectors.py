@@ -94,7 +94,8 @@ def trending_tags() -> list[dict]:
 
 def user_follows_tags(user: User) -> bool:
     """Whether `user` may follow any tag, from the counter on their row (services keep it in the transaction of
-    each follow and unfollow): no query. It may only overcount (a tag deleted with its follows), never miss one."""
+    each follow and unfollow): no query. Rows written around the services (a tag deleted with its follows, manual
+    SQL) make it drift; the hourly recount (services.tags_counters_recount) repairs it."""
     return user.followed_tags_count > 0
 
 

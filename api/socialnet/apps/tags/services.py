@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest, Lower
 
+from apps.common.counters import count_of, recount_in_batches
 from apps.posts.models import Post
 from apps.safety.selectors import hidden_accounts
 from apps.users.models import User
@@ -98,3 +99,10 @@ def trending_tags_refresh() -> list[dict]:
     computed = trending_tags_compute()
     cache.set(TRENDING_CACHE_KEY, computed, TRENDING_CACHE_SECONDS)
     return computed
+
+
+def tags_counters_recount(*, batch_size: int = 1000) -> int:
+    """Repair `followed_tags_count` of every user from the tag-follow rows; returns users repaired. A count too low
+    would leave followed tags' posts out of that reader's home feed (selectors.user_follows_tags), so it is repaired
+    like every counter."""
+    return recount_in_batches(User, {"followed_tags_count": count_of(TagFollow, "user")}, batch_size=batch_size)

@@ -5,6 +5,7 @@ import importlib
 
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +16,7 @@ from apps.safety.services import block_create, keyword_filter_create, mute_set
 from apps.tags.models import Tag, TagFollow
 from apps.tags.selectors import TRENDING_CACHE_KEY
 from apps.tags.services import tag_follow
-from apps.tags.tasks import trending_tags_refresh_task
+from apps.tags.tasks import tags_counters_recount_task, trending_tags_refresh_task
 from apps.users.models import User
 from apps.users.tests.factories import UserFactory
 
@@ -35,6 +36,20 @@ def test_backfill_migration_counts_the_follows_made_before_the_counter(user, oth
     backfill = importlib.import_module("apps.tags.migrations.0003_followed_tags_count_backfill")
     backfill.forwards(django_apps, None)
     assert (followed_tags_count(user), followed_tags_count(other_user)) == (3, 1)
+
+
+def test_the_hourly_recount_repairs_a_drifted_followed_tags_counter(user, other_user):
+    post_create(author=other_user, text="#one #two")
+    for key in ("one", "two"):
+        tag_follow(user=user, tag=Tag.objects.get(key=key))
+    # Written around the services (bulk loading, manual SQL): the reader's home feed would skip their tags.
+    TagFollow.objects.create(user=other_user, tag=Tag.objects.get(key="one"))
+    User.objects.filter(pk=user.pk).update(followed_tags_count=7)
+    assert tags_counters_recount_task() == 2
+    assert (followed_tags_count(user), followed_tags_count(other_user)) == (2, 1)
+    assert "apps.tags.tasks.tags_counters_recount_task" in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
 
 
 def timeline(client, name="news"):
