@@ -1,4 +1,3 @@
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -9,7 +8,7 @@ from rest_framework.views import APIView
 
 from apps.common.pagination import OldestFirstCursorPagination, page_response, page_schema, page_size_from
 from apps.users.models import User
-from apps.users.selectors import user_get_public
+from apps.users.selectors import user_get_named, user_get_public
 from apps.users.serializers import PublicProfileSerializer
 from apps.users.visibility import hidden_accounts
 
@@ -50,7 +49,7 @@ class FollowView(APIView):
     def delete(self, request, username: str):
         # Any existing account, suspended or closed included: unfollowing must work (and stay idempotent) even
         # when the profile is hidden, or the follow would come back with the account. Unknown names stay 404.
-        followee = get_object_or_404(User, username__iexact=username)
+        followee = user_get_named(username=username)
         services.follow_delete(follower=request.user, followee=followee)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -119,7 +118,7 @@ class FollowRequestAcceptView(APIView):
 
     @extend_schema(request=None, responses={200: PublicProfileSerializer})
     def post(self, request, username: str):
-        requester = get_object_or_404(User, username__iexact=username, is_active=True)
+        requester = user_get_named(username=username, queryset=User.objects.filter(is_active=True))
         services.follow_request_accept(target=request.user, requester=requester)
         requester.refresh_from_db(fields=["followers_count", "following_count", "posts_count"])
         return Response(PublicProfileSerializer(requester, context={"request": request}).data)
@@ -130,7 +129,7 @@ class FollowRequestRejectView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request, username: str):
-        requester = get_object_or_404(User, username__iexact=username)
+        requester = user_get_named(username=username)
         services.follow_request_reject(target=request.user, requester=requester)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -142,6 +141,6 @@ class RemoveFollowerView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, username: str):
-        follower = get_object_or_404(User, username__iexact=username)
+        follower = user_get_named(username=username)
         services.follow_delete(follower=follower, followee=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -11,7 +10,7 @@ from rest_framework.views import APIView
 
 from apps.common.pagination import IdCursorPagination, OldestFirstCursorPagination
 from apps.users.models import User
-from apps.users.selectors import user_public_queryset
+from apps.users.selectors import user_get_named, user_public_queryset
 from apps.users.serializers import PublicProfileSerializer
 
 from . import selectors, services
@@ -27,7 +26,7 @@ from .serializers import (
 def _target(username: str) -> User:
     # Any active account, including one that blocks you: blocking back must work, and answering 404 there while
     # other names answer 201 would be the only thing telling you they blocked you.
-    return get_object_or_404(user_public_queryset(), username__iexact=username)
+    return user_get_named(username=username, queryset=user_public_queryset())
 
 
 class BlockView(APIView):
@@ -47,7 +46,7 @@ class BlockView(APIView):
     def delete(self, request, username: str):
         # Any existing account, closed ones included, like unfollowing: the block must not outlive the way to undo
         # it. Unknown names stay 404.
-        target = get_object_or_404(User, username__iexact=username)
+        target = user_get_named(username=username)
         services.block_delete(blocker=request.user, blocked=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -92,7 +91,7 @@ class MuteView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, username: str):
-        target = get_object_or_404(User, username__iexact=username)
+        target = user_get_named(username=username)
         services.mute_delete(muter=request.user, muted=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -4,10 +4,20 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
-class SocialNetUserManager(UserManager):
+class UserQuerySet(models.QuerySet):
+    def named(self, name: str | models.Expression) -> "UserQuerySet":
+        """The account named `name` (a string, or an expression such as a prepared statement's parameter), whatever
+        the case. lower() = lower() is the expression of the unique index on names, so this is an index scan;
+        `username__iexact` compiles to upper() = upper(), which no index has, and scans every account."""
+        if isinstance(name, str):
+            name = models.Value(name, output_field=models.CharField())
+        return self.alias(username_lower=Lower("username")).filter(username_lower=Lower(name))
+
+
+class SocialNetUserManager(UserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, username):
         # Logging in as "Alice" or "alice" is the same account: usernames are unique case-insensitively.
-        return self.get(username__iexact=username)
+        return self.named(username).get()
 
 
 class User(AbstractUser):

@@ -1,8 +1,8 @@
 """Reads of accounts."""
 
 from django.db.models import BooleanField, CharField, Exists, OuterRef, QuerySet, Value
-from django.db.models.functions import Lower
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from apps.common.prepared import Param, PreparedSource
 
@@ -28,17 +28,17 @@ def user_public_queryset(*, viewer=None) -> QuerySet[User]:
     return user_public_source(viewer=viewer).queryset()
 
 
-def _named(qs: QuerySet[User], username: str) -> QuerySet[User]:
-    # lower() = lower(), the expression of the unique index on names: an index scan. `username__iexact` compiles
-    # to upper() = upper(), which no index has, and scanned every account on every profile path.
-    return qs.alias(username_lower=Lower("username")).filter(
-        username_lower=Lower(Param("username", username, output_field=CharField()))
-    )
+def user_get_named(*, username: str, queryset: QuerySet[User] | None = None) -> User:
+    """The account of `queryset` (every account by default, closed and suspended ones included) named `username`,
+    whatever the case; Http404 without. For one-off lookups; hot pages use `user_named` on a prepared source."""
+    queryset = User.objects.all() if queryset is None else queryset
+    return get_object_or_404(queryset.named(username))
 
 
 def user_named(source: PreparedSource, username: str) -> User:
     """The account of `source` named `username`, whatever the case (names are unique that way); Http404 without."""
-    users = source.refine(("username",), {"username": username}, lambda qs: _named(qs, username)).fetch()
+    name = Param("username", username, output_field=CharField())
+    users = source.refine(("username",), {"username": username}, lambda qs: qs.named(name)).fetch()
     if not users:
         raise Http404("No User matches the given query.")
     return users[0]

@@ -45,6 +45,6 @@ def username_validate_new(username: str) -> str:
     if username.lower() in RESERVED_USERNAMES:
         raise ValidationError({"username": ["This username is reserved."]})
     # Case-insensitive like the database constraint, which still decides when two sign-ups race past this check.
-    if User.objects.filter(username__iexact=username).exists():
+    if User.objects.named(username).exists():
         raise ValidationError({"username": ["A user with that username already exists."]})
     return username

@@ -185,3 +185,16 @@ def test_suggestions_query_count_is_constant(client_for, user, django_assert_num
         FollowFactory(follower=friend, followee=u)
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(client.get("/users/suggestions/?page_size=50").json()["results"]) == 50
+
+
+def test_names_in_unfollow_block_and_unblock_paths_ignore_case(client_for, user, other_user):
+    """Every path that takes a username finds the account whatever the case (through the lower(username) index)."""
+    client = client_for(user)
+    assert client.post(f"/users/{other_user.username}/follow/").status_code == 201
+    assert client.delete(f"/users/{other_user.username.upper()}/follow/").status_code == 204
+    assert not Follow.objects.filter(follower=user, followee=other_user).exists()
+    assert client.post(f"/users/{other_user.username.upper()}/block/").status_code == 201
+    assert user.blocks_made.filter(blocked=other_user).exists()
+    assert client.delete(f"/users/{other_user.username.title()}/block/").status_code == 204
+    assert not user.blocks_made.filter(blocked=other_user).exists()
+    assert client.delete("/users/nobody_at_all/block/").status_code == 404

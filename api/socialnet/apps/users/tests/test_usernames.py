@@ -85,3 +85,14 @@ def test_existing_non_conforming_names_keep_working(api_client):
     page = browser.post("/accounts/login/", {"username": "jöhn.doe", "password": TEST_PASSWORD})
     assert page.status_code == 302, "the legacy account can still sign in"
     assert browser.session["_auth_user_id"] == str(legacy.pk)
+
+
+def test_name_lookups_ignore_case_through_the_unique_index(django_assert_num_queries):
+    alice = UserFactory(username="Alice")
+    with django_assert_num_queries(1) as captured:
+        assert User.objects.named("aLICE").get() == alice
+    # lower() = lower() is the unique index's expression (users_user_username_ci_unique): an index scan, where
+    # `username__iexact` (upper() = upper()) read every account.
+    assert 'where lower("users_user"."username") = (lower(' in captured.captured_queries[0]["sql"].lower()
+    assert User.objects.get_by_natural_key("ALICE") == alice
+    assert not User.objects.named("alic").exists()

@@ -16,7 +16,7 @@ class Command(BaseCommand):
         if days < 1:
             raise CommandError("--days must be at least 1.")
         for username in usernames:
-            user = User.objects.filter(username__iexact=username).first()
+            user = User.objects.named(username).first()
             if user is None:
                 raise CommandError(f"No user named {username!r}.")
             # actor=None: a script run by an operator with shell access, recorded as such in the log.

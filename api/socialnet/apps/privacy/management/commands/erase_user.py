@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, username, reason, **options):
         if not reason.strip():
             raise CommandError("--reason must say why.")
-        user = User.objects.filter(username__iexact=username, erased_at__isnull=True).first()
+        user = User.objects.named(username).filter(erased_at__isnull=True).first()
         if user is None:
             raise CommandError(f"No account named {username!r} left to erase.")
         # actor=None: an operator with shell access, recorded as such in the log (like grant_premium).
