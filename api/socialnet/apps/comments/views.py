@@ -64,7 +64,7 @@ class PostCommentsView(GenericAPIView):
             text=serializer.validated_data["text"],
             parent_id=serializer.validated_data.get("parent"),
         )
-        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+        return Response(CommentSerializer(comment, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class CommentDetailView(APIView):
@@ -81,7 +81,7 @@ class CommentDetailView(APIView):
     @extend_schema(responses=CommentSerializer)
     def get(self, request, comment_id: int):
         comment, _ = self._get(request, comment_id)
-        return Response(CommentSerializer(comment).data)
+        return Response(CommentSerializer(comment, context={"request": request}).data)
 
     @extend_schema(request=CommentUpdateSerializer, responses=CommentSerializer)
     def patch(self, request, comment_id: int):
@@ -95,7 +95,7 @@ class CommentDetailView(APIView):
             comment = services.comment_update(
                 comment=comment, actor=request.user, text=serializer.validated_data["text"]
             )
-        return Response(CommentSerializer(comment).data)
+        return Response(CommentSerializer(comment, context={"request": request}).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, comment_id: int):
