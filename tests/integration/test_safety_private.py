@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.feed.services import trending_refresh
@@ -103,6 +104,28 @@ def test_follow_becomes_a_request_and_accepting_opens_everything(client_for, use
     assert not Follow.objects.exists()
     assert post.pk not in ids(client.get("/feed/"))
     assert client.get(f"/posts/{post.pk}/").status_code == 404
+
+
+def test_follow_requests_say_whom_you_already_follow_in_constant_queries(client_for, private):
+    owner, _ = private
+    followed, stranger = UserFactory(), UserFactory()
+    follow_or_request(follower=owner, followee=followed)  # public: a follow at once
+    owner_client = client_for(owner)
+    owner_client.get("/users/me/follow-requests/")  # warm: the token, the safety sets
+    follow_or_request(follower=followed, followee=owner)
+    with CaptureQueriesContext(connection) as one:
+        listed = owner_client.get("/users/me/follow-requests/").json()["results"]
+    assert [(p["username"], p["is_following"]) for p in listed] == [(followed.username, True)]
+    follow_or_request(follower=stranger, followee=owner)
+    for _ in range(3):
+        follow_or_request(follower=UserFactory(), followee=owner)
+    with CaptureQueriesContext(connection) as five:
+        listed = owner_client.get("/users/me/follow-requests/").json()["results"]
+    assert [(p["username"], p["is_following"]) for p in listed[:2]] == [
+        (followed.username, True),
+        (stranger.username, False),
+    ]
+    assert len(listed) == 5 and len(five.captured_queries) == len(one.captured_queries)
 
 
 def test_reject_cancel_and_bad_requests(client_for, api_client, user, other_user, private):

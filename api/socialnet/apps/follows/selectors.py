@@ -118,7 +118,8 @@ def user_suggestions(*, user: User, limit: int = 20) -> list[User]:
 
 def follow_requests_for(*, user: User) -> PreparedSource:
     """Pending requests to follow `user` from active accounts not behind a block, requester joined (only what its
-    public profile shows); a prepared source for the pagination."""
+    public profile shows) and annotated `viewer_follows` (does `user` already follow them? a private account can
+    follow someone who asks to follow back); a prepared source for the pagination."""
     hidden = hidden_accounts(user)
 
     def build() -> QuerySet[FollowRequest]:
@@ -127,6 +128,7 @@ def follow_requests_for(*, user: User) -> PreparedSource:
             hidden.exclude_from(rows, "requester_id")
             .select_related("requester", "requester__avatar")
             .only(*public_profile_columns("requester__"))
+            .annotate(viewer_follows=viewer_follows(viewer=user, user_ref="requester_id"))
         )
 
     values = {"viewer": user.pk, **hidden.values()}

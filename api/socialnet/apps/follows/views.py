@@ -107,7 +107,10 @@ class FollowRequestsView(GenericAPIView):
     @extend_schema(responses=PublicProfileSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(selectors.follow_requests_for(user=request.user))
-        profiles = [row.requester for row in page]
+        profiles = []
+        for row in page:
+            row.requester.is_following = row.viewer_follows
+            profiles.append(row.requester)
         return self.get_paginated_response(
             PublicProfileSerializer(profiles, many=True, context={"request": request}).data
         )
