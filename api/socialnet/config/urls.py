@@ -10,7 +10,7 @@ from apps.images.views import media_view
 from apps.privacy.views import data_export_download
 from apps.safety.urls import filter_urlpatterns
 from apps.users import pages as account_pages
-from apps.users.login_limits import LimitedTokenView
+from apps.users.login_limits import LimitedIntrospectTokenView, LimitedRevokeTokenView, LimitedTokenView
 from config.docs import SwaggerView, oauth2_redirect_view
 
 # Only the OAuth endpoints we support: no application-management or device-flow views for end users.
@@ -19,8 +19,8 @@ oauth_patterns = (
         path("authorize/", oauth_views.AuthorizationView.as_view(), name="authorize"),
         # Failed attempts limited like the login pages, and a code burned by a failed exchange.
         path("token/", LimitedTokenView.as_view(), name="token"),
-        path("revoke_token/", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
-        path("introspect/", oauth_views.IntrospectTokenView.as_view(), name="introspect"),
+        path("revoke_token/", LimitedRevokeTokenView.as_view(), name="revoke-token"),
+        path("introspect/", LimitedIntrospectTokenView.as_view(), name="introspect"),
     ],
     "oauth2_provider",
 )

@@ -34,7 +34,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from oauth2_provider.models import get_application_model, get_grant_model
-from oauth2_provider.views import TokenView
+from oauth2_provider.views import IntrospectTokenView, RevokeTokenView, TokenView
 
 from .oauth import JsonOrFormOAuthLibCore
 
@@ -171,3 +171,38 @@ class LimitedTokenView(TokenView):
             if getattr(request, "axes_locked_out", False):
                 return lockout_response(request, response, failed)
         return response
+
+
+class _ClientAuthLimitedMixin:
+    """Refused client authentication at an OAuth endpoint other than `/o/token/` counted and locked out per
+    address, like a wrong code there: otherwise `/o/introspect/` and `/o/revoke_token/` would let anyone guess a
+    confidential client's secret (or, at introspection, an access token with its scope) without a limit. Per address
+    only, never per client: the gateway authenticates as a confidential client at `/o/introspect/` on every new
+    token, and counting other people's guesses against that client would let anyone lock every user out."""
+
+    def client_auth_refused(self, response) -> bool:
+        raise NotImplementedError
+
+    def dispatch(self, request, *args, **kwargs):
+        address_only = {"username": None}
+        if request.method != "OPTIONS" and not AxesProxyHandler.is_allowed(request, address_only):
+            return lockout_response(request, None, address_only)
+        response = super().dispatch(request, *args, **kwargs)
+        if request.method != "OPTIONS" and self.client_auth_refused(response):
+            user_login_failed.send(sender=type(self), credentials=address_only, request=request)
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request, response, address_only)
+        return response
+
+
+class LimitedIntrospectTokenView(_ClientAuthLimitedMixin, IntrospectTokenView):
+    def client_auth_refused(self, response) -> bool:
+        # django-oauth-toolkit answers a caller that is neither an authenticated client nor a bearer of the
+        # introspection scope with a bare 403 (401 where it adds an RFC 9728 challenge).
+        return response.status_code in (401, 403)
+
+
+class LimitedRevokeTokenView(_ClientAuthLimitedMixin, RevokeTokenView):
+    def client_auth_refused(self, response) -> bool:
+        # RFC 7009 answers 200 for any token, known or not: only the client's own authentication can fail.
+        return _oauth_error(response) == "invalid_client"

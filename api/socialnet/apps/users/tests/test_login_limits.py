@@ -168,3 +168,41 @@ def test_refused_refresh_tokens_do_not_lock_anyone():
     assert codes == {400}
     UserFactory(username="victim")
     assert signed_in(login("/accounts/login/", "victim", TEST_PASSWORD, ATTACKER))
+
+
+# --- /o/introspect/ and /o/revoke_token/ ------------------------------------------------------------------------
+
+
+def introspect(client_id: str, secret: str, address: str):
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return Client().post(
+        "/o/introspect/", {"token": "some-token"}, HTTP_AUTHORIZATION=f"Basic {basic}", REMOTE_ADDR=address
+    )
+
+
+def test_guessed_secrets_at_introspection_lock_the_address_not_the_client():
+    confidential_client("gateway-like", "right-secret")
+    codes = [introspect("gateway-like", "guess", ATTACKER).status_code for _ in range(30)]
+    assert codes[:9] == [403] * 9
+    assert set(codes[9:]) == {429}
+    assert introspect("gateway-like", "right-secret", ATTACKER).status_code == 429
+    # The client itself (the gateway introspects every new token with it) keeps working from its own address:
+    # counting the guesses against it would let anyone lock every user out.
+    answer = introspect("gateway-like", "right-secret", GATEWAY)
+    assert answer.status_code == 200 and answer.json() == {"active": False}
+
+
+def revoke(address: str, **credentials):
+    return Client().post("/o/revoke_token/", {"token": "some-token", **credentials}, REMOTE_ADDR=address)
+
+
+def test_guessed_secrets_at_revocation_lock_the_address():
+    confidential_client("backend-r", "right-secret")
+    demo_client_ensure()
+    # A public client revoking a token it does not know is answered 200 (RFC 7009) and is not a guess.
+    assert {revoke(ELSEWHERE, client_id="socialnet-demo").status_code for _ in range(15)} == {200}
+    codes = [revoke(ATTACKER, client_id="backend-r", client_secret="guess").status_code for _ in range(30)]
+    assert codes[:9] == [401] * 9
+    assert set(codes[9:]) == {429}
+    assert revoke(ATTACKER, client_id="backend-r", client_secret="right-secret").status_code == 429
+    assert revoke(ELSEWHERE, client_id="backend-r", client_secret="right-secret").status_code == 200
