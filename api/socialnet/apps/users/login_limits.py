@@ -33,6 +33,8 @@ from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.models import get_application_model, get_grant_model
 from oauth2_provider.views import IntrospectTokenView, RevokeTokenView, TokenView
 
@@ -195,6 +197,9 @@ class _ClientAuthLimitedMixin:
         return response
 
 
+# The mixin's dispatch replaces the views' own, which django-oauth-toolkit marks csrf_exempt (clients post there
+# without a session): the mark has to be set again.
+@method_decorator(csrf_exempt, name="dispatch")
 class LimitedIntrospectTokenView(_ClientAuthLimitedMixin, IntrospectTokenView):
     def client_auth_refused(self, response) -> bool:
         # django-oauth-toolkit answers a caller that is neither an authenticated client nor a bearer of the
@@ -202,6 +207,7 @@ class LimitedIntrospectTokenView(_ClientAuthLimitedMixin, IntrospectTokenView):
         return response.status_code in (401, 403)
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class LimitedRevokeTokenView(_ClientAuthLimitedMixin, RevokeTokenView):
     def client_auth_refused(self, response) -> bool:
         # RFC 7009 answers 200 for any token, known or not: only the client's own authentication can fail.

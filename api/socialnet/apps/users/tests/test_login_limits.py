@@ -175,7 +175,8 @@ def test_refused_refresh_tokens_do_not_lock_anyone():
 
 def introspect(client_id: str, secret: str, address: str):
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return Client().post(
+    # enforce_csrf_checks: clients post here without a session or CSRF token, as real ones do.
+    return Client(enforce_csrf_checks=True).post(
         "/o/introspect/", {"token": "some-token"}, HTTP_AUTHORIZATION=f"Basic {basic}", REMOTE_ADDR=address
     )
 
@@ -193,7 +194,9 @@ def test_guessed_secrets_at_introspection_lock_the_address_not_the_client():
 
 
 def revoke(address: str, **credentials):
-    return Client().post("/o/revoke_token/", {"token": "some-token", **credentials}, REMOTE_ADDR=address)
+    return Client(enforce_csrf_checks=True).post(
+        "/o/revoke_token/", {"token": "some-token", **credentials}, REMOTE_ADDR=address
+    )
 
 
 def test_guessed_secrets_at_revocation_lock_the_address():
