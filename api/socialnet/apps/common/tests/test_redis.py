@@ -33,3 +33,14 @@ def test_changing_a_url_setting_replaces_its_client(settings):
     assert dead is not before
     with pytest.raises(redis.ConnectionError):
         dead.ping()
+
+
+def test_replies_are_parsed_by_hiredis():
+    """hiredis (api/requirements.txt) halves the CPU of every Redis call; redis-py falls back to its pure-Python
+    parser without a word when it is missing, so a broken install would only show as a slower API."""
+    client = redis_client()
+    connection = client.connection_pool.get_connection()
+    try:
+        assert type(connection._parser).__name__ == "_HiredisParser"
+    finally:
+        client.connection_pool.release(connection)
