@@ -44,12 +44,17 @@ def _has_data_or_eof(conn) -> bool:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
-    @property
-    def pool(self):
-        pool = super().pool
-        # Swapped once, when Django has just built the pool with psycopg's check (CONN_HEALTH_CHECKS). The attribute
-        # is psycopg_pool's private one: were it renamed, this fails at the first connection instead of silently
-        # leaving connections unchecked.
+    def get_new_connection(self, conn_params):
+        pool = self.pool
+        # Swapped once, after Django built the pool with psycopg's check (CONN_HEALTH_CHECKS) and before its first
+        # hand-out. The attribute is psycopg_pool's private one: were it renamed, this fails at the first connection
+        # instead of silently leaving connections unchecked.
         if pool is not None and pool._check is ConnectionPool.check_connection:
             pool._check = check_pooled_connection
-        return pool
+        return super().get_new_connection(conn_params)
+
+    def _set_autocommit(self, autocommit):
+        # Django sets autocommit on every connect; a pooled connection comes back in autocommit already, and psycopg
+        # still runs its generator-and-wait machinery to change nothing.
+        if self.connection.autocommit != autocommit:
+            super()._set_autocommit(autocommit)
