@@ -118,10 +118,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # their parameters server-side; Django's other queries never are prepared). Django turns preparing off unless
     # this is set, because of connection poolers: behind PgBouncer use 1.21+ with max_prepared_statements.
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
-    # With a pool Django turns this into the pool's `check`: each connection is tested (one empty round trip) as it
-    # leaves the pool. After a PostgreSQL restart every pooled connection is dead; unchecked, each of them gave a
-    # request a 500 before the pool noticed.
+    # With a pool this turns into the pool's `check`: each connection is tested as it leaves the pool. After a
+    # PostgreSQL restart every pooled connection is dead; unchecked, each of them gave a request a 500 before the
+    # pool noticed. Our backend's check skips psycopg's empty round trip for a connection in use moments ago whose
+    # socket shows no goodbye from the server (apps.common.postgresql).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["ENGINE"] = "apps.common.postgresql"
 
 # Read replicas (apps.common.replicas): GET and HEAD requests read a replica unless the caller wrote within
 # DATABASE_REPLICA_PIN_SECONDS; writes, transactions, credentials and tasks stay on the primary. Unset: no router,
@@ -152,6 +154,7 @@ for number, url in enumerate(DATABASE_REPLICA_URLS, 1):
     }
     replica["CONN_MAX_AGE"] = 0
     replica["CONN_HEALTH_CHECKS"] = True  # a pooled connection to a restarted replica is dropped, not used
+    replica["ENGINE"] = DATABASES["default"]["ENGINE"]
     # The test runner creates no database on a replica (it is read-only): the alias reads the test database.
     replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica{number}"] = replica

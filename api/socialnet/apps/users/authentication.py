@@ -18,7 +18,7 @@ class ScopedOAuth2Authentication(OAuth2Authentication):
     - A request carrying a bearer token that is invalid, expired or revoked gets 401, even on public endpoints
       (DOT's default silently treats it as anonymous, which hides client bugs and stale sessions).
     - Reads need the `read` scope, everything else `write`: enforced here so no view can forget it.
-    - The token is read with one prepared-once statement (apps.users.access_tokens) instead of DOT's oauthlib
+    - The token is read with one prepared query (apps.users.access_tokens) instead of DOT's oauthlib
       round: the same row, the same checks (it exists, has not expired, its user is active), a fifth of the CPU.
     """
 

@@ -6,6 +6,9 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection
 
+from apps.common.postgresql import base as postgresql_base
+from apps.common.postgresql.base import check_pooled_connection
+
 
 def test_visibility_timeout_covers_every_task_and_no_more_than_needed():
     # A message taken by a worker that died comes back after visibility_timeout: it must outlast the longest task
@@ -43,3 +46,32 @@ def test_pooled_connections_survive_a_postgresql_restart():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone() == (1,)
+
+
+def _last_state_change(admin, pid):
+    return admin.execute("SELECT state_change FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pool_check_skips_the_round_trip_only_for_a_connection_in_use_moments_ago(monkeypatch):
+    # The check above without its cost: no query for a connection handed out within TRUSTED_IDLE_SECONDS whose
+    # socket is quiet; the query (seen by the server as a new state_change) for a first or a long-idle hand-out.
+    connection.ensure_connection()
+    params = connection.get_connection_params()
+    params.pop("pool", None)
+    params.pop("cursor_factory", None)
+    with psycopg.connect(**params, autocommit=True) as admin, psycopg.connect(**params, autocommit=True) as pooled:
+        pid = pooled.info.backend_pid
+        check_pooled_connection(pooled)  # never handed out before: asks the server
+        asked = _last_state_change(admin, pid)
+        check_pooled_connection(pooled)
+        assert _last_state_change(admin, pid) == asked
+        monkeypatch.setattr(postgresql_base, "TRUSTED_IDLE_SECONDS", 0.0)
+        check_pooled_connection(pooled)
+        assert _last_state_change(admin, pid) > asked
+
+
+def test_every_database_uses_the_backend_with_the_cheap_pool_check():
+    for alias in settings.DATABASES:
+        assert settings.DATABASES[alias]["ENGINE"] == "apps.common.postgresql", alias
+    assert connection.pool._check is check_pooled_connection
