@@ -34,8 +34,11 @@ GATEWAY_OWNED_REQUEST = frozenset(
 GATEWAY_OWNED_RESPONSE = frozenset({"server", "date", "x-request-id"})
 
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+/=@-]{0,127}")
-# Characters kept verbatim when re-encoding the request target: RFC 3986 reserved + unreserved + "%".
-_TARGET_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
+# Characters kept verbatim when re-encoding the request target: what RFC 3986 allows in a path and a query (unreserved,
+# sub-delims, ":@/?") plus "%"; "[" and "]" (allowed only in a host) are escaped.
+_TARGET_SAFE = "/?#@!$&'()*+,;=:-._~%"
+# A "%" that does not start an escape is a literal percent sign: escaped, so Django decodes what the client meant.
+_STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def request_id_for(request: Request) -> str:
@@ -111,7 +114,8 @@ def request_target(request: Request) -> str | None:
         raw = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     raw = raw.split("#", 1)[0]
     # WSGI hands us bytes as latin-1 text; escape anything outside ASCII so it reaches Django byte for byte.
-    return quote(raw.encode("latin-1"), safe=_TARGET_SAFE)
+    target = quote(raw.encode("latin-1"), safe=_TARGET_SAFE)
+    return _STRAY_PERCENT_RE.sub("%25", target) if "%" in target else target
 
 
 def connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
