@@ -5,24 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import urllib3
 from flask import current_app
 
 from .auth import CachedIntrospectionValidator
 from .cache import TTLCache
 from .config import GatewayConfig
 from .limits import RateLimits
+from .upstream import UpstreamPool
 
 
-def build_upstream_pool(config: GatewayConfig) -> urllib3.HTTPConnectionPool:
-    """One pool of kept-alive connections to the one upstream, used through urllib3 directly: requests' session
-    layer (merging settings, cookie jars, hooks, re-parsing the URL) cost about 0.5 ms of CPU per request and
-    offered nothing a fixed upstream needs. urllib3 reads no proxy settings, .netrc or cookies from anywhere, and
-    adds no headers but the User-Agent a client did not send."""
-    # No retries: a POST must never be sent twice, and a retried GET would double the wait before a 504
-    # (app/routes/proxy.py retries one case itself). block=False: past maxsize, extra connections are opened and
-    # closed rather than making requests wait for a free one.
-    return urllib3.connection_from_url(config.upstream_url, maxsize=config.upstream_pool_size, block=False)
+def build_upstream_pool(config: GatewayConfig) -> UpstreamPool:
+    """One pool of kept-alive connections to the one upstream (app/upstream.py says why it is not urllib3's)."""
+    return UpstreamPool(
+        config.upstream_url,
+        maxsize=config.upstream_pool_size,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+    )
 
 
 def upstream_path(config: GatewayConfig, target: str) -> str:
@@ -33,7 +32,7 @@ def upstream_path(config: GatewayConfig, target: str) -> str:
 @dataclass
 class Gateway:
     config: GatewayConfig
-    upstream: urllib3.HTTPConnectionPool
+    upstream: UpstreamPool
     cache: TTLCache
     validator: CachedIntrospectionValidator
     limits: RateLimits

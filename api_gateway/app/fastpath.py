@@ -20,7 +20,6 @@ import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 
-from urllib3.exceptions import HTTPError, ReadTimeoutError
 from werkzeug.wrappers import Request
 
 from .auth import bearer_token, token_key
@@ -28,7 +27,7 @@ from .errors import error_body
 from .extensions import Gateway, upstream_path
 from .forwarding import client_ip, downstream_response_headers, request_id_for, request_target, upstream_request_headers
 from .limits import Window, rate_limit_headers, reported_window
-from .upstream import relay, request_line_too_long, send
+from .upstream import UpstreamError, UpstreamTimeout, relay, request_line_too_long
 
 logger = logging.getLogger(__name__)
 
@@ -107,16 +106,16 @@ class FastPath:
         headers = upstream_request_headers(request, request_id=request_id, trusted_proxies=config.trusted_proxies)
         extra = [("X-Request-ID", request_id), *_limit_headers(window)]
         try:
-            upstream = send(
-                gw, method, upstream_path(config, target), headers, None, replayable=True, request_id=request_id
+            upstream = gw.upstream.request(
+                method, upstream_path(config, target), headers, replayable=True, request_id=request_id
             )
-        except ReadTimeoutError:
+        except UpstreamTimeout:
             logger.warning("Upstream too slow for %s %s (request %s)", method, request.path, request_id)
             return _answer(environ, start_response, 504, extra)
-        except (HTTPError, OSError) as exc:
+        except UpstreamError as exc:
             logger.warning("Upstream unreachable (request %s): %s", request_id, exc)
             return _answer(environ, start_response, 502, extra)
-        response_headers = downstream_response_headers(upstream.headers.items())
+        response_headers = downstream_response_headers(upstream.headers)
         start_response(f"{upstream.status} {upstream.reason or 'UNKNOWN'}", response_headers + extra)
         return _Relay(upstream, request_id)
 

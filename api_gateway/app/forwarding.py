@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import os
 import re
-import uuid
 from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
@@ -32,10 +33,15 @@ GATEWAY_OWNED_REQUEST = frozenset(
 )
 # The gateway's WSGI server writes its own.
 GATEWAY_OWNED_RESPONSE = frozenset({"server", "date", "x-request-id"})
+NOT_FORWARDED_REQUEST = HOP_BY_HOP | GATEWAY_OWNED_REQUEST
+NOT_RETURNED_RESPONSE = HOP_BY_HOP | GATEWAY_OWNED_RESPONSE
 
 REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+/=@-]{0,127}")
-# Characters kept verbatim when re-encoding the request target: RFC 3986 reserved + unreserved + "%".
-_TARGET_SAFE = "/?#[]@!$&'()*+,;=:-._~%"
+# Characters kept verbatim when re-encoding the request target: what RFC 3986 allows in a path and a query (unreserved,
+# sub-delims, ":@/?") plus "%"; "[" and "]" (allowed only in a host) are escaped.
+_TARGET_SAFE = "/?#@!$&'()*+,;=:-._~%"
+# A "%" that does not start an escape is a literal percent sign: escaped, so Django decodes what the client meant.
+_STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def request_id_for(request: Request) -> str:
@@ -43,9 +49,13 @@ def request_id_for(request: Request) -> str:
     candidate = request.headers.get("X-Request-ID", "")
     if REQUEST_ID_RE.fullmatch(candidate):
         return candidate
-    return uuid.uuid4().hex
+    # 32 random hex digits, the shape uuid4().hex had, at a fraction of its cost.
+    return os.urandom(16).hex()
 
 
+# Memoised: every request parses its peer's address (twice: for the limits and for the upstream's headers), and
+# the same few addresses (a load balancer, a NAT, loopback) come back all the time; ipaddress is slow to parse.
+@functools.lru_cache(maxsize=4096)
 def _valid_ip(value: str) -> str | None:
     value = value.strip()
     if value.startswith("[") and "]" in value:  # [v6]:port
@@ -111,7 +121,8 @@ def request_target(request: Request) -> str | None:
         raw = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     raw = raw.split("#", 1)[0]
     # WSGI hands us bytes as latin-1 text; escape anything outside ASCII so it reaches Django byte for byte.
-    return quote(raw.encode("latin-1"), safe=_TARGET_SAFE)
+    target = quote(raw.encode("latin-1"), safe=_TARGET_SAFE)
+    return _STRAY_PERCENT_RE.sub("%25", target) if "%" in target else target
 
 
 def connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
@@ -123,17 +134,26 @@ def connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
 
 
 def upstream_request_headers(request: Request, *, request_id: str, trusted_proxies: int) -> dict[str, str]:
-    drop = HOP_BY_HOP | GATEWAY_OWNED_REQUEST | connection_tokens(request.headers.items())
+    # One pass over the client's headers (every request goes through here): what a Connection header names is
+    # dropped afterwards, and rarely is there one.
     headers: dict[str, str] = {}
+    named_by_connection = ""
     for name, value in request.headers.items():
-        if name.lower() in drop:
+        lower = name.lower()
+        if lower in NOT_FORWARDED_REQUEST:
+            if lower == "connection":
+                named_by_connection += f",{value}"
             continue
-        # Werkzeug's Headers keep repeated request headers apart; HTTP allows folding them with commas.
+        # Repeated request headers (a WSGI server may keep them apart): HTTP allows folding them with commas.
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    if named_by_connection:
+        drop = connection_tokens([("Connection", named_by_connection)])
+        headers = {name: value for name, value in headers.items() if name.lower() not in drop}
     proto, host = forwarded_proto_host(request, trusted_proxies)
     # Django builds absolute URLs (pagination links, redirects) from Host: keep the one the client used.
-    if request.headers.get("Host"):
-        headers["Host"] = request.headers["Host"]
+    client_host = request.environ.get("HTTP_HOST")
+    if client_host:
+        headers["Host"] = client_host
     # The chain is resolved here, once: Django gets only the client address, and believes it only from us
     # (Django's TRUSTED_PROXIES), however many proxies stand in front of the gateway.
     headers["X-Forwarded-For"] = headers["X-Real-IP"] = client_ip(request, trusted_proxies)
@@ -146,5 +166,5 @@ def upstream_request_headers(request: Request, *, request_id: str, trusted_proxi
 def downstream_response_headers(raw_headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """Upstream response headers minus hop-by-hop ones; repeated headers (Set-Cookie) stay separate lines."""
     items = list(raw_headers)
-    drop = HOP_BY_HOP | GATEWAY_OWNED_RESPONSE | connection_tokens(items)
+    drop = NOT_RETURNED_RESPONSE | connection_tokens(items)
     return [(name, value) for name, value in items if name.lower() not in drop]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import urllib3
 from flask import Blueprint, abort, jsonify, request
 
 from ..extensions import gateway, upstream_path
+from ..upstream import UpstreamError
 
 bp = Blueprint("health", __name__)
 
@@ -32,14 +32,11 @@ def readyz():
     gw = gateway()
     try:
         answer = gw.upstream.request(
-            "GET",
-            upstream_path(gw.config, "/health/"),
-            retries=False,
-            redirect=False,
-            timeout=urllib3.Timeout(connect=gw.config.connect_timeout, read=READY_TIMEOUT),
+            "GET", upstream_path(gw.config, "/health/"), {}, replayable=True, read_timeout=READY_TIMEOUT
         )
+        answer.close()
         upstream = "ok" if answer.status == 200 else f"unhealthy (HTTP {answer.status})"
-    except (urllib3.exceptions.HTTPError, OSError):
+    except UpstreamError:
         upstream = "unreachable"
     redis_state = {None: "not configured", True: "ok", False: "down"}[gw.cache.ping()]
     ready = upstream == "ok"

@@ -13,12 +13,19 @@ from typing import IO
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, g, request
-from urllib3.exceptions import HTTPError, ReadTimeoutError
 
 from ..errors import json_error
 from ..extensions import gateway, upstream_path
 from ..forwarding import downstream_response_headers, request_target, upstream_request_headers
-from ..upstream import CHUNK, MAX_UPSTREAM_REQUEST_LINE, RETRYABLE_METHODS, relay, request_line_too_long, send
+from ..upstream import (
+    CHUNK,
+    MAX_UPSTREAM_REQUEST_LINE,
+    RETRYABLE_METHODS,
+    UpstreamError,
+    UpstreamTimeout,
+    relay,
+    request_line_too_long,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -271,10 +278,7 @@ def forward(path: str):
     if body is not None:
         headers["Content-Length"] = str(body.len if isinstance(body, UpstreamBody) else len(body))
     try:
-        # urllib3 upper-cases escapes in the target (%ff -> %FF) and escapes a stray "%" (-> %25), which leaves
-        # what Django decodes unchanged.
-        upstream = send(
-            gw,
+        upstream = gw.upstream.request(
             request.method,
             upstream_target,
             headers,
@@ -288,17 +292,17 @@ def forward(path: str):
     except ClientBodyError as exc:
         logger.info("Client body unreadable (request %s): %s", g.request_id, exc)
         return json_error(400, "The request body could not be read (malformed or cut short).")
-    except ReadTimeoutError:
+    except UpstreamTimeout:
         logger.warning("Upstream too slow for %s %s (request %s)", request.method, request.path, g.request_id)
         return json_error(504)
-    except (HTTPError, OSError) as exc:
+    except UpstreamError as exc:
         logger.warning("Upstream unreachable (request %s): %s", g.request_id, exc)
         return json_error(502)
 
     if revoked_token and upstream.status == 200:
         gw.validator.forget(revoked_token)
 
-    response_headers = downstream_response_headers(upstream.headers.items())
+    response_headers = downstream_response_headers(upstream.headers)
     response = Response(relay(upstream, g.request_id), status=upstream.status, direct_passthrough=True)
     # Start from an empty header set: Flask's default Content-Type must not be invented for a 204 or a 304.
     response.headers.clear()
