@@ -64,14 +64,22 @@ def test_the_pool_check_skips_the_round_trip_only_for_a_connection_in_use_moment
         pid = pooled.info.backend_pid
         check_pooled_connection(pooled)  # never handed out before: asks the server
         asked = _last_state_change(admin, pid)
+        monkeypatch.setattr(postgresql_base, "TRUSTED_IDLE_SECONDS", 60.0)  # "moments ago" even on a stalled machine
         check_pooled_connection(pooled)
         assert _last_state_change(admin, pid) == asked
         monkeypatch.setattr(postgresql_base, "TRUSTED_IDLE_SECONDS", 0.0)
         check_pooled_connection(pooled)
         assert _last_state_change(admin, pid) > asked
+        # Ended by the server moments after its last use (the restart above, without its timing): the socket says so.
+        monkeypatch.setattr(postgresql_base, "TRUSTED_IDLE_SECONDS", 60.0)
+        assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", [pid]).fetchone() == (True,)
+        with pytest.raises(psycopg.OperationalError):
+            check_pooled_connection(pooled)
 
 
+@pytest.mark.django_db
 def test_every_database_uses_the_backend_with_the_cheap_pool_check():
     for alias in settings.DATABASES:
         assert settings.DATABASES[alias]["ENGINE"] == "apps.common.postgresql", alias
+    connection.ensure_connection()
     assert connection.pool._check is check_pooled_connection
