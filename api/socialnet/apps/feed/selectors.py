@@ -193,7 +193,7 @@ def home_post_ids_from_db(
 
 @dataclass
 class HomePage:
-    posts: list[Post]
+    posts: list[dict]  # a list page's rows (posts.selectors.post_feed_source)
     next_max_id: int | None  # older page
     prev_min_id: int | None  # newer page
 
@@ -284,7 +284,7 @@ def feed_home_page(*, viewer: User, window: IdWindow) -> HomePage:
 # --- rankings -----------------------------------------------------------------------------------------------------
 @dataclass
 class RankedPage:
-    items: list  # posts, each with `reason` set for recommendations
+    items: list[dict]  # a list page's rows (posts.selectors.post_feed_source), with `reason` for recommendations
     next_cursor: ScoreCursor | None
 
 
@@ -349,19 +349,19 @@ def _ranked_page(
     context: str,
     unliked_only: bool = False,
     read_ahead: int = 0,
-) -> tuple[list[Post], ScoreCursor | None]:
+) -> tuple[list[dict], ScoreCursor | None]:
     """The page's posts in ranking order (those the viewer may see in this feed `context`, mutes and keyword
     filters applied; `unliked_only`: not those the viewer has liked) and where the next page starts. Up to
     `read_ahead` entries beyond the page replace posts of the ranking that are hidden now."""
     after = _after(entries, cursor)
     page = after[: limit + read_ahead]
     ids = [pid for _, pid in page]
-    visible = {p.pk: p for p in posts_by_ids(post_feed_source(viewer=viewer, context=context), ids)}
+    visible = {p["id"]: p for p in posts_by_ids(post_feed_source(viewer=viewer, context=context), ids)}
     posts, used = [], 0  # `used`: entries of `page` consumed, shown or skipped
     for _, pid in page:
         used += 1
         post = visible.get(pid)
-        if post is not None and not (unliked_only and post.liked_by_me):
+        if post is not None and not (unliked_only and post["liked_by_me"]):
             posts.append(post)
             if len(posts) == limit:
                 break
@@ -468,5 +468,5 @@ def recommended_page(*, viewer, recommendations: Recommendations, cursor: ScoreC
         read_ahead=limit // 4 + 1,
     )
     for post in items:
-        post.reason = recommendations.reason(post.pk)
+        post["reason"] = recommendations.reason(post["id"])
     return RankedPage(items=items, next_cursor=next_cursor)

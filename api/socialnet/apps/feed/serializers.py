@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.posts.serializers import PostSerializer
+from apps.posts.serializers import PostSerializer, post_row_payload
 
 
 class RecommendedPostSerializer(PostSerializer):
@@ -13,5 +13,9 @@ class RecommendedPostSerializer(PostSerializer):
         fields = [*PostSerializer.Meta.fields, "reason"]
         read_only_fields = fields
 
-    def to_representation(self, instance) -> dict:
-        return {**super().to_representation(instance), "reason": instance.reason}
+    # The shape, for the OpenAPI schema; `recommended_rows_payload` builds the objects.
+
+
+def recommended_rows_payload(rows: list[dict], *, request=None) -> list[dict]:
+    """A recommended page's rows (selectors.recommended_page: a list page's rows with their `reason`)."""
+    return [{**post_row_payload(row, request=request), "reason": row["reason"]} for row in rows]

@@ -4,10 +4,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.views import APIView
 
 from apps.common.pagination import IdWindow, ScoreCursor, page_response, page_schema, page_size_from
-from apps.posts.serializers import PostSerializer
+from apps.posts.serializers import PostSerializer, post_rows_payload
 
 from . import selectors, services
-from .serializers import RecommendedPostSerializer
+from .serializers import RecommendedPostSerializer, recommended_rows_payload
 
 _RANKING_PARAMETERS = [OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("page_size", OpenApiTypes.INT)]
 
@@ -29,24 +29,25 @@ class HomeFeedView(APIView):
         page = selectors.feed_home_page(viewer=request.user, window=window)
         return page_response(
             request,
-            PostSerializer(page.posts, many=True, context={"request": request}).data,
+            post_rows_payload(page.posts, request=request),
             next_position={"max_id": page.next_max_id} if page.next_max_id else None,
             previous_position={"min_id": page.prev_min_id} if page.prev_min_id else None,
         )
 
 
 class _RankedView(APIView):
-    serializer_class = PostSerializer
-
     def ranked(self, request, cursor: ScoreCursor | None, limit: int) -> selectors.RankedPage:
         raise NotImplementedError
+
+    def payload(self, request, items: list[dict]) -> list[dict]:
+        return post_rows_payload(items, request=request)
 
     def get(self, request):
         limit, cursor = page_size_from(request), ScoreCursor.from_request(request)
         page = self.ranked(request, cursor, limit)
         return page_response(
             request,
-            self.serializer_class(page.items, many=True, context={"request": request}).data,
+            self.payload(request, page.items),
             next_position={"cursor": page.next_cursor.encode()} if page.next_cursor else None,
             # Rankings move as engagement changes: there is no stable way back, clients restart from the top.
             previous_position=None,
@@ -55,13 +56,15 @@ class _RankedView(APIView):
 
 class RecommendedFeedView(_RankedView):
     permission_classes = [IsAuthenticated]
-    serializer_class = RecommendedPostSerializer
 
     @extend_schema(
         parameters=_RANKING_PARAMETERS, responses=page_schema("RecommendedFeedPage", RecommendedPostSerializer)
     )
     def get(self, request):
         return super().get(request)
+
+    def payload(self, request, items):
+        return recommended_rows_payload(items, request=request)
 
     def ranked(self, request, cursor, limit):
         recommendations = services.recommended_prepare(viewer=request.user)

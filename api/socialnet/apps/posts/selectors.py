@@ -3,6 +3,7 @@ notifications, images) starts from `post_visible_queryset`, so "who may see what
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 from django.contrib.auth.models import AnonymousUser
@@ -86,17 +87,14 @@ def _tags_and_mentions(ids: list[int]) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _attach_page_extras(posts: list[Post]) -> None:
-    """Give each post what the post object shows beyond its own row: `ordered_images`, `tag_names` (as first
-    written, in text order) and `mention_cards` (active accounts only). Two flat queries for the whole page,
-    whatever its size.
+def _page_extras(ids: list[int]) -> tuple[dict[int, list[Image]], dict[int, list[str]], dict[int, list[dict]]]:
+    """What a post shows beyond its own row, by post id: its images (in order), its tag names (as first written,
+    in text order) and its mentions (active accounts only). Two flat queries for the whole page, whatever its
+    size.
 
     Not prefetch_related: Django's prefetching instantiates a model per tag and mention row (a whole User for each
     mention), caches them through related managers and builds a queryset per post on every `.all()`; on a 20-post
     page that cost several times the queries themselves."""
-    if not posts:
-        return
-    ids = [post.pk for post in posts]
     images = images_by_post(post_ids=ids)
     tags: dict[int, list[str]] = {}
     mentions: dict[int, list[dict]] = {}
@@ -105,10 +103,30 @@ def _attach_page_extras(posts: list[Post]) -> None:
             tags.setdefault(post_id, []).append(name)
         else:
             mentions.setdefault(post_id, []).append({"id": user_id, "username": name})
+    return images, tags, mentions
+
+
+def _attach_page_extras(posts: list[Post]) -> None:
+    """Give each post its `ordered_images`, `tag_names` and `mention_cards` (`_page_extras`)."""
+    if not posts:
+        return
+    images, tags, mentions = _page_extras([post.pk for post in posts])
     for post in posts:
         post.ordered_images = images.get(post.pk, [])
         post.tag_names = tags.get(post.pk, [])
         post.mention_cards = mentions.get(post.pk, [])
+
+
+def _attach_row_extras(rows: list[dict]) -> None:
+    """`_attach_page_extras` for a list page's rows (`_page_row_columns`): the same three, as keys."""
+    if not rows:
+        return
+    images, tags, mentions = _page_extras([row["id"] for row in rows])
+    for row in rows:
+        post_id = row["id"]
+        row["ordered_images"] = images.get(post_id, [])
+        row["tag_names"] = tags.get(post_id, [])
+        row["mention_cards"] = mentions.get(post_id, [])
 
 
 def post_page_extras(post: Post) -> Post:
@@ -129,6 +147,28 @@ def _page_columns() -> tuple[str, ...]:
         *author_card_columns("author"),
         "author__is_active",
         "author__is_private",
+    )
+
+
+# What a list page shows of a post, as plain values() rows: no Post, User (or Image, without an avatar) to
+# instantiate per row, and none of the columns the post object does not show (`updated_at`, `removed_at`: two more
+# timestamps to parse per row). PostSerializer's row payload reads exactly these, plus `_attach_row_extras`' keys.
+@cache
+def _page_row_columns() -> tuple[str, ...]:
+    # Built on first use, like _page_columns.
+    return (
+        "id",
+        "text",
+        "visibility",
+        "likes_count",
+        "comments_count",
+        "views_count",
+        "created_at",
+        "edited_at",
+        *author_card_columns("author"),
+        "author__is_private",
+        "is_locked",
+        "liked_by_me",
     )
 
 
@@ -247,18 +287,28 @@ def post_visible_queryset(*, viewer: Viewer, page_extras: bool = True) -> QueryS
     return post_visible_source(viewer=viewer, page_extras=page_extras).queryset()
 
 
+def _page_rows(source: PreparedSource) -> PreparedSource:
+    """`source` (the rule without page extras) read as a list page: values() rows of `_page_row_columns`, each
+    with its images, tag names and mentions (`_attach_row_extras`), for PostSerializer's `post_rows_payload`."""
+    rows = source.refine(("page rows",), {}, lambda qs: qs.values(*_page_row_columns()))
+    return replace(rows, after_fetch=_attach_row_extras)
+
+
 def post_feed_source(*, viewer: Viewer, context: str = "home") -> PreparedSource:
-    """Posts for the feeds: the rule, minus authors `viewer` mutes right now and posts their keyword filters hide in
-    `context` ("home": /feed/ and /feed/recommended/; "public": trending and tag timelines)."""
-    return post_visible_source(viewer=viewer, mutes=True, filter_context=context)
+    """Posts for the feeds, as a list page's rows (`_page_rows`): the rule, minus authors `viewer` mutes right now
+    and posts their keyword filters hide in `context` ("home": /feed/ and /feed/recommended/; "public": trending
+    and tag timelines)."""
+    return _page_rows(post_visible_source(viewer=viewer, page_extras=False, mutes=True, filter_context=context))
 
 
 def post_feed_queryset(*, viewer: Viewer, context: str = "home") -> QuerySet[Post]:
-    return post_feed_source(viewer=viewer, context=context).queryset()
+    """The feeds' rule (`post_feed_source`) as a queryset of posts with their page extras."""
+    return post_visible_source(viewer=viewer, mutes=True, filter_context=context).queryset()
 
 
-def posts_by_ids(source: PreparedSource, ids: list[int]) -> list[Post]:
-    """The posts of `ids` that `source` lets through (any order): a page of ids from Redis or a ranking."""
+def posts_by_ids(source: PreparedSource, ids: list[int]) -> list:
+    """What `source` reads (posts, or a list page's rows) of the posts of `ids` it lets through (any order): a page
+    of ids from Redis or a ranking."""
     if not ids:
         return []
     return source.refine(("by_ids",), {"ids": ids}, lambda qs: qs.filter(AnyOf("id", IdsParam("ids", ids)))).fetch()
@@ -280,7 +330,12 @@ def post_public_q(prefix: str = "") -> Q:
 def post_is_public(post: Post) -> bool:
     """For a post read through `post_visible_queryset` (so not removed, author active and joined): may anyone
     open it? Not a private account's: its images then get signed, expiring URLs like any non-public post's."""
-    return post.visibility == Post.Visibility.PUBLIC and not post.author.is_private
+    return post_row_is_public(post.visibility, author_is_private=post.author.is_private)
+
+
+def post_row_is_public(visibility: str, *, author_is_private: bool) -> bool:
+    """`post_is_public` of a list page's row (`_page_row_columns`), from its columns."""
+    return visibility == Post.Visibility.PUBLIC and not author_is_private
 
 
 def post_may_open(viewer: Viewer, post_id: int) -> bool:
@@ -313,8 +368,9 @@ def post_get_for_delete(*, viewer: Viewer, post_id: int) -> Post:
 
 def post_list_source(*, viewer: Viewer, author_username: str | None = None) -> PreparedSource:
     """GET /posts/: everything the viewer may see (minus what their "public" keyword filters hide), optionally one
-    author's posts; the pagination orders it (newest first) and cuts the page."""
-    source = post_visible_source(viewer=viewer, filter_context="public")
+    author's posts, as a list page's rows (`_page_rows`); the pagination orders it (newest first) and cuts the
+    page."""
+    source = _page_rows(post_visible_source(viewer=viewer, page_extras=False, filter_context="public"))
     if author_username is None:
         return source
     return source.refine(

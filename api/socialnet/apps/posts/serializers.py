@@ -1,11 +1,15 @@
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 from rest_framework import serializers
 
 from apps.common.fields import IdField, api_datetime
 from apps.images.serializers import post_images_payload
-from apps.users.serializers import AuthorSerializer, author_payload
+from apps.users.serializers import AuthorSerializer, author_payload, author_payload_from_row
 
 from .models import Post
-from .selectors import post_is_public, post_page_extras
+from .selectors import post_is_public, post_page_extras, post_row_is_public
 
 MAX_IMAGES_PER_POST = 10
 
@@ -63,27 +67,48 @@ class PostSerializer(serializers.ModelSerializer):
         obj = post_page_extras(instance)
         locked = post_is_locked(obj)
         request = self.context.get("request")
-        return {
-            "id": obj.pk,
-            "author": author_payload(obj.author, request=request),
-            "text": "" if locked else obj.text,
-            "visibility": obj.visibility,
-            "images": [] if locked else self.images_payload(obj),
-            "tags": [] if locked else obj.tag_names,
-            "mentions": [] if locked else obj.mention_cards,
-            "likes_count": obj.likes_count,
-            "comments_count": obj.comments_count,
-            "views_count": obj.views_count,
-            "liked_by_me": bool(getattr(obj, "liked_by_me", False)),
-            "locked": locked,
-            "created_at": api_datetime(obj.created_at),
-            "edited_at": api_datetime(obj.edited_at),
-        }
+        images = [] if locked else post_images_payload(obj.ordered_images, public=post_is_public(obj), request=request)
+        author = author_payload(obj.author, request=request)
+        liked = bool(getattr(obj, "liked_by_me", False))
+        return _payload(partial(getattr, obj), author=author, locked=locked, liked=liked, images=images)
 
-    def images_payload(self, obj: Post) -> list:
-        """The post's image objects, in order, as loaded with its page (never a per-post query).
-        Only called for posts that are not locked."""
-        return post_images_payload(obj.ordered_images, public=post_is_public(obj), request=self.context.get("request"))
+
+def _payload(column: Callable[[str], Any], *, author: dict, locked: bool, liked: bool, images: list) -> dict:
+    """The post object; `column(name)` reads a column (or page extra) of the post, of an instance or of a list
+    page's row, so both ways show the same object. A locked post never carries its text, images, tags or mentions."""
+    return {
+        "id": column("id"),
+        "author": author,
+        "text": "" if locked else column("text"),
+        "visibility": column("visibility"),
+        "images": images,
+        "tags": [] if locked else column("tag_names"),
+        "mentions": [] if locked else column("mention_cards"),
+        "likes_count": column("likes_count"),
+        "comments_count": column("comments_count"),
+        "views_count": column("views_count"),
+        "liked_by_me": liked,
+        "locked": locked,
+        "created_at": api_datetime(column("created_at")),
+        "edited_at": api_datetime(column("edited_at")),
+    }
+
+
+def post_row_payload(row: dict, *, request=None) -> dict:
+    """The post object (as PostSerializer shows it) of a list page's row: posts.selectors' list sources read plain
+    rows with their page extras, no model instances."""
+    locked = bool(row["is_locked"])
+    images = []
+    if not locked:
+        public = post_row_is_public(row["visibility"], author_is_private=row["author__is_private"])
+        images = post_images_payload(row["ordered_images"], public=public, request=request)
+    author = author_payload_from_row(row, "author", request=request)
+    return _payload(row.__getitem__, author=author, locked=locked, liked=bool(row["liked_by_me"]), images=images)
+
+
+def post_rows_payload(rows: list[dict], *, request=None) -> list[dict]:
+    """A list page's rows (`post_list_source`, the feeds' `post_feed_source`) as post objects."""
+    return [post_row_payload(row, request=request) for row in rows]
 
 
 class PostCreateSerializer(serializers.Serializer):

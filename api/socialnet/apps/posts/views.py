@@ -9,7 +9,13 @@ from apps.common.pagination import IdCursorPagination
 from apps.common.permissions import ReadOnlyOrAuthenticated
 
 from . import selectors, services
-from .serializers import PostCreateSerializer, PostListQuerySerializer, PostSerializer, PostUpdateSerializer
+from .serializers import (
+    PostCreateSerializer,
+    PostListQuerySerializer,
+    PostSerializer,
+    PostUpdateSerializer,
+    post_rows_payload,
+)
 
 
 class PostListView(GenericAPIView):
@@ -30,7 +36,7 @@ class PostListView(GenericAPIView):
             query.is_valid(raise_exception=True)
             author = query.validated_data.get("author")
         page = self.paginate_queryset(selectors.post_list_source(viewer=request.user, author_username=author))
-        return self.get_paginated_response(PostSerializer(page, many=True, context={"request": request}).data)
+        return self.get_paginated_response(post_rows_payload(page, request=request))
 
     @extend_schema(request=PostCreateSerializer, responses={201: PostSerializer})
     def post(self, request):

@@ -394,7 +394,7 @@ def test_reading_a_page_writes_nothing(active_user, oncommit):
     post = publish(oncommit, author).pk
     timeline_client().delete(timeline_key(me.pk), celebrities_key(me.pk))
     page = selectors.feed_home_page(viewer=me, window=IdWindow(max_id=None, min_id=None, size=20))
-    assert [p.pk for p in page.posts] == [post]
+    assert [p["id"] for p in page.posts] == [post]
     assert not timeline_client().exists(timeline_key(me.pk), celebrities_key(me.pk))
 
 
