@@ -1,7 +1,3 @@
-from collections.abc import Callable
-from functools import partial
-from typing import Any
-
 from rest_framework import serializers
 
 from apps.common.fields import IdField, api_datetime
@@ -9,7 +5,7 @@ from apps.images.serializers import post_images_payload
 from apps.users.serializers import AuthorSerializer, author_payload, author_payload_from_row
 
 from .models import Post
-from .selectors import post_is_public, post_page_extras, post_row_is_public
+from .selectors import post_page_extras, post_row_is_public
 
 MAX_IMAGES_PER_POST = 10
 
@@ -65,45 +61,68 @@ class PostSerializer(serializers.ModelSerializer):
         """The whole object in one pass. Lists serialize 20-100 posts per page and DRF's per-field work (a bound
         field, `get_attribute`, a method call each) cost about as much as everything else the page does."""
         obj = post_page_extras(instance)
-        locked = post_is_locked(obj)
         request = self.context.get("request")
-        images = [] if locked else post_images_payload(obj.ordered_images, public=post_is_public(obj), request=request)
-        author = author_payload(obj.author, request=request)
-        liked = bool(getattr(obj, "liked_by_me", False))
-        return _payload(partial(getattr, obj), author=author, locked=locked, liked=liked, images=images)
+        return _payload(_row_of(obj), author=author_payload(obj.author, request=request), request=request)
 
 
-def _payload(column: Callable[[str], Any], *, author: dict, locked: bool, liked: bool, images: list) -> dict:
-    """The post object; `column(name)` reads a column (or page extra) of the post, of an instance or of a list
-    page's row, so both ways show the same object. A locked post never carries its text, images, tags or mentions."""
+# What `_payload` reads of a post instance as it is (its columns and page extras, `post_page_extras`).
+_INSTANCE_KEYS = (
+    "id",
+    "text",
+    "visibility",
+    "likes_count",
+    "comments_count",
+    "views_count",
+    "created_at",
+    "edited_at",
+    "ordered_images",
+    "tag_names",
+    "mention_cards",
+)
+
+
+def _row_of(post: Post) -> dict:
+    """A post instance as the row `_payload` reads (a list page's row, posts.selectors' `_page_row_columns`)."""
+    row = {name: getattr(post, name) for name in _INSTANCE_KEYS}
+    row["is_locked"] = post_is_locked(post)
+    row["liked_by_me"] = getattr(post, "liked_by_me", False)
+    row["author__is_private"] = post.author.is_private
+    return row
+
+
+def _payload(row: dict, *, author: dict, request) -> dict:
+    """The post object of a list page's row or of an instance (`_row_of`): one way, so both show the same object.
+    A locked post never carries its text, images, tags or mentions. Plain key reads: a list builds 20-100 of them
+    per page."""
+    locked = bool(row["is_locked"])
     return {
-        "id": column("id"),
+        "id": row["id"],
         "author": author,
-        "text": "" if locked else column("text"),
-        "visibility": column("visibility"),
-        "images": images,
-        "tags": [] if locked else column("tag_names"),
-        "mentions": [] if locked else column("mention_cards"),
-        "likes_count": column("likes_count"),
-        "comments_count": column("comments_count"),
-        "views_count": column("views_count"),
-        "liked_by_me": liked,
+        "text": "" if locked else row["text"],
+        "visibility": row["visibility"],
+        "images": [] if locked else _images_payload(row, request),
+        "tags": [] if locked else row["tag_names"],
+        "mentions": [] if locked else row["mention_cards"],
+        "likes_count": row["likes_count"],
+        "comments_count": row["comments_count"],
+        "views_count": row["views_count"],
+        "liked_by_me": bool(row["liked_by_me"]),
         "locked": locked,
-        "created_at": api_datetime(column("created_at")),
-        "edited_at": api_datetime(column("edited_at")),
+        "created_at": api_datetime(row["created_at"]),
+        "edited_at": api_datetime(row["edited_at"]),
     }
+
+
+def _images_payload(row: dict, request) -> list:
+    """The images of an unlocked post, in order, as loaded with its page (never a per-post query)."""
+    public = post_row_is_public(row["visibility"], author_is_private=row["author__is_private"])
+    return post_images_payload(row["ordered_images"], public=public, request=request)
 
 
 def post_row_payload(row: dict, *, request=None) -> dict:
     """The post object (as PostSerializer shows it) of a list page's row: posts.selectors' list sources read plain
     rows with their page extras, no model instances."""
-    locked = bool(row["is_locked"])
-    images = []
-    if not locked:
-        public = post_row_is_public(row["visibility"], author_is_private=row["author__is_private"])
-        images = post_images_payload(row["ordered_images"], public=public, request=request)
-    author = author_payload_from_row(row, "author", request=request)
-    return _payload(row.__getitem__, author=author, locked=locked, liked=bool(row["liked_by_me"]), images=images)
+    return _payload(row, author=author_payload_from_row(row, "author", request=request), request=request)
 
 
 def post_rows_payload(rows: list[dict], *, request=None) -> list[dict]:
