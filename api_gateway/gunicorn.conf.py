@@ -25,6 +25,14 @@ timeout = int(os.environ.get("GATEWAY_WORKER_TIMEOUT", "60"))
 graceful_timeout = 20
 keepalive = 5
 accesslog = os.environ.get("GATEWAY_ACCESS_LOG", "-") or None
+# The gateway reads X-Forwarded-For/Proto/Host itself, only from the proxies GATEWAY_TRUSTED_PROXIES says stand in
+# front of it (app/forwarding.py); gunicorn must not act on them too. With its defaults, a client on loopback could
+# set the request's scheme with X-Forwarded-Proto (passed on to Django as X-Forwarded-Proto) and SCRIPT_NAME with a
+# header. No header is trusted from anyone here, so the address check gunicorn would make on every request (an
+# ipaddress parse of the peer) is spared too: "*" admits every peer to a list of nothing.
+secure_scheme_headers: dict[str, str] = {}
+forwarder_headers = ""
+forwarded_allow_ips = "*"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 # Request line and header limits: past these gunicorn answers 414/431/400 itself, before our code runs (in JSON,
 # below). Django's server admits at least as much (api/socialnet/gunicorn.conf.py; tests/test_deployment_config.py

@@ -384,6 +384,24 @@ def test_odd_escapes_keep_their_meaning(recorded_gateway, recorder):
     assert unquote_to_bytes(target) == b"/odd/%zz/?q=\xff"
 
 
+@pytest.mark.parametrize(
+    ("sent", "forwarded", "meaning"),
+    [
+        ("/mixed/%41%zz/?b[]=%5b", "/mixed/%41%25zz/?b%5B%5D=%5b", b"/mixed/A%zz/?b[]=["),
+        ("/pct/100%/?q=50%", "/pct/100%25/?q=50%25", b"/pct/100%/?q=50%"),
+    ],
+)
+def test_targets_are_made_valid_without_changing_their_meaning(recorded_gateway, recorder, sent, forwarded, meaning):
+    """A stray "%" becomes %25 and brackets are escaped; valid escapes stay as sent (urllib3, used before, escaped
+    every "%" of a component holding one stray "%", turning %41 into a literal "%41")."""
+    conn = _connection(recorded_gateway)
+    conn.request("GET", sent)
+    assert conn.getresponse().status == 200
+    seen = recorder.last(urlsplit(forwarded).path)["target"]
+    assert seen == forwarded
+    assert unquote_to_bytes(seen) == meaning
+
+
 def test_body_cut_short_is_a_400_and_the_upstream_connection_is_cut_too(recorded_gateway, recorder):
     with socket.create_connection(urlsplit(recorded_gateway.url).netloc.split(":")) as sock:
         sock.sendall(b"POST /short-body/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"x" * 1000)

@@ -1,5 +1,6 @@
 """Slow clients against the gateway as deployed (gunicorn with gunicorn.conf.py, in its own process): clients
-that trickle their headers or bodies must not stop it from answering everyone else, and are cut off in the end."""
+that trickle their headers or bodies must not stop it from answering everyone else, and are cut off in the end.
+Also what that server itself would make of forwarding headers."""
 
 from __future__ import annotations
 
@@ -142,6 +143,19 @@ def test_a_buffered_body_reaches_the_upstream_whole(gunicorn_gateway, recorder):
     assert response.status_code == 200
     assert response.json()["body_bytes"] == 300_000
     assert recorder.last("/buffered/")["headers"]["Content-Length"] == "300000"
+
+
+def test_the_deployed_server_lets_no_client_choose_the_scheme_or_script_name(gunicorn_gateway, recorder):
+    """gunicorn's own forwarding policy trusts loopback peers by default; the gateway decides from
+    GATEWAY_TRUSTED_PROXIES alone (0 here), so a local client cannot claim https or move SCRIPT_NAME."""
+    response = requests.get(
+        f"{gunicorn_gateway}/scheme/x/", headers={"X-Forwarded-Proto": "https", "SCRIPT_NAME": "/scheme"}, timeout=5
+    )
+    assert response.status_code == 200
+    seen = recorder.last("/scheme/x/")
+    assert seen["target"] == "/scheme/x/"
+    assert seen["headers"]["X-Forwarded-Proto"] == "http"
+    assert seen["headers"].get("Script-Name") is None
 
 
 def test_a_client_trickling_below_the_minimum_rate_is_cut_off(gunicorn_gateway):
