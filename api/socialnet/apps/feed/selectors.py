@@ -377,10 +377,11 @@ def trending_page(*, viewer, entries: Sequence[Entry], cursor: ScoreCursor | Non
     return RankedPage(items=items, next_cursor=next_cursor)
 
 
-def recommended_candidates(*, viewer) -> list[dict]:
+def recommended_candidates(*, viewer, trending: Sequence[Entry]) -> list[dict]:
     """Candidate posts with what scoring needs. Candidates: posts of the last FEED_RECOMMEND_WINDOW_DAYS liked or
-    commented by people the viewer follows, by authors the viewer interacts with, or trending; never the viewer's
-    own, already liked, invisible or removed (the visibility rule).
+    commented by people the viewer follows, by authors the viewer interacts with, or trending (the `trending`
+    ranking, services.trending_ranking); never the viewer's own, already liked, invisible or removed (the
+    visibility rule).
 
     Each source is a small indexed query producing ids; the final query then reads only those posts. (One query
     OR-ing the sources as subqueries made PostgreSQL walk every post of the window.) Four queries in all.
@@ -414,7 +415,7 @@ def recommended_candidates(*, viewer) -> list[dict]:
         )
     )
     affinity_authors.discard(viewer.pk)
-    ids = set(liked) | set(commented) | {pid for _, pid in trending_entries() or trending_compute()}
+    ids = set(liked) | set(commented) | {pid for _, pid in trending}
 
     rows = list(
         post_feed_queryset(viewer=viewer)
@@ -433,11 +434,12 @@ def recommended_candidates(*, viewer) -> list[dict]:
     return rows
 
 
-def recommended_compute(*, viewer) -> Recommendations:
+def recommended_compute(*, viewer, trending: Sequence[Entry]) -> Recommendations:
     """Engagement * time decay * social proof (followees who liked or commented) * affinity, best first, and why
-    each post is there. services.recommended_prepare caches it for FEED_RECOMMEND_CACHE_SECONDS."""
+    each post is there (`trending`: one source of candidates). services.recommended_prepare caches it for
+    FEED_RECOMMEND_CACHE_SECONDS."""
     entries, reasons = [], {}
-    for row in recommended_candidates(viewer=viewer):
+    for row in recommended_candidates(viewer=viewer, trending=trending):
         score = ranking.log_score(
             likes=row["likes_count"],
             comments=row["comments_count"],

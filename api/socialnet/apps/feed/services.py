@@ -231,8 +231,8 @@ def recommended_prepare(*, viewer: User) -> ranking.Recommendations:
     except redis.RedisError:
         logger.warning("feed: timeline store unavailable, computing user %s's recommendations inline", viewer.pk)
         client = None
-    trending_ranking()  # a source of candidates: computed once for everyone, not inside each reader's ranking
-    recommendations = selectors.recommended_compute(viewer=viewer)
+    # Trending is a source of candidates: computed once for everyone, not inside each reader's ranking.
+    recommendations = selectors.recommended_compute(viewer=viewer, trending=trending_ranking())
     ttl = settings.FEED_RECOMMEND_CACHE_SECONDS
     if client is not None and ttl > 0:
         try:

@@ -209,7 +209,7 @@ def test_the_ranking_is_computed_once_and_serves_every_page_from_the_cache(clien
     services.trending_refresh()
     client = client_for(user)
     with CaptureQueriesContext(connection) as computing:
-        selectors.recommended_compute(viewer=user)
+        selectors.recommended_compute(viewer=user, trending=services.trending_ranking())
     with CaptureQueriesContext(connection) as first:
         results = recommended(client)
     assert [(p["id"], p["reason"]) for p in results] == [(p.pk, "liked_by_following") for p in posts]
