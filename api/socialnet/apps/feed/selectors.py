@@ -419,7 +419,12 @@ def recommended_candidates(*, viewer, trending: Sequence[Entry]) -> list[dict]:
 
     rows = list(
         post_feed_queryset(viewer=viewer)
-        .filter(Q(id__in=ids) | Q(author_id__in=affinity_authors), created_at__gte=since)
+        # Up to ~1500 ids: bound as one array each, not one placeholder per id (building and sending that SQL cost
+        # about a fifth of the computation).
+        .filter(
+            Q(AnyOf("id", IdsParam("ids", ids))) | Q(AnyOf("author_id", IdsParam("authors", affinity_authors))),
+            created_at__gte=since,
+        )
         .exclude(author_id=viewer.pk)
         .exclude(id__in=Like.objects.filter(user_id=viewer.pk).values("post_id"))
         .order_by("-id")
