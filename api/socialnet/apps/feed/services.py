@@ -61,9 +61,10 @@ def home_timeline_prepare(*, reader: User, window: IdWindow) -> timeline.Timelin
     back after FEED_INACTIVE_DAYS (fan-out skipped them meanwhile), and cache their list of followed celebrities.
     None when Redis cannot answer (down, or the embedded mode): selectors.feed_home_page then reads the database.
 
-    Most pages cost one Redis command. The timeline's TTL is refreshed together with the stamp, not on every page:
-    it then expires exactly when fan-out starts skipping its owner (their stamp is FEED_INACTIVE_DAYS old), so a
-    timeline that is still there has missed no post.
+    Most pages cost one Redis command and write nothing. The timeline's TTL is refreshed together with the stamp,
+    not on every page: it then expires about when fan-out starts skipping its owner (their stamp is
+    FEED_INACTIVE_DAYS old), as before within the stamp's hour; a reader back after that is rebuilt either way
+    (`was_away`).
     """
     was_away = selectors.reader_was_away(reader=reader)
     stamped = user_mark_seen(user=reader)

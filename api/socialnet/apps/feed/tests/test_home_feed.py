@@ -401,7 +401,7 @@ def test_reading_a_page_writes_nothing(active_user, oncommit):
 @on_each_store
 def test_the_timeline_is_kept_alive_with_the_last_seen_stamp(client_for, active_user, settings, oncommit):
     """A read refreshes the timeline's TTL when it writes the reader's stamp (at most hourly), not on every page:
-    it then expires when fan-out starts skipping the reader, never later."""
+    it then expires about when fan-out starts skipping the reader, and most pages write nothing to Redis."""
     me = active_user()
     client = client_for(me)
     feed_ids(client)
