@@ -9,13 +9,16 @@ they need are in selectors.py.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from apps.common.pagination import IdWindow
 from apps.common.replicas import primary_reads
 from apps.follows.models import Follow
 from apps.posts.models import Post
@@ -23,7 +26,7 @@ from apps.safety.selectors import blocked_between
 from apps.users.models import User
 
 from . import ranking, selectors, timeline
-from .ranking import Entry
+from .ranking import RankedEntries
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +35,9 @@ LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 
 # --- readers ------------------------------------------------------------------------------------------------------
-def user_mark_seen(*, user: User) -> None:
+def user_mark_seen(*, user: User) -> bool:
     """Stamp the user as seen now (at most once per LAST_SEEN_RESOLUTION); fan-out skips users not seen for
-    FEED_INACTIVE_DAYS.
+    FEED_INACTIVE_DAYS. True when the stamp was written.
 
     The stamp is `User.last_login`. Django writes it only on a session login (the OAuth authorization page, the
     admin); API clients send bearer tokens and never pass there, so home reads stamp it here. Either way it means
@@ -45,33 +48,50 @@ def user_mark_seen(*, user: User) -> None:
     if user.last_login is None or user.last_login < now - LAST_SEEN_RESOLUTION:
         User.objects.filter(pk=user.pk).update(last_login=now)
         user.last_login = now
+        return True
+    return False
 
 
 # The primary even in a GET: a timeline rebuilt from a lagging replica would keep missing a post in Redis long
 # after the replica caught up.
 @primary_reads()
-def home_timeline_prepare(*, reader: User) -> None:
-    """Before a read of the home feed: stamp the reader as seen and leave in Redis what the read uses, a complete
-    timeline and the list of followed celebrities.
+def home_timeline_prepare(*, reader: User, window: IdWindow) -> timeline.TimelineSlice | None:
+    """A home page's ids from Redis, with what it takes to trust them: stamp the reader as seen, rebuild their
+    timeline from PostgreSQL when it is missing, a fragment written by fan-out, or stale because the reader comes
+    back after FEED_INACTIVE_DAYS (fan-out skipped them meanwhile), and cache their list of followed celebrities.
+    None when Redis cannot answer (down, or the embedded mode): selectors.feed_home_page then reads the database.
 
-    The timeline is rebuilt from PostgreSQL when it is missing, a fragment written by fan-out, or stale because the
-    reader comes back after FEED_INACTIVE_DAYS (fan-out skipped them meanwhile). With Redis unavailable only the
-    stamp is written: the read then takes the database path.
+    Most pages cost one Redis command and write nothing. The timeline's TTL is refreshed together with the stamp,
+    not on every page: it then expires about when fan-out starts skipping its owner (their stamp is
+    FEED_INACTIVE_DAYS old), as before within the stamp's hour; a reader back after that is rebuilt either way
+    (`was_away`).
     """
     was_away = selectors.reader_was_away(reader=reader)
-    user_mark_seen(user=reader)
+    stamped = user_mark_seen(user=reader)
     try:
         client = timeline.timeline_client()  # a cluster client is built by asking the cluster: it may fail too
         if client is None:
-            return
-        state = timeline.timeline_touch(client=client, user_id=reader.pk)
-        if was_away or not state.complete:
+            return None
+        read = partial(
+            timeline.timeline_read,
+            client=client,
+            user_id=reader.pk,
+            max_id=window.max_id,
+            min_id=window.min_id,
+            limit=selectors.home_candidate_count(window),
+        )
+        stored = None if was_away else read(keep_alive=stamped)
+        if stored is None or not stored.complete:
             timeline_rebuild(user_id=reader.pk, following_count=reader.following_count)
-        if not state.celebrities_cached:
+            stored = read()
+        if stored.celebrities is None:
             celebrities = selectors.followed_celebrities(user_id=reader.pk)
             timeline.celebrities_store(client=client, user_id=reader.pk, author_ids=celebrities)
+            stored = replace(stored, celebrities=celebrities)
+        return stored
     except redis.RedisError:
         logger.warning("feed: timeline store unavailable, user %s's feed will come from the database", reader.pk)
+        return None
 
 
 # --- timelines ----------------------------------------------------------------------------------------------------
@@ -170,18 +190,18 @@ def timeline_unmerge(*, user_id: int, author_id: int) -> None:
 
 
 # --- trending -----------------------------------------------------------------------------------------------------
-def trending_refresh() -> list[Entry]:
+def trending_refresh() -> RankedEntries:
     """Recompute and cache the trending ranking (periodic task on `default`); returns it."""
-    entries = selectors.trending_compute()
+    entries = RankedEntries.of(selectors.trending_compute())
     try:
         # Twice the refresh period: one missed beat does not empty the list, a stopped beat cannot freeze it.
-        cache.set(ranking.TRENDING_CACHE_KEY, entries, timeout=2 * settings.FEED_TRENDING_REFRESH_SECONDS)
+        cache.set(ranking.TRENDING_CACHE_KEY, entries.packed(), timeout=2 * settings.FEED_TRENDING_REFRESH_SECONDS)
     except Exception:
         logger.warning("feed: cannot cache trending", exc_info=True)
     return entries
 
 
-def trending_ranking() -> list[Entry]:
+def trending_ranking() -> RankedEntries:
     """The trending ranking for a read: the cached one (one cache read), or, when the cache is empty (first start,
     flushed Redis), computed and cached now rather than by every request until the next periodic refresh. With the
     cache down it is computed inline."""
@@ -212,8 +232,8 @@ def recommended_prepare(*, viewer: User) -> ranking.Recommendations:
     except redis.RedisError:
         logger.warning("feed: timeline store unavailable, computing user %s's recommendations inline", viewer.pk)
         client = None
-    trending_ranking()  # a source of candidates: computed once for everyone, not inside each reader's ranking
-    recommendations = selectors.recommended_compute(viewer=viewer)
+    # Trending is a source of candidates: computed once for everyone, not inside each reader's ranking.
+    recommendations = selectors.recommended_compute(viewer=viewer, trending=trending_ranking())
     ttl = settings.FEED_RECOMMEND_CACHE_SECONDS
     if client is not None and ttl > 0:
         try:

@@ -7,8 +7,8 @@ without the sentinel such a set is a fragment, and the next read rebuilds it ins
 also keeps an empty timeline (a user who follows nobody) from looking missing and being rebuilt on every read.
 
 The store is a single Redis or, with FEED_REDIS_CLUSTER, a Redis Cluster. Every key of one user carries the user's
-id as its hash tag (`feed:{42}:home`), so they share a slot: what one read or one touch names sits on one node and
-costs one round trip either way. A cluster refuses a command naming keys of different slots, so a write to many
+id as its hash tag (`feed:{42}:home`), so they share a slot: what one read names sits on one node and costs one
+round trip either way. A cluster refuses a command naming keys of different slots, so a write to many
 users' timelines is split per slot (see `_by_server`).
 
 Every function here may raise `redis.RedisError`; callers on the request path catch it and query the database.
@@ -17,7 +17,6 @@ Every function here may raise `redis.RedisError`; callers on the request path ca
 from __future__ import annotations
 
 import hashlib
-from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ from redis.crc import key_slot
 
 from apps.common.redis import redis_client
 
-from .ranking import Reason, Recommendations
+from .ranking import RankedEntries, Reason, Recommendations
 
 SENTINEL = "0"
 
@@ -239,11 +238,12 @@ CELEBRITIES_TTL = 300
 
 def celebrities_key(user_id: int) -> str:
     # The threshold is part of the key: changing the setting must not serve lists computed under the old one. The
-    # user's tag puts it beside their timeline: timeline_touch and timeline_read fetch both in one round trip.
+    # user's tag puts it beside their timeline: timeline_read fetches both in one command.
     return f"feed:{_user_tag(user_id)}:celebs:{settings.FEED_CELEBRITY_THRESHOLD}"
 
 
 def celebrities_store(*, client: redis.Redis, user_id: int, author_ids: Sequence[int]) -> None:
+    # The format timeline_read's script returns the ids in too.
     client.set(celebrities_key(user_id), ",".join(map(str, author_ids)), ex=CELEBRITIES_TTL)
 
 
@@ -255,10 +255,10 @@ def follows_changed(*, client: redis.Redis, user_id: int) -> None:
 
 # A reader's "for you" ranking (ranking.Recommendations), packed: every page of "for you" reads all of it, and
 # through Django's cache (a client object per call, then unpickling a thousand tuples and a dict) that read cost
-# twice the CPU it costs here. Scores (float64), then post ids (int64), then one byte per reason (its index in
-# Reason.ALL), in entry order: 17 bytes an entry. Native byte order: the servers reading a Redis are the ones
-# writing it. "v1" names the format.
-_ENTRY_BYTES = 8 + 8 + 1
+# twice the CPU it costs here. Its entries as RankedEntries packs them, then one byte per reason (its index in
+# Reason.ALL), in entry order: 17 bytes an entry. "v1" names the format. Read back into arrays, never a tuple per
+# entry.
+_ENTRY_BYTES = RankedEntries.ENTRY_BYTES + 1
 
 
 def recommended_key(user_id: int) -> str:
@@ -266,9 +266,8 @@ def recommended_key(user_id: int) -> str:
 
 
 def recommended_store(*, client: redis.Redis, user_id: int, recommendations: Recommendations, ttl: int) -> None:
-    entries, reasons = recommendations.entries, recommendations.reasons
-    packed = array("d", [score for score, _ in entries]).tobytes() + array("q", [pid for _, pid in entries]).tobytes()
-    client.set(recommended_key(user_id), packed + bytes(reasons[pid] for _, pid in entries), ex=ttl)
+    packed = recommendations.entries.packed() + recommendations.codes
+    client.set(recommended_key(user_id), packed, ex=ttl)
 
 
 def recommended_read(*, client: redis.Redis, user_id: int) -> Recommendations | None:
@@ -277,67 +276,90 @@ def recommended_read(*, client: redis.Redis, user_id: int) -> Recommendations | 
     if raw is None or len(raw) % _ENTRY_BYTES:
         return None
     count = len(raw) // _ENTRY_BYTES
-    scores, ids = array("d"), array("q")
-    scores.frombytes(raw[: 8 * count])
-    ids.frombytes(raw[8 * count : 16 * count])
-    codes = raw[16 * count :]
+    codes = raw[RankedEntries.ENTRY_BYTES * count :]
     if codes and max(codes) >= len(Reason.ALL):  # a reason this version does not know: recompute, not guess
         return None
-    post_ids = ids.tolist()  # lists of Python numbers first: zipping arrays converts each item on the way
-    return Recommendations(
-        entries=list(zip(scores.tolist(), post_ids, strict=True)), reasons=dict(zip(post_ids, codes, strict=True))
-    )
+    return Recommendations(entries=RankedEntries.unpacked(raw[: RankedEntries.ENTRY_BYTES * count]), codes=codes)
 
 
-@dataclass
-class TimelineState:
-    complete: bool  # holds the sentinel: written by a rebuild, not a fragment left by fan-out
-    celebrities_cached: bool
-
-
-def timeline_touch(*, client: redis.Redis, user_id: int) -> TimelineState:
-    """Its owner is reading: keep the timeline alive for another FEED_INACTIVE_DAYS, and say what is there, in one
-    round trip."""
-    key = timeline_key(user_id)
-    pipe = client.pipeline(transaction=False)
-    pipe.expire(key, _ttl_seconds())
-    pipe.zscore(key, SENTINEL)
-    pipe.exists(celebrities_key(user_id))
-    _, sentinel, celebrities = pipe.execute()
-    return TimelineState(complete=sentinel is not None, celebrities_cached=bool(celebrities))
-
-
-@dataclass
+@dataclass(frozen=True)
 class TimelineSlice:
+    complete: bool  # holds the sentinel: written by a rebuild, not a fragment left by fan-out (else nothing was read)
     ids: list[int]
     truncated: bool  # the cap cut older posts off: the caller must ask the database for what lies beyond
     celebrities: list[int] | None  # cached ids of followed authors merged at read time; None = not cached
 
 
+# A home page's whole Redis work in one command: the TTL refresh when due, the completeness check, the page's ids,
+# what tells whether the cap cut the page short, and the cached celebrity list. As a pipeline these were eight
+# commands in two round trips (touch, then read), and redis-py's packing and parsing of each command cost more CPU
+# than Redis spends running them. Both keys carry the user's hash tag: one slot, so a cluster runs it too.
+# KEYS: the timeline, the celebrity list. ARGV: "newer" (oldest first from a bound) or "older" (newest first below
+# a bound); the bound, a ZRANGEBYSCORE limit ("(<id>" or "+inf"); how many ids; the TTL to set, "0" for none.
+# Reply: {1, celebrity list or nil, size (the sentinel included), oldest post id kept or 0, "id,id,..."}, or
+# {0, celebrity list or nil} for an incomplete timeline. The ids travel as one string: redis-py parses a reply
+# element by element in Python, and twenty-odd elements cost it more than the rest of the call.
+_READ_SCRIPT = """
+local key = KEYS[1]
+if ARGV[4] ~= '0' then
+  redis.call('EXPIRE', key, ARGV[4])
+end
+local celebrities = redis.call('GET', KEYS[2])
+if not redis.call('ZSCORE', key, '0') then
+  return {0, celebrities}
+end
+local ids
+if ARGV[1] == 'newer' then
+  ids = redis.call('ZRANGEBYSCORE', key, ARGV[2], '+inf', 'LIMIT', 0, ARGV[3])
+else
+  ids = redis.call('ZREVRANGEBYSCORE', key, ARGV[2], '(0', 'LIMIT', 0, ARGV[3])
+end
+local oldest = redis.call('ZRANGEBYSCORE', key, '(0', '+inf', 'LIMIT', 0, 1)[1]
+return {1, celebrities, redis.call('ZCARD', key), tonumber(oldest) or 0, table.concat(ids, ',')}
+"""
+_read_script = None
+
+
+def _timeline_read_script(client):
+    global _read_script
+    if _read_script is None:
+        _read_script = client.register_script(_READ_SCRIPT)  # EVALSHA, loading the script into a Redis that lacks it
+    return _read_script
+
+
+def _id_list(joined: bytes) -> list[int]:
+    return [int(x) for x in joined.split(b",")] if joined else []
+
+
 def timeline_read(
-    *, client: redis.Redis, user_id: int, max_id: int | None, min_id: int | None, limit: int
-) -> TimelineSlice | None:
+    *,
+    client: redis.Redis,
+    user_id: int,
+    max_id: int | None,
+    min_id: int | None,
+    limit: int,
+    keep_alive: bool = False,
+) -> TimelineSlice:
     """Up to `limit` post ids: older than max_id (newest first), or newer than min_id (oldest first), plus the
-    cached celebrity list, in one round trip. None when the timeline is not complete and must be rebuilt."""
-    key = timeline_key(user_id)
-    pipe = client.pipeline(transaction=False)
-    pipe.zscore(key, SENTINEL)
+    cached celebrity list, in one command. `keep_alive`: its owner was just stamped as seen, keep the timeline for
+    another FEED_INACTIVE_DAYS."""
     if min_id is not None:
-        pipe.zrangebyscore(key, f"({min_id}", "+inf", start=0, num=limit)
+        direction, bound = b"newer", f"({min_id}"
     else:
-        pipe.zrevrangebyscore(key, f"({max_id}" if max_id is not None else "+inf", "(0", start=0, num=limit)
-    pipe.zcard(key)
-    pipe.get(celebrities_key(user_id))
-    pipe.zrangebyscore(key, "(0", "+inf", start=0, num=1)  # the oldest post the cap kept
-    sentinel, members, size, celebrities, oldest = pipe.execute()
-    if sentinel is None:
-        return None
-    ids = [int(m) for m in members]
+        direction, bound = b"older", f"({max_id}" if max_id is not None else "+inf"
+    # The current client each time: a changed FEED_REDIS_URL (tests) replaces it, the script object keeps its hash.
+    reply = _timeline_read_script(client)(
+        keys=[timeline_key(user_id), celebrities_key(user_id)],
+        args=[direction, bound, limit, _ttl_seconds() if keep_alive else 0],
+        client=client,
+    )
+    celebrities = None if reply[1] is None else _id_list(reply[1])
+    if not reply[0]:
+        return TimelineSlice(complete=False, ids=[], truncated=False, celebrities=celebrities)
+    size, oldest, ids = reply[2], reply[3], _id_list(reply[4])
     capped = size > settings.FEED_TIMELINE_MAX  # the cap has cut older posts off (the sentinel is a member)
     # Paging back up from below the cap ("previous" from a database page): the posts between min_id and the
     # oldest one kept are not in Redis any more, so the database must answer or they would be skipped.
-    below_cap = min_id is not None and bool(oldest) and min_id < int(oldest[0])
+    below_cap = min_id is not None and oldest and min_id < oldest
     truncated = capped and (below_cap if min_id is not None else len(ids) < limit)
-    if celebrities is not None:
-        celebrities = [int(x) for x in celebrities.split(b",") if x]
-    return TimelineSlice(ids=ids, truncated=truncated, celebrities=celebrities)
+    return TimelineSlice(complete=True, ids=ids, truncated=bool(truncated), celebrities=celebrities)

@@ -387,15 +387,32 @@ def test_backfill_and_unmerge_tasks_drop_the_cached_celebrity_list(client_for, a
 
 @on_each_store
 def test_reading_a_page_writes_nothing(active_user, oncommit):
-    """The selector only reads: with no timeline stored it answers from the database and leaves Redis untouched
-    (the view's services.home_timeline_prepare is what rebuilds)."""
+    """The selector only reads: given no stored timeline (Redis could not answer) it answers from the database and
+    leaves Redis untouched (the view's services.home_timeline_prepare is what reads Redis and rebuilds)."""
     me, author = active_user(), active_user()
     follow(oncommit, me, author)
     post = publish(oncommit, author).pk
     timeline_client().delete(timeline_key(me.pk), celebrities_key(me.pk))
-    page = selectors.feed_home_page(viewer=me, window=IdWindow(max_id=None, min_id=None, size=20))
+    page = selectors.feed_home_page(viewer=me, window=IdWindow(max_id=None, min_id=None, size=20), stored=None)
     assert [p["id"] for p in page.posts] == [post]
     assert not timeline_client().exists(timeline_key(me.pk), celebrities_key(me.pk))
+
+
+@on_each_store
+def test_the_timeline_is_kept_alive_with_the_last_seen_stamp(client_for, active_user, settings, oncommit):
+    """A read refreshes the timeline's TTL when it writes the reader's stamp (at most hourly), not on every page:
+    it then expires about when fan-out starts skipping the reader, and most pages write nothing to Redis."""
+    me = active_user()
+    client = client_for(me)
+    feed_ids(client)
+    lifetime = settings.FEED_INACTIVE_DAYS * 86400
+    timeline_client().expire(timeline_key(me.pk), 100)
+    feed_ids(client)  # stamped a moment ago: nothing to refresh
+    assert 0 < timeline_client().ttl(timeline_key(me.pk)) <= 100
+    me.last_login = timezone.now() - services.LAST_SEEN_RESOLUTION - timedelta(minutes=1)
+    me.save(update_fields=["last_login"])
+    feed_ids(client)  # stamped again: the timeline lives as long as the stamp counts
+    assert lifetime - 60 < timeline_client().ttl(timeline_key(me.pk)) <= lifetime
 
 
 def test_timelines_live_on_feed_redis_url_when_it_is_set(settings):

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
@@ -208,7 +209,7 @@ def test_the_ranking_is_computed_once_and_serves_every_page_from_the_cache(clien
     services.trending_refresh()
     client = client_for(user)
     with CaptureQueriesContext(connection) as computing:
-        selectors.recommended_compute(viewer=user)
+        selectors.recommended_compute(viewer=user, trending=services.trending_ranking())
     with CaptureQueriesContext(connection) as first:
         results = recommended(client)
     assert [(p["id"], p["reason"]) for p in results] == [(p.pk, "liked_by_following") for p in posts]
@@ -382,6 +383,14 @@ def test_trending_with_the_cache_down_is_computed_inline(api_client, settings):
         }
     }
     assert selectors.trending_entries()[0][1] == post.pk
+
+
+@pytest.mark.parametrize("cached", [b"not a ranking", [(1.0, 1)]], ids=["truncated", "another format"])
+def test_an_unreadable_cached_trending_is_computed_again(api_client, cached):
+    post = PostFactory()
+    like(post, UserFactory())
+    cache.set(ranking.TRENDING_CACHE_KEY, cached)
+    assert [p["id"] for p in api_client.get("/feed/trending/").json()["results"]] == [post.pk]
 
 
 def test_trending_query_count_is_constant(api_client, django_assert_num_queries):

@@ -24,9 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_users_keys_share_one_slot():
-    # timeline_touch and timeline_read fetch the timeline and the celebrity list in one pipeline: on a cluster that
-    # is one round trip only while they sit on one node, which only a shared slot guarantees; follows_changed drops
-    # the celebrity list and the "for you" ranking in one DEL, which a cluster refuses across slots.
+    # timeline_read fetches the timeline and the celebrity list with one script, which a cluster runs only when its
+    # keys share a slot; follows_changed drops the celebrity list and the "for you" ranking in one DEL, which a
+    # cluster refuses across slots.
     for user_id in (1, 42, 987654):
         slots = {key_slot(key(user_id).encode()) for key in (timeline_key, celebrities_key, recommended_key)}
         assert len(slots) == 1
