@@ -13,9 +13,12 @@ import redis
 from django.conf import settings
 from django.core.signals import setting_changed
 from redis.backoff import NoBackoff
+from redis.commands.core import Script
 from redis.retry import Retry
 
 _lock = threading.Lock()
+# Lua scripts by source: each SHA1 is worked out once per process (run_script).
+_scripts: dict[str, Script] = {}
 _clients: dict[tuple[str, bool], redis.Redis | redis.RedisCluster] = {}
 # The settings callers named so far: changing one of them (tests, mostly) must not leave stale clients behind.
 _url_settings: set[str] = set()
@@ -77,3 +80,13 @@ def _on_setting_changed(*, setting, **kwargs):
 
 
 setting_changed.connect(_on_setting_changed)
+
+
+def run_script(client: redis.Redis | redis.RedisCluster, source: str, *, keys: list, args: list):
+    """Runs the Lua `source` on `client` by EVALSHA (loading it into a Redis that lacks it) and returns its reply.
+    The script object is kept per source and run with the client given each time, since a changed URL setting
+    (tests, mostly) replaces the client while the script's hash stays valid."""
+    script = _scripts.get(source)
+    if script is None:
+        script = _scripts.setdefault(source, client.register_script(source))
+    return script(keys=keys, args=args, client=client)

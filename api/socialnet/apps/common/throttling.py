@@ -17,7 +17,7 @@ import time
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from .client_address import client_ip
-from .redis import redis_client
+from .redis import redis_client, run_script
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +33,6 @@ redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
 return {1, current + 1, previous}
 """
-_script = None
-
-
-def _hit_script(client):
-    global _script
-    if _script is None:
-        _script = client.register_script(_HIT_LUA)  # EVALSHA, loading the script into a Redis that lacks it
-    return _script
 
 
 def _seconds_until_allowed(*, limit: int, window: int, elapsed: float, current: int, previous: int) -> float:
@@ -71,10 +63,7 @@ class RedisCountedThrottle(SimpleRateThrottle):
         elapsed = offset / window
         # One hash tag per client key: both counters live in the same Redis Cluster slot.
         keys = [f"{{{key}}}:{int(index)}", f"{{{key}}}:{int(index) - 1}"]
-        # The current client each time: a changed REDIS_URL (tests) replaces it, the script object keeps only its hash.
-        allowed, current, previous = _hit_script(client)(
-            keys=keys, args=[self.num_requests, window, elapsed], client=client
-        )
+        allowed, current, previous = run_script(client, _HIT_LUA, keys=keys, args=[self.num_requests, window, elapsed])
         self._wait = (
             0.0
             if allowed

@@ -24,7 +24,7 @@ import redis
 from django.conf import settings
 from redis.crc import key_slot
 
-from apps.common.redis import redis_client
+from apps.common.redis import redis_client, run_script
 
 from .ranking import RankedEntries, Reason, Recommendations
 
@@ -317,14 +317,6 @@ end
 local oldest = redis.call('ZRANGEBYSCORE', key, '(0', '+inf', 'LIMIT', 0, 1)[1]
 return {1, celebrities, redis.call('ZCARD', key), tonumber(oldest) or 0, table.concat(ids, ',')}
 """
-_read_script = None
-
-
-def _timeline_read_script(client):
-    global _read_script
-    if _read_script is None:
-        _read_script = client.register_script(_READ_SCRIPT)  # EVALSHA, loading the script into a Redis that lacks it
-    return _read_script
 
 
 def _id_list(joined: bytes) -> list[int]:
@@ -347,11 +339,11 @@ def timeline_read(
         direction, bound = b"newer", f"({min_id}"
     else:
         direction, bound = b"older", f"({max_id}" if max_id is not None else "+inf"
-    # The current client each time: a changed FEED_REDIS_URL (tests) replaces it, the script object keeps its hash.
-    reply = _timeline_read_script(client)(
+    reply = run_script(
+        client,
+        _READ_SCRIPT,
         keys=[timeline_key(user_id), celebrities_key(user_id)],
         args=[direction, bound, limit, _ttl_seconds() if keep_alive else 0],
-        client=client,
     )
     celebrities = None if reply[1] is None else _id_list(reply[1])
     if not reply[0]:

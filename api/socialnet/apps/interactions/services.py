@@ -26,7 +26,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from apps.common.counters import count_of, recount_in_batches
-from apps.common.redis import redis_client
+from apps.common.redis import redis_client, run_script
 from apps.common.tasks import enqueue
 from apps.posts.models import Post
 from apps.users.models import User
@@ -130,8 +130,12 @@ def view_record(*, viewer: User, post: Post) -> bool:
         enqueue(flush_view_buffer_task, durable=False)
         return True
     try:
-        script = client.register_script(_RECORD_VIEW_LUA)
-        counted = script(keys=[_dedupe_key(post.pk, viewer.pk), VIEW_BUFFER_KEY], args=[VIEW_DEDUPE_SECONDS, post.pk])
+        counted = run_script(
+            client,
+            _RECORD_VIEW_LUA,
+            keys=[_dedupe_key(post.pk, viewer.pk), VIEW_BUFFER_KEY],
+            args=[VIEW_DEDUPE_SECONDS, post.pk],
+        )
     except redis.RedisError:
         logger.warning("views: Redis unavailable, view of post %s dropped", post.pk, exc_info=True)
         return False
@@ -197,5 +201,5 @@ def view_buffer_flush(*, max_rounds: int = 10) -> int:
         counts = {int(post_id): int(n) for post_id, n in raw.items()}
         if batch_id:
             applied += _apply_view_counts(batch_id=batch_id, counts=counts)
-        client.register_script(_DELETE_BATCH_LUA)(keys=[VIEW_FLUSHING_KEY], args=[VIEW_BATCH_FIELD, batch_id])
+        run_script(client, _DELETE_BATCH_LUA, keys=[VIEW_FLUSHING_KEY], args=[VIEW_BATCH_FIELD, batch_id])
     return applied

@@ -153,18 +153,24 @@ def _page_columns() -> tuple[str, ...]:
 # What a list page shows of a post, as plain values() rows: no Post, User (or Image, without an avatar) to
 # instantiate per row, and none of the columns the post object does not show (`updated_at`, `removed_at`: two more
 # timestamps to parse per row). PostSerializer's row payload reads exactly these, plus `_attach_row_extras`' keys.
+# The post's own columns in the post object (the serializer reads the same names off an instance).
+POST_OBJECT_COLUMNS = (
+    "id",
+    "text",
+    "visibility",
+    "likes_count",
+    "comments_count",
+    "views_count",
+    "created_at",
+    "edited_at",
+)
+
+
 @cache
 def _page_row_columns() -> tuple[str, ...]:
     # Built on first use, like _page_columns.
     return (
-        "id",
-        "text",
-        "visibility",
-        "likes_count",
-        "comments_count",
-        "views_count",
-        "created_at",
-        "edited_at",
+        *POST_OBJECT_COLUMNS,
         *author_card_columns("author"),
         "author__is_private",
         "is_locked",

@@ -5,7 +5,7 @@ from apps.images.serializers import post_images_payload
 from apps.users.serializers import AuthorSerializer, author_payload, author_payload_from_row
 
 from .models import Post
-from .selectors import post_page_extras, post_row_is_public
+from .selectors import POST_OBJECT_COLUMNS, post_page_extras, post_row_is_public
 
 MAX_IMAGES_PER_POST = 10
 
@@ -66,19 +66,7 @@ class PostSerializer(serializers.ModelSerializer):
 
 
 # What `_payload` reads of a post instance as it is (its columns and page extras, `post_page_extras`).
-_INSTANCE_KEYS = (
-    "id",
-    "text",
-    "visibility",
-    "likes_count",
-    "comments_count",
-    "views_count",
-    "created_at",
-    "edited_at",
-    "ordered_images",
-    "tag_names",
-    "mention_cards",
-)
+_INSTANCE_KEYS = (*POST_OBJECT_COLUMNS, "ordered_images", "tag_names", "mention_cards")
 
 
 def _row_of(post: Post) -> dict:
