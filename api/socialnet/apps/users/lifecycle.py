@@ -32,7 +32,7 @@ def _validate_new_password(password: str, user: User) -> None:
 
 
 def _address_taken(address: str, *, except_user: User) -> bool:
-    return User.objects.filter(email__iexact=address).exclude(pk=except_user.pk).exists()
+    return User.objects.with_email(address).exclude(pk=except_user.pk).exists()
 
 
 # --- Email verification ---------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def password_reset_request(*, email: str) -> None:
 
 def password_reset_send(*, address: str) -> None:
     """Task body: mail a reset link to the account with this address, if there is one."""
-    user = User.objects.filter(email__iexact=address, is_active=True).first()
+    user = User.objects.with_email(address).filter(is_active=True).first()
     if user is None or not user.has_usable_password():
         return
     token = tokens.password_reset_token_make(user=user)

@@ -13,6 +13,14 @@ class UserQuerySet(models.QuerySet):
             name = models.Value(name, output_field=models.CharField())
         return self.alias(username_lower=Lower("username")).filter(username_lower=Lower(name))
 
+    def with_email(self, address: str) -> "UserQuerySet":
+        """Accounts whose address is `address`, whatever the case: lower() = lower(), the expression of the unique
+        index on addresses, so the rule that keeps addresses unique is the one that finds them, through that index
+        (`email__iexact` compiles to upper(), which no index has)."""
+        value = models.Value(address, output_field=models.CharField())
+        # The index leaves out accounts without an address (`email <> ''`); saying so lets the planner use it.
+        return self.alias(email_lower=Lower("email")).filter(email_lower=Lower(value)).exclude(email="")
+
 
 class SocialNetUserManager(UserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, username):

@@ -20,7 +20,7 @@ class UserCreateSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 
     def validate_email(self, value: str) -> str:
-        if User.objects.filter(email__iexact=value).exists():
+        if User.objects.with_email(value).exists():
             raise serializers.ValidationError("A user with that email already exists.")
         return value
 

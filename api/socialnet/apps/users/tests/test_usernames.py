@@ -3,6 +3,7 @@
 from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.test import Client
 from rest_framework.exceptions import ValidationError
 
@@ -96,3 +97,15 @@ def test_name_lookups_ignore_case_through_the_unique_index(django_assert_num_que
     assert 'where lower("users_user"."username") = (lower(' in captured.captured_queries[0]["sql"].lower()
     assert User.objects.get_by_natural_key("ALICE") == alice
     assert not User.objects.named("alic").exists()
+
+
+def test_address_lookups_ignore_case_through_the_unique_index():
+    alice = UserFactory(email="Alice@Example.com")
+    UserFactory(email="")
+    assert list(User.objects.with_email("aLICE@example.COM")) == [alice]
+    assert not User.objects.with_email("").exists(), "an account without an address matches no lookup"
+    with connection.cursor() as cursor:
+        # A few rows would be read sequentially anyway: ask the planner whether the index can answer at all.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = User.objects.with_email("alice@example.com").explain()
+    assert "users_user_email_ci_unique" in plan, plan
