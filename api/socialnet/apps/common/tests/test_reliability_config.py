@@ -37,8 +37,10 @@ def test_pooled_connections_survive_a_postgresql_restart():
     params.pop("pool", None)
     params.pop("cursor_factory", None)
     with psycopg.connect(**params, autocommit=True) as admin:
+        # With a timeout, pg_terminate_backend waits for each process to be gone, as a finished restart is: without
+        # one it only signals, and on a loaded machine the pool could hand out a connection still being killed.
         killed = admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchone()[0]
     assert killed >= 1
