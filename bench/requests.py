@@ -14,11 +14,10 @@ What it does, against 127.0.0.1 only, in this one process:
    (time.process_time, so time spent waiting on PostgreSQL or Redis counts for little) in batches of `--requests`:
    each round runs the cases in a shuffled order with a vanilla batch before the first case and after each one,
    and a case's ratio in that round is its batch against the mean of the two vanilla batches around it. On a
-   shared machine the CPU time of the same code moves by tens of percent from one second to the next (another
-   process on the sibling hyperthread, caches): neighbouring batches see the same machine, a ratio taken between
+   shared machine the CPU time of the same code moves by tens of percent from one second to the next (other
+   processes sharing the cores and their caches): neighbouring batches see the same machine, a ratio taken between
    a case's best round and the vanilla view's best round, seconds apart, did not. Before each batch one untimed
-   request of the same path and a collection of the young generations, so a batch neither pays for the previous
-   batch's cyclic garbage nor leaves its own to the next;
+   request of the same path: the first request after another path's costs up to twice the next (cold caches);
 4. prints each case's median CPU per request and median ratio over the `--rounds` rounds, the load average, and last
    `users_me=<R>x list=<worst R>x` (list: the worst of the 20-item list pages).
 Targets (issue 15): users_me <= 4x, every list page <= 10x.
@@ -27,7 +26,6 @@ Targets (issue 15): users_me <= 4x, every list page <= 10x.
 from __future__ import annotations
 
 import argparse
-import gc
 import io
 import json
 import os
@@ -265,9 +263,8 @@ def cpu_per_request(call, path: str, token: str | None, n: int) -> float:
 
 
 def timed_batch(call, path: str, token: str | None, n: int) -> float:
-    """CPU per request over `n` requests, the batch started as described in the module docstring (point 3)."""
+    """CPU per request over `n` requests, after one untimed request (module docstring, point 3)."""
     call(path, token)
-    gc.collect(1)
     return cpu_per_request(call, path, token, n)
 
 
