@@ -8,12 +8,17 @@ What it does, against 127.0.0.1 only, in this one process:
    network through the ORM: users, follows, posts, a commented post, likes by the viewer's followees (so "for you"
    has candidates) and notifications; its Redis database (--redis-url) is flushed first: use one of its own;
 2. adds, inside this process only, a vanilla DRF view (`APIView` answering {"ok": true}: no authentication, no
-   permission, no throttle) to the URLconf;
+   permission, no throttle) at the head of the URLconf;
 3. calls Django's WSGI handler itself (what gunicorn calls: every middleware, DRF, the real bearer-token check
-   with a real access token, throttles against Redis, the database through the pool), `--requests` times per case,
-   case after case, `--rounds` times, and keeps each case's best round of CPU time (time.process_time, so time
-   spent waiting on PostgreSQL or Redis and other processes' load count for little);
-4. prints CPU per request and its ratio to the vanilla view of the same run, the load average, and last
+   with a real access token, throttles against Redis, the database through the pool) and measures CPU time
+   (time.process_time, so time spent waiting on PostgreSQL or Redis counts for little) in batches of `--requests`:
+   each round runs the cases in a shuffled order with a vanilla batch before the first case and after each one,
+   and a case's ratio in that round is its batch against the mean of the two vanilla batches around it. On a
+   shared machine the CPU time of the same code moves by tens of percent from one second to the next (other
+   processes sharing the cores and their caches): neighbouring batches see the same machine, a ratio taken between
+   a case's best round and the vanilla view's best round, seconds apart, did not. Before each batch one untimed
+   request of the same path: the first request after another path's costs up to twice the next (cold caches);
+4. prints each case's median CPU per request and median ratio over the `--rounds` rounds, the load average, and last
    `users_me=<R>x list=<worst R>x` (list: the worst of the 20-item list pages).
 Targets (issue 15): users_me <= 4x, every list page <= 10x.
 """
@@ -25,6 +30,7 @@ import io
 import json
 import os
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -48,6 +54,7 @@ else:
 ROOT = Path(__file__).resolve().parent.parent
 API_DIR = ROOT / "api" / "socialnet"
 PAGE = 20
+VANILLA = "vanilla DRF view"
 
 
 def parse_args():
@@ -59,8 +66,8 @@ def parse_args():
         default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
         help="a Redis database of the benchmark's own: it is flushed",
     )
-    p.add_argument("--requests", type=int, default=100, help="requests per case and round")
-    p.add_argument("--rounds", type=int, default=3, help="rounds over every case; each case keeps its best")
+    p.add_argument("--requests", type=int, default=40, help="requests per timed batch")
+    p.add_argument("--rounds", type=int, default=15, help="rounds over every case; each case keeps its median")
     p.add_argument("--users", type=int, default=2_000)
     p.add_argument("--posts", type=int, default=20_000)
     p.add_argument("--skip-seed", action="store_true", help="reuse the database seeded by an earlier run")
@@ -165,7 +172,8 @@ def add_vanilla_view() -> str:
         def get(self, request):
             return Response({"ok": True})
 
-    config.urls.urlpatterns.append(path("bench-vanilla/", VanillaView.as_view()))
+    # First in the URLconf: Django resolves it at once, so the reference holds none of our URLconf's cost either.
+    config.urls.urlpatterns.insert(0, path("bench-vanilla/", VanillaView.as_view()))
     clear_url_caches()
     return "/bench-vanilla/"
 
@@ -225,7 +233,7 @@ def cases(vanilla: str) -> tuple[dict[str, tuple[str, bool]], str]:
 
     safety_sets_rebuild(user_id=viewer.pk)
     return {
-        "vanilla DRF view": (vanilla, False),
+        VANILLA: (vanilla, False),
         "users_me": ("/users/me/", True),
         "posts anonymous": ("/posts/", False),
         "posts": ("/posts/", True),
@@ -254,6 +262,35 @@ def cpu_per_request(call, path: str, token: str | None, n: int) -> float:
     return (time.process_time() - started) / n
 
 
+def timed_batch(call, path: str, token: str | None, n: int) -> float:
+    """CPU per request over `n` requests, after one untimed request (module docstring, point 3)."""
+    call(path, token)
+    return cpu_per_request(call, path, token, n)
+
+
+def measure(call, table: dict[str, tuple[str, bool]], token: str, requests: int, rounds: int):
+    """Each case's CPU per request in every round, and its ratio to the vanilla batches on either side of it."""
+    vanilla_path = table[VANILLA][0]
+    names = [name for name in table if name != VANILLA]
+    cpu: dict[str, list[float]] = {name: [] for name in table}
+    ratios: dict[str, list[float]] = {name: [] for name in names}
+    order = random.Random(15)  # the same orders in every run: one case never always follows the same other
+    for round_no in range(rounds):
+        order.shuffle(names)
+        before = timed_batch(call, vanilla_path, None, requests)
+        cpu[VANILLA].append(before)
+        for name in names:
+            path, with_token = table[name]
+            case = timed_batch(call, path, token if with_token else None, requests)
+            after = timed_batch(call, vanilla_path, None, requests)
+            cpu[name].append(case)
+            cpu[VANILLA].append(after)
+            ratios[name].append(case / ((before + after) / 2))
+            before = after
+        log(f"round {round_no + 1}/{rounds} done")
+    return cpu, ratios
+
+
 def main() -> None:
     args = parse_args()
     os.environ.update(server_env(args))
@@ -270,34 +307,30 @@ def main() -> None:
         seed(args)
     table, token = cases(add_vanilla_view())
     if args.only:
-        table = {k: v for k, v in table.items() if k == "vanilla DRF view" or k in args.only}
+        table = {k: v for k, v in table.items() if k == VANILLA or k in args.only}
     call = make_caller()
     for name, (path, with_token) in table.items():
         check(call, name, path, token if with_token else None)
         cpu_per_request(call, path, token if with_token else None, 20)  # warm: timelines, caches, pool
     load_before = os.getloadavg()
-    best: dict[str, float] = {}
-    for round_no in range(args.rounds):
-        for name, (path, with_token) in table.items():
-            cpu = cpu_per_request(call, path, token if with_token else None, args.requests)
-            best[name] = min(cpu, best.get(name, cpu))
-        log(f"round {round_no + 1}/{args.rounds} done")
+    cpu, ratios = measure(call, table, token, args.requests, args.rounds)
     load_after = os.getloadavg()
 
-    vanilla = best["vanilla DRF view"]
+    ratio = {name: statistics.median(values) for name, values in ratios.items()}
+    ratio[VANILLA] = 1.0
     print("\n| request | CPU / request | x vanilla DRF |\n|---|---|---|")
     for name, (path, with_token) in table.items():
         label = f"`GET {path.split('?')[0]}`" + (" (token)" if with_token else "")
-        if name == "vanilla DRF view":
-            label = "vanilla DRF view"
-        print(f"| {label} | {best[name] * 1000:.2f} ms | {best[name] / vanilla:.1f} |")
+        if name == VANILLA:
+            label = VANILLA
+        print(f"| {label} | {statistics.median(cpu[name]) * 1000:.2f} ms | {ratio[name]:.1f} |")
     print(
         f"\nload average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} before, "
         f"{load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f} after; "
-        f"{args.requests} requests x {args.rounds} rounds per case, best round kept"
+        f"{args.requests} requests x {args.rounds} rounds per case, medians"
     )
-    lists = [best[k] / vanilla for k in table if k not in ("vanilla DRF view", "users_me")]
-    users_me = f"{best['users_me'] / vanilla:.1f}x" if "users_me" in best else "n/a"
+    lists = [ratio[k] for k in table if k not in (VANILLA, "users_me")]
+    users_me = f"{ratio['users_me']:.1f}x" if "users_me" in ratio else "n/a"
     print(f"users_me={users_me} list={max(lists):.1f}x" if lists else f"users_me={users_me} list=n/a")
 
 

@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.common.middleware.LazyMessageMiddleware",  # Django's, its storage built only when a page uses it
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as axes requires: turns a lockout flagged during the view into the 429 page (apps.users.login_limits).
     "axes.middleware.AxesMiddleware",

@@ -73,6 +73,16 @@ def test_suspend_action_from_user_changelist(moderator):
     assert not target.is_active
 
 
+def test_action_outcome_shown_on_the_page_it_redirects_to(moderator):
+    # The message travels in a cookie to the next page: the storage is built as the action adds it
+    # (apps.common.middleware.LazyMessageMiddleware), saved with the redirect and read by the changelist.
+    target = UserFactory()
+    body = {"action": "suspend_users", "_selected_action": [target.pk]}
+    response = staff_client(moderator).post("/admin/users/user/", body, follow=True)
+    assert response.redirect_chain == [("/admin/users/user/", 302)]
+    assert [str(message) for message in response.context["messages"]] == ["1 user(s) suspended."]
+
+
 @pytest.mark.parametrize(
     "url",
     [
