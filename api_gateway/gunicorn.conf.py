@@ -16,7 +16,12 @@ from gunicorn import util
 # (docker compose sets GATEWAY_BIND=0.0.0.0:5000 inside the container).
 bind = os.environ.get("GATEWAY_BIND", "127.0.0.1:5000")
 worker_class = os.environ.get("GATEWAY_WORKER_CLASS", "gevent")
-workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
+# One gevent worker serves up to worker_connections clients at once and, at about a third of Django's CPU per
+# request, keeps up with a Django that has several cores. Where the gateway shares its cores with Django and
+# PostgreSQL (make run, compose on one host, bench/gateway.py) a second worker adds no throughput and costs about a
+# tenth more CPU per request under load (docs/benchmarks.md, "Gateway overhead"): each process wakes up for fewer
+# ready connections per turn of its event loop. Give it one worker per core it has to itself.
+workers = int(os.environ.get("GATEWAY_WORKERS", "1"))
 # gthread only (GATEWAY_WORKER_CLASS=gthread); gevent workers take up to worker_connections at once.
 threads = int(os.environ.get("GATEWAY_THREADS", "16"))
 worker_connections = int(os.environ.get("GATEWAY_WORKER_CONNECTIONS", "1000"))

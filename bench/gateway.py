@@ -9,9 +9,12 @@ every feature on: introspection, rate limits on Redis, request ids, streaming; a
 pass-through proxy (`bare_proxy_app` below: Flask and one pooled requests.Session, gunicorn gthread 2 x 4, nothing
 else) on free loopback ports, creates a user and an access token, then for each concurrency level alternates rounds
 direct / bare proxy / gateway (bounded by --requests per round and --duration seconds per round) and prints
-requests/s, throughput ratios, latency percentiles, the CPU per request of each target's processes and of Django
-behind it, and the added latency at p50 and p99 of both proxies, with the load average of the machine next to the
-figures. The last line is
+requests/s, throughput ratios, latency percentiles, the CPU per request of each target's processes, of Django behind
+it, of the PostgreSQL backends serving this database and of the benchmark's own client threads, and the added
+latency at p50 and p99 of both proxies, with the load average of the machine next to the figures. From the CPU
+figures it also prints the throughput / direct the gateway could reach once the cores are saturated (all of them
+shared by client, gateway, Django and PostgreSQL, as here): direct's CPU per request over the gateway rounds' CPU
+per request, every process counted (Redis is not: its server is shared). The last line is
 `gateway_added_p50_ratio=<worst over the levels> throughput_ratio_8=<gateway / direct at 8 clients>`.
 Everything stops by itself; only loopback addresses are used.
 """
@@ -29,6 +32,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -216,6 +220,24 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds(database: str) -> float:
+    """User + system CPU of the PostgreSQL backends connected to `database` (their process title names it)."""
+    total = 0
+    title = f" {database} ".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if title not in Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0", 1)[0]:
+                continue
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_round(url: str, token: str, clients: int, max_requests: int, max_seconds: float) -> tuple[list[float], float]:
     """`clients` threads with a keep-alive session each; stops at max_requests in total or max_seconds."""
     latencies: list[float] = []
@@ -270,6 +292,7 @@ def main() -> None:
     args = parser.parse_args()
 
     stack = Stack()
+    database = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
     targets = ("direct", "bare proxy", "gateway")
     added_ratios: list[float] = []
     throughput_8 = None
@@ -279,29 +302,33 @@ def main() -> None:
             run_round(url, token, 4, 200, 10)
         print(f"GET {PATH} with a bearer token; " + ", ".join(f"{name} {url}" for name, url in urls.items()))
         print(f"{args.rounds} alternating rounds of <= {args.requests} requests / {args.duration:.0f}s per target")
+        # CPU ms per request, in each target's rounds: the target's own processes (for direct: Django), Django
+        # behind it, the PostgreSQL backends of this database, and this process (the clients).
         print(f"{'clients':>7} {'target':>10} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7}"
-              f" {'CPU ms/req':>10} {'Django CPU ms/req':>17}")  # fmt: skip
+              f" {'CPU ms/req':>10} {'Django':>7} {'Postgres':>8} {'client':>7}")  # fmt: skip
         for clients in args.clients:
             results: dict[str, tuple[list[float], float]] = {name: ([], 0.0) for name in targets}
-            cpu = dict.fromkeys(targets, 0.0)
-            django_cpu = dict.fromkeys(targets, 0.0)  # Django's own CPU in each target's rounds
+            cpu = {name: dict.fromkeys(("own", "django", "postgres", "client"), 0.0) for name in targets}
             for _ in range(args.rounds):
                 for name in targets:
-                    before = group_cpu_seconds(stack.pgids[name])
-                    django_before = group_cpu_seconds(stack.pgids["direct"])
+                    before = (group_cpu_seconds(stack.pgids[name]), group_cpu_seconds(stack.pgids["direct"]),
+                              database_cpu_seconds(database), time.process_time())  # fmt: skip
                     latencies, wall = run_round(urls[name], token, clients, args.requests, args.duration)
-                    cpu[name] += group_cpu_seconds(stack.pgids[name]) - before
-                    django_cpu[name] += group_cpu_seconds(stack.pgids["direct"]) - django_before
+                    after = (group_cpu_seconds(stack.pgids[name]), group_cpu_seconds(stack.pgids["direct"]),
+                             database_cpu_seconds(database), time.process_time())  # fmt: skip
+                    for key, start, end in zip(cpu[name], before, after, strict=True):
+                        cpu[name][key] += end - start
                     results[name] = (results[name][0] + latencies, results[name][1] + wall)
             summary = {}
+            per_request = {}
             for name, (latencies, wall) in results.items():
                 rps = len(latencies) / wall
                 p50, p90, p99 = (percentile(latencies, q) * 1000 for q in (50, 90, 99))
                 summary[name] = (rps, p50, p99)
-                per_request = cpu[name] / len(latencies) * 1000
-                django_per_request = django_cpu[name] / len(latencies) * 1000
+                per_request[name] = costs = {key: seconds / len(latencies) * 1000 for key, seconds in cpu[name].items()}
                 print(f"{clients:>7} {name:>10} {len(latencies):>8} {rps:>7.0f} {p50:>7.2f} {p90:>7.2f} {p99:>7.2f}"
-                      f" {per_request:>10.2f} {django_per_request:>17.2f}")  # fmt: skip
+                      f" {costs['own']:>10.2f} {costs['django']:>7.2f} {costs['postgres']:>8.2f}"
+                      f" {costs['client']:>7.2f}")  # fmt: skip
             direct_rps, direct_p50, direct_p99 = summary["direct"]
             added = {}
             for name in ("bare proxy", "gateway"):
@@ -315,6 +342,11 @@ def main() -> None:
                 added_ratios.append(ratio)
             if clients == 8:
                 throughput_8 = summary["gateway"][0] / direct_rps
+            # Direct counts Django once (it is the target); through the gateway, gateway + Django + the rest.
+            direct_cost = sum(value for key, value in per_request["direct"].items() if key != "own")
+            gateway_cost = sum(per_request["gateway"].values())
+            print(f"{clients:>7} CPU per request: direct {direct_cost:.2f} ms, via the gateway {gateway_cost:.2f} ms;"
+                  f" throughput / direct once the cores are saturated <= {direct_cost / gateway_cost:.2f}")  # fmt: skip
             shown = f"{ratio:.2f}" if ratio is not None else "n/a (the bare proxy added nothing measurable)"
             print(f"{clients:>7} gateway added p50 / bare proxy added p50 = {shown} ({load_average()})")
     finally:
