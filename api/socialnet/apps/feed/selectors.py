@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.comments.models import Comment
 from apps.common.fields import MAX_ID
 from apps.common.pagination import IdWindow, ScoreCursor
-from apps.common.prepared import AnyOf, IdsParam, Param
+from apps.common.prepared import AnyOf, IdsParam, Param, PreparedSource
 from apps.follows.models import Follow
 from apps.interactions.models import Like
 from apps.posts.models import Post
@@ -342,6 +342,22 @@ def _after(entries: Sequence[Entry], cursor: ScoreCursor | None) -> Sequence[Ent
     return entries[bisect_right(entries, (-cursor.score, -cursor.id), key=_descending) :]
 
 
+def _visible_in_order(rows: PreparedSource, window: Sequence[Entry], wanted: int) -> tuple[list[dict], int]:
+    """Up to `wanted` rows of `rows` for the posts of `window`, in ranking order, and how many entries of `window`
+    that consumed (shown or skipped: hidden now)."""
+    ids = [pid for _, pid in window]
+    visible = {row["id"]: row for row in posts_by_ids(rows, ids)}
+    found, used = [], 0
+    for pid in ids:
+        if len(found) == wanted:
+            break
+        used += 1
+        row = visible.get(pid)
+        if row is not None:
+            found.append(row)
+    return found, used
+
+
 def _ranked_page(
     *,
     viewer,
@@ -350,24 +366,27 @@ def _ranked_page(
     limit: int,
     context: str,
     unliked_only: bool = False,
-    read_ahead: int = 0,
 ) -> tuple[list[dict], ScoreCursor | None]:
     """The page's posts in ranking order (those the viewer may see in this feed `context`, mutes and keyword
-    filters applied; `unliked_only`: not those the viewer has liked) and where the next page starts. Up to
-    `read_ahead` entries beyond the page replace posts of the ranking that are hidden now."""
+    filters applied; `unliked_only`: not those the viewer has liked) and where the next page starts.
+
+    A ranking is minutes old: meanwhile the viewer may have liked some of it, or blocked, muted or filtered an
+    author, and those posts leave the page. The page reads exactly its `limit` entries, and only when some of them
+    are hidden now (rarely) reads as many entries again after them: two queries at most, never more, and the
+    common page pays for no rows it does not show. (Reading a quarter more on every page cost more CPU than the
+    rare second read.) Each post's images, tags and mentions are then read once, for the posts shown."""
     after = _after(entries, cursor)
-    page = after[: limit + read_ahead]
-    ids = [pid for _, pid in page]
-    visible = {p["id"]: p for p in posts_by_ids(post_feed_source(viewer=viewer, context=context), ids)}
-    posts, used = [], 0  # `used`: entries of `page` consumed, shown or skipped
-    for _, pid in page:
-        used += 1
-        post = visible.get(pid)
-        if post is not None and not (unliked_only and post["liked_by_me"]):
-            posts.append(post)
-            if len(posts) == limit:
-                break
-    next_cursor = ScoreCursor(*page[used - 1]) if len(after) > used else None
+    source = post_feed_source(viewer=viewer, context=context)
+    if unliked_only:  # in the query, so a liked post costs no row (`liked_by_me` is the rule's annotation)
+        source = source.refine(("unliked",), {}, lambda qs: qs.filter(liked_by_me=False))
+    rows = replace(source, after_fetch=None)
+    posts, used = _visible_in_order(rows, after[:limit], limit)
+    if len(posts) < limit and len(after) > used:
+        more, more_used = _visible_in_order(rows, after[used : used + limit], limit - len(posts))
+        posts, used = posts + more, used + more_used
+    if source.after_fetch is not None:
+        source.after_fetch(posts)
+    next_cursor = ScoreCursor(*after[used - 1]) if len(after) > used else None
     return posts, next_cursor
 
 
@@ -471,10 +490,6 @@ def recommended_page(*, viewer, recommendations: Recommendations, cursor: ScoreC
         limit=limit,
         context="home",
         unliked_only=True,
-        # The ranking is minutes old: the reader liked some of it since, or blocked, muted or filtered an author.
-        # Reading a quarter more keeps the page full meanwhile. (Trending, shared by everyone, hides far fewer,
-        # and the extra rows cost it ~5% of its CPU per page.)
-        read_ahead=limit // 4 + 1,
     )
     for post in items:
         post["reason"] = recommendations.reason(post["id"])

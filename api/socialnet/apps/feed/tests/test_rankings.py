@@ -281,6 +281,26 @@ def test_posts_hidden_after_caching_leave_the_next_page_which_stays_full(client_
     assert ids(client.get(body["next"]).json()["results"]) == [p.pk for p in posts[6:]]
 
 
+def test_a_page_with_hidden_posts_reads_once_more_at_most_and_skips_nothing(client_for, user):
+    """A page reads its own entries; only when some are hidden now does it read as many again (one more query),
+    and a page still short after that ends where it stopped reading: the next page starts there."""
+    posts = ranked_posts(user, 10)
+    client = client_for(user)
+    with CaptureQueriesContext(connection) as full:
+        assert ids(recommended(client, page_size=4)) == [p.pk for p in posts[:4]]  # the ranking is now cached
+    with CaptureQueriesContext(connection) as cached:
+        assert ids(recommended(client, page_size=4)) == [p.pk for p in posts[:4]]
+    hidden = [posts[i] for i in (0, 1, 2, 4, 5, 6)]
+    for post in hidden:
+        like(post, user)
+    with CaptureQueriesContext(connection) as short:
+        body = client.get("/feed/recommended/", {"page_size": 4}).json()
+    assert ids(body["results"]) == [posts[3].pk, posts[7].pk]
+    assert len(short.captured_queries) == len(cached.captured_queries) + 1
+    assert len(cached.captured_queries) < len(full.captured_queries)
+    assert ids(client.get(body["next"]).json()["results"]) == [posts[8].pk, posts[9].pk]
+
+
 @pytest.mark.usefixtures("timeline_backend")
 def test_following_someone_drops_the_cached_ranking(client_for, user, oncommit):
     from apps.follows.services import follow_create, follow_delete
