@@ -8,7 +8,7 @@ from functools import cache
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connections, router
 from django.db.models import (
     BooleanField,
     CharField,
@@ -30,7 +30,7 @@ from apps.common.fields import MAX_ID
 from apps.common.prepared import AnyOf, IdsParam, Param, PreparedSource
 from apps.follows.models import Follow
 from apps.images.models import Image
-from apps.images.selectors import images_by_post
+from apps.images.selectors import PAGE_IMAGE_COLUMNS, page_image
 from apps.safety.selectors import (
     exclude_filtered,
     filter_values,
@@ -54,9 +54,10 @@ def viewer_sees_premium(viewer: Viewer) -> bool:
     return bool(viewer.is_premium or viewer.is_staff or viewer.is_moderator)
 
 
-def _tables() -> dict[str, str]:
+@cache
+def _page_extras_sql_parts() -> dict[str, str]:
     # The tag and mention rows belong to the tags app, above posts: reached through the relations it declares on
-    # Post, never imported.
+    # Post, never imported. Built on first use, like _page_columns.
     tag_rows = Post._meta.get_field("post_tags").related_model
     mention_rows = Post._meta.get_field("post_mentions").related_model
     return {
@@ -64,45 +65,61 @@ def _tables() -> dict[str, str]:
         "tag": tag_rows._meta.get_field("tag").related_model._meta.db_table,
         "mention": mention_rows._meta.db_table,
         "user": User._meta.db_table,
+        "image": Image._meta.db_table,
+        "image_columns": ", ".join(f"i.{name}" for name in PAGE_IMAGE_COLUMNS),
+        "no_image": ", ".join(["NULL"] * len(PAGE_IMAGE_COLUMNS)),
     }
 
 
-# Plain SQL: one fixed statement whose only parameter is the page's ids, tags (kind 0) and mentions (kind 1) of
-# every post of the page, each in the order written. Built through the ORM, two queries cost more Python time
-# (filters, joins, compilation) than the post query itself, for rows this simple.
-_TAGS_AND_MENTIONS_SQL = (
-    "SELECT 0 AS kind, pt.post_id, pt.id AS position, t.name, 0 AS user_id FROM {post_tag} pt "
-    "JOIN {tag} t ON t.id = pt.tag_id WHERE pt.post_id IN ({ids}) "
+# Plain SQL: one fixed statement whose only parameters are the page's ids: the tags (kind 0), mentions (kind 1) and
+# images (kind 2) of every post of the page, each in its order (tags and mentions as written, images by position,
+# then id). One statement, not three: a round trip to PostgreSQL costs a page more CPU than these rows, and more
+# still on a busy machine. Built through the ORM, these queries cost more Python time (filters, joins,
+# compilation) than the post query itself, for rows this simple. The ids are one array parameter per branch, not a
+# placeholder per id: psycopg caches its parsing of a statement only up to 50 parameters, and re-parsing this one
+# for a 20-post page (60 placeholders) cost more than the round trip it saves. The images come first: PostgreSQL
+# types each column of a UNION from its branches left to right, and a column of NULLs before a typed one is text.
+_PAGE_EXTRAS_SQL = (
+    "SELECT 2 AS kind, i.post_id, i.position, i.id AS tiebreak, NULL AS name, 0 AS user_id, {image_columns} "
+    "FROM {image} i WHERE i.post_id {ids} "
     "UNION ALL "
-    "SELECT 1, m.post_id, m.id, u.username, u.id FROM {mention} m JOIN {user} u ON u.id = m.user_id "
-    "WHERE m.post_id IN ({ids}) AND u.is_active "
-    "ORDER BY kind, position"
+    "SELECT 0, pt.post_id, pt.id, 0, t.name, 0, {no_image} FROM {post_tag} pt JOIN {tag} t ON t.id = pt.tag_id "
+    "WHERE pt.post_id {ids} "
+    "UNION ALL "
+    "SELECT 1, m.post_id, m.id, 0, u.username, u.id, {no_image} FROM {mention} m JOIN {user} u ON u.id = m.user_id "
+    "WHERE m.post_id {ids} AND u.is_active "
+    "ORDER BY kind, position, tiebreak"
 )
-
-
-def _tags_and_mentions(ids: list[int]) -> list[tuple]:
-    placeholders = ", ".join(["%s"] * len(ids))
-    with connection.cursor() as cursor:
-        cursor.execute(_TAGS_AND_MENTIONS_SQL.format(ids=placeholders, **_tables()), [*ids, *ids])
-        return cursor.fetchall()
+_IMAGE_COLUMNS_FROM = 6  # where an extras row's image columns start
 
 
 def _page_extras(ids: list[int]) -> tuple[dict[int, list[Image]], dict[int, list[str]], dict[int, list[dict]]]:
     """What a post shows beyond its own row, by post id: its images (in order), its tag names (as first written,
-    in text order) and its mentions (active accounts only). Two flat queries for the whole page, whatever its
-    size.
+    in text order) and its mentions (active accounts only). One flat query for the whole page, whatever its
+    size, read from where the page's posts come from.
 
     Not prefetch_related: Django's prefetching instantiates a model per tag and mention row (a whole User for each
     mention), caches them through related managers and builds a queryset per post on every `.all()`; on a 20-post
     page that cost several times the queries themselves."""
-    images = images_by_post(post_ids=ids)
+    using = router.db_for_read(Post)
+    connection = connections[using]
+    # `post_id IN <ids>` as AnyOf writes it (an array on PostgreSQL, JSON text in the embedded SQLite mode).
+    in_ids = "= ANY(%s)" if connection.vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
+    bound = IdsParam("ids", ids).encode(ids, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_PAGE_EXTRAS_SQL.format(ids=in_ids, **_page_extras_sql_parts()), [bound, bound, bound])
+        rows = cursor.fetchall()
+    images: dict[int, list[Image]] = {}
     tags: dict[int, list[str]] = {}
     mentions: dict[int, list[dict]] = {}
-    for kind, post_id, _position, name, user_id in _tags_and_mentions(ids):
+    for row in rows:
+        kind, post_id, _position, _tiebreak, name, user_id = row[:_IMAGE_COLUMNS_FROM]
         if kind == 0:
             tags.setdefault(post_id, []).append(name)
-        else:
+        elif kind == 1:
             mentions.setdefault(post_id, []).append({"id": user_id, "username": name})
+        else:
+            images.setdefault(post_id, []).append(page_image(using, row[_IMAGE_COLUMNS_FROM:]))
     return images, tags, mentions
 
 
