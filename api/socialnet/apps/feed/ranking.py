@@ -17,7 +17,6 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
 
 from django.conf import settings
 
@@ -85,13 +84,10 @@ class Recommendations:
     entries: RankedEntries  # best first
     codes: bytes  # each entry's reason, as an index in Reason.ALL (what the stored ranking holds), in entry order
 
-    def reason(self, post_id: int) -> str:
-        return Reason.ALL[self._code_by_id[post_id]]
-
-    @cached_property
-    def _code_by_id(self) -> dict[int, int]:
-        # Built on a page's first lookup, once for the page's ~20: far cheaper than a tuple per entry.
-        return dict(zip(self.entries.ids.tolist(), self.codes, strict=True))
+    def reason_at(self, index: int) -> str:
+        """Why the entry at `index` is recommended (a page knows where its posts are in the ranking: no lookup by
+        id, which meant a dict of every entry on each page)."""
+        return Reason.ALL[self.codes[index]]
 
 
 class Reason:

@@ -334,28 +334,28 @@ def _descending(entry: Entry) -> tuple[float, int]:
     return -entry[0], -entry[1]
 
 
-def _after(entries: Sequence[Entry], cursor: ScoreCursor | None) -> Sequence[Entry]:
-    """Entries (sorted by score then id, descending) strictly after the cursor: a binary search, since a cached
-    "for you" list holds up to MAX_CANDIDATES entries and every page walks it."""
+def _start(entries: Sequence[Entry], cursor: ScoreCursor | None) -> int:
+    """Where the entries (sorted by score then id, descending) strictly after the cursor begin: a binary search,
+    since a cached "for you" list holds up to MAX_CANDIDATES entries and every page walks it."""
     if cursor is None:
-        return entries
-    return entries[bisect_right(entries, (-cursor.score, -cursor.id), key=_descending) :]
+        return 0
+    return bisect_right(entries, (-cursor.score, -cursor.id), key=_descending)
 
 
-def _visible_in_order(rows: PreparedSource, window: Sequence[Entry], wanted: int) -> tuple[list[dict], int]:
-    """Up to `wanted` rows of `rows` for the posts of `window`, in ranking order, and how many entries of `window`
-    that consumed (shown or skipped: hidden now)."""
-    ids = [pid for _, pid in window]
+def _visible_in_order(
+    rows: PreparedSource, entries: Sequence[Entry], start: int, wanted: int
+) -> tuple[list[dict], list[int], int]:
+    """Up to `wanted` rows of `rows` for the posts of the `wanted` entries from `start`, in ranking order; each
+    one's index in `entries`; and the index of the first entry not consumed (those hidden now are skipped)."""
+    ids = [pid for _, pid in entries[start : start + wanted]]
     visible = {row["id"]: row for row in posts_by_ids(rows, ids)}
-    found, used = [], 0
-    for pid in ids:
-        if len(found) == wanted:
-            break
-        used += 1
+    found, indexes = [], []
+    for index, pid in enumerate(ids, start):
         row = visible.get(pid)
         if row is not None:
             found.append(row)
-    return found, used
+            indexes.append(index)
+    return found, indexes, start + len(ids)
 
 
 def _ranked_page(
@@ -366,33 +366,38 @@ def _ranked_page(
     limit: int,
     context: str,
     unliked_only: bool = False,
-) -> tuple[list[dict], ScoreCursor | None]:
+) -> tuple[list[dict], list[int], ScoreCursor | None]:
     """The page's posts in ranking order (those the viewer may see in this feed `context`, mutes and keyword
-    filters applied; `unliked_only`: not those the viewer has liked) and where the next page starts.
+    filters applied; `unliked_only`: not those the viewer has liked), each one's index in `entries`, and where the
+    next page starts.
 
     A ranking is minutes old: meanwhile the viewer may have liked some of it, or blocked, muted or filtered an
     author, and those posts leave the page. The page reads exactly its `limit` entries, and only when some of them
-    are hidden now (rarely) reads as many entries again after them: two queries at most, never more, and the
+    are hidden now (rarely) reads twice as many entries as it lacks after them, once: two queries at most, and the
     common page pays for no rows it does not show. (Reading a quarter more on every page cost more CPU than the
-    rare second read.) Each post's images, tags and mentions are then read once, for the posts shown."""
-    after = _after(entries, cursor)
+    rare second read.) A page still short after that ends where it stopped reading. Each post's images, tags and
+    mentions are then read once, for the posts shown."""
     source = post_feed_source(viewer=viewer, context=context)
     if unliked_only:  # in the query, so a liked post costs no row (`liked_by_me` is the rule's annotation)
         source = source.refine(("unliked",), {}, lambda qs: qs.filter(liked_by_me=False))
     rows = replace(source, after_fetch=None)
-    posts, used = _visible_in_order(rows, after[:limit], limit)
-    if len(posts) < limit and len(after) > used:
-        more, more_used = _visible_in_order(rows, after[used : used + limit], limit - len(posts))
-        posts, used = posts + more, used + more_used
+    posts, indexes, end = _visible_in_order(rows, entries, _start(entries, cursor), limit)
+    missing = limit - len(posts)
+    if missing and len(entries) > end:
+        # Twice what is missing: as many hidden again still leaves a full page.
+        more, more_indexes, end = _visible_in_order(rows, entries, end, 2 * missing)
+        posts, indexes = posts + more[:missing], indexes + more_indexes[:missing]
+        if len(more) > missing:  # the entries read beyond the last post shown are left for the next page
+            end = indexes[-1] + 1
     if source.after_fetch is not None:
         source.after_fetch(posts)
-    next_cursor = ScoreCursor(*after[used - 1]) if len(after) > used else None
-    return posts, next_cursor
+    next_cursor = ScoreCursor(*entries[end - 1]) if len(entries) > end else None
+    return posts, indexes, next_cursor
 
 
 def trending_page(*, viewer, entries: Sequence[Entry], cursor: ScoreCursor | None, limit: int) -> RankedPage:
     """A page of the trending ranking `entries` (services.trending_ranking) as `viewer` may see it."""
-    items, next_cursor = _ranked_page(viewer=viewer, entries=entries, cursor=cursor, limit=limit, context="public")
+    items, _, next_cursor = _ranked_page(viewer=viewer, entries=entries, cursor=cursor, limit=limit, context="public")
     return RankedPage(items=items, next_cursor=next_cursor)
 
 
@@ -483,7 +488,7 @@ def recommended_compute(*, viewer, trending: Sequence[Entry]) -> Recommendations
 def recommended_page(*, viewer, recommendations: Recommendations, cursor: ScoreCursor | None, limit: int) -> RankedPage:
     """One page of the viewer's ranking, however old: the visibility rule, mutes, filters and the viewer's likes
     are applied now, on the page's posts (a post liked since the ranking was made leaves it)."""
-    items, next_cursor = _ranked_page(
+    items, indexes, next_cursor = _ranked_page(
         viewer=viewer,
         entries=recommendations.entries,
         cursor=cursor,
@@ -491,6 +496,6 @@ def recommended_page(*, viewer, recommendations: Recommendations, cursor: ScoreC
         context="home",
         unliked_only=True,
     )
-    for post in items:
-        post["reason"] = recommendations.reason(post["id"])
+    for post, index in zip(items, indexes, strict=True):
+        post["reason"] = recommendations.reason_at(index)
     return RankedPage(items=items, next_cursor=next_cursor)
