@@ -1,5 +1,5 @@
 """How trending and "for you" posts are scored: pure arithmetic, no database, no cache (the reads are in
-selectors.py, the trending cache is kept by services.py, the "for you" rankings by timeline.py).
+selectors.py, the trending ranking is kept by services.py, the "for you" rankings by timeline.py).
 
 Scores are kept in log space with the time decay folded in against a fixed epoch:
 
@@ -20,7 +20,10 @@ from datetime import timedelta
 
 from django.conf import settings
 
-TRENDING_CACHE_KEY = "feed:trending:v2"  # v2: packed (RankedEntries)
+# The trending ranking, packed (RankedEntries), in the Redis at REDIS_URL: read in the same round trip as the viewer's
+# block and mute sets (apps.safety), which every trending page needs too. v3: a plain Redis value (v2 was kept
+# through Django's cache, pickled, and cost a round trip of its own).
+TRENDING_KEY = "feed:trending:v3"
 TRENDING_WINDOW = timedelta(hours=24)
 # "Authors you interact with": likes and comments of this recent past.
 AFFINITY_WINDOW = timedelta(days=30)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.utils import timezone
@@ -23,13 +23,16 @@ from apps.comments.models import Comment
 from apps.common.fields import MAX_ID
 from apps.common.pagination import IdWindow, ScoreCursor
 from apps.common.prepared import AnyOf, IdsParam, Param, PreparedSource
+from apps.common.redis import redis_client
 from apps.follows.models import Follow
 from apps.interactions.models import Like
 from apps.posts.models import Post
 from apps.posts.selectors import post_feed_queryset, post_feed_source, posts_by_ids
+from apps.safety.selectors import hidden_and_muted_accounts_with
 from apps.tags.models import PostTag
 from apps.tags.selectors import followed_tag_post_ids, user_follows_tags
 from apps.users.models import User
+from apps.users.visibility import AccountSet
 
 from . import ranking, timeline
 from .ranking import Entry, RankedEntries, Recommendations
@@ -320,14 +323,25 @@ def trending_compute() -> list[Entry]:
 
 
 def trending_entries() -> RankedEntries | None:
-    """The cached trending ranking (services.trending_refresh keeps it, packed); None when the cache is empty.
-    Computed here when the cache is down: a slower page, never a failed one."""
+    """The stored trending ranking (services.trending_refresh keeps it, packed); None when there is none (or it is
+    unreadable). Computed here when Redis is absent or cannot answer: a slower page, never a failed one."""
+    client = redis_client()
     try:
-        packed = cache.get(ranking.TRENDING_CACHE_KEY)
-    except Exception:
-        logger.warning("feed: cache unavailable, computing trending inline", exc_info=True)
+        packed = None if client is None else client.get(ranking.TRENDING_KEY)
+    except redis.RedisError:
+        client = None
+        logger.warning("feed: Redis unavailable, computing trending inline")
+    if client is None:
         return RankedEntries.of(trending_compute())
-    return None if packed is None else RankedEntries.unpacked(packed)
+    return RankedEntries.unpacked(packed)
+
+
+def trending_entries_and_accounts(*, viewer) -> tuple[RankedEntries | None, tuple[AccountSet, AccountSet]]:
+    """`trending_entries()` and the viewer's hidden and muted accounts, which a trending page's query needs too:
+    one Redis round trip for both (when the sets' read could not bring the ranking, it is read on its own)."""
+    hidden, muted, values = hidden_and_muted_accounts_with(viewer, ranking.TRENDING_KEY)
+    entries = trending_entries() if values is None else RankedEntries.unpacked(values[0])
+    return entries, (hidden, muted)
 
 
 def _descending(entry: Entry) -> tuple[float, int]:
@@ -366,10 +380,11 @@ def _ranked_page(
     limit: int,
     context: str,
     unliked_only: bool = False,
+    accounts: tuple[AccountSet, AccountSet] | None = None,
 ) -> tuple[list[dict], list[int], ScoreCursor | None]:
     """The page's posts in ranking order (those the viewer may see in this feed `context`, mutes and keyword
     filters applied; `unliked_only`: not those the viewer has liked), each one's index in `entries`, and where the
-    next page starts.
+    next page starts. `accounts`: the viewer's hidden and muted accounts, when read already.
 
     A ranking is minutes old: meanwhile the viewer may have liked some of it, or blocked, muted or filtered an
     author, and those posts leave the page. The page reads exactly its `limit` entries, and only when some of them
@@ -377,7 +392,7 @@ def _ranked_page(
     common page pays for no rows it does not show. (Reading a quarter more on every page cost more CPU than the
     rare second read.) A page still short after that ends where it stopped reading. Each post's images, tags and
     mentions are then read once, for the posts shown."""
-    source = post_feed_source(viewer=viewer, context=context)
+    source = post_feed_source(viewer=viewer, context=context, accounts=accounts)
     if unliked_only:  # in the query, so a liked post costs no row (`liked_by_me` is the rule's annotation)
         source = source.refine(("unliked",), {}, lambda qs: qs.filter(liked_by_me=False))
     rows = replace(source, after_fetch=None)
@@ -395,9 +410,19 @@ def _ranked_page(
     return posts, indexes, next_cursor
 
 
-def trending_page(*, viewer, entries: Sequence[Entry], cursor: ScoreCursor | None, limit: int) -> RankedPage:
-    """A page of the trending ranking `entries` (services.trending_ranking) as `viewer` may see it."""
-    items, _, next_cursor = _ranked_page(viewer=viewer, entries=entries, cursor=cursor, limit=limit, context="public")
+def trending_page(
+    *,
+    viewer,
+    entries: Sequence[Entry],
+    accounts: tuple[AccountSet, AccountSet],
+    cursor: ScoreCursor | None,
+    limit: int,
+) -> RankedPage:
+    """A page of the trending ranking `entries` as `viewer` may see it; `accounts`: the viewer's hidden and muted
+    accounts (services.trending_for_page reads both)."""
+    items, _, next_cursor = _ranked_page(
+        viewer=viewer, entries=entries, cursor=cursor, limit=limit, context="public", accounts=accounts
+    )
     return RankedPage(items=items, next_cursor=next_cursor)
 
 

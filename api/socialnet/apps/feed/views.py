@@ -81,5 +81,7 @@ class TrendingFeedView(_RankedView):
         return super().get(request)
 
     def ranked(self, request, cursor, limit):
-        entries = services.trending_ranking()
-        return selectors.trending_page(viewer=request.user, entries=entries, cursor=cursor, limit=limit)
+        entries, accounts = services.trending_for_page(viewer=request.user)
+        return selectors.trending_page(
+            viewer=request.user, entries=entries, accounts=accounts, cursor=cursor, limit=limit
+        )

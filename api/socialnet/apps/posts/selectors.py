@@ -225,6 +225,7 @@ def post_visible_source(
     mutes: bool = False,
     filter_context: str | None = None,
     hidden: AccountSet | None = None,
+    muted: AccountSet | None = None,
 ) -> PreparedSource:
     """THE rule: posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined; each post
     read gets its images, tag names and mentions (`_attach_page_extras`) unless `page_extras` is False (a subquery,
@@ -245,7 +246,8 @@ def post_visible_source(
 
     A source (apps.common.prepared): `fetch()` for the hot lists, whose SQL is compiled once per shape;
     `queryset()`, a plain queryset without ordering, for everything else (callers filter and order it).
-    `hidden`: `hidden_accounts(viewer)` when the caller has read it for the same query (one read, one binding).
+    `hidden`: `hidden_accounts(viewer)` when the caller has read it for the same query (one read, one binding);
+    `muted` with it, `muted_accounts(viewer)` likewise (only read with `mutes`).
     """
     after_fetch = _attach_page_extras if page_extras else None
     key = ("posts.visible", page_extras, mutes, filter_context)
@@ -263,12 +265,12 @@ def post_visible_source(
 
         return PreparedSource(key=(*key, "anonymous"), values={}, build=build_anonymous, after_fetch=after_fetch)
 
-    if hidden is not None:
-        muted = muted_accounts(viewer) if mutes else EMPTY
-    elif mutes:
-        hidden, muted = hidden_and_muted_accounts(viewer)
-    else:
-        hidden, muted = hidden_accounts(viewer), EMPTY
+    if hidden is None:
+        hidden, muted = hidden_and_muted_accounts(viewer) if mutes else (hidden_accounts(viewer), EMPTY)
+    elif not mutes:
+        muted = EMPTY
+    elif muted is None:
+        muted = muted_accounts(viewer)
     moderator, sees_premium = viewer.is_moderator, viewer_sees_premium(viewer)
     now = timezone.now()
     values = {"viewer": viewer.pk, **hidden.values(), **muted.values()}
@@ -317,11 +319,19 @@ def _page_rows(source: PreparedSource) -> PreparedSource:
     return replace(rows, after_fetch=_attach_row_extras)
 
 
-def post_feed_source(*, viewer: Viewer, context: str = "home") -> PreparedSource:
+def post_feed_source(
+    *, viewer: Viewer, context: str = "home", accounts: tuple[AccountSet, AccountSet] | None = None
+) -> PreparedSource:
     """Posts for the feeds, as a list page's rows (`_page_rows`): the rule, minus authors `viewer` mutes right now
     and posts their keyword filters hide in `context` ("home": /feed/ and /feed/recommended/; "public": trending
-    and tag timelines)."""
-    return _page_rows(post_visible_source(viewer=viewer, page_extras=False, mutes=True, filter_context=context))
+    and tag timelines). `accounts`: the viewer's hidden and muted accounts when the caller has read them already
+    (apps.safety's `hidden_and_muted_accounts_with`)."""
+    hidden, muted = (None, None) if accounts is None else accounts
+    return _page_rows(
+        post_visible_source(
+            viewer=viewer, page_extras=False, mutes=True, filter_context=context, hidden=hidden, muted=muted
+        )
+    )
 
 
 def post_feed_queryset(*, viewer: Viewer, context: str = "home") -> QuerySet[Post]:

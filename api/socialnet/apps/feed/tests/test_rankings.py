@@ -1,20 +1,23 @@
 """GET /feed/recommended/ and GET /feed/trending/: candidates, scoring, reasons, visibility, cursors, queries."""
 
+import pickle
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
+import redis
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.common.redis import redis_client
 from apps.feed import ranking, selectors, services
 from apps.feed.timeline import recommended_key, timeline_client
 from apps.follows.models import Follow
 from apps.interactions.tests.factories import LikeFactory
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
+from apps.safety.selectors import safety_sets_rebuild
 from apps.users.tests.factories import UserFactory
 
 from .factories import with_avatar, with_image
@@ -400,26 +403,48 @@ def test_trending_never_leaks_premium_or_deleted_content(api_client, client_for,
     assert premium[0]["text"] == "members only"
 
 
-def test_trending_with_the_cache_down_is_computed_inline(api_client, settings):
+@pytest.mark.parametrize("redis_url", ["redis://127.0.0.1:1/0", ""], ids=["redis down", "embedded mode"])
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "token"])
+def test_trending_without_redis_is_computed_inline(api_client, client_for, user, settings, redis_url, signed_in):
     liker = UserFactory()
     post = PostFactory()
     like(post, liker)
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "apps.common.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
-    assert selectors.trending_entries()[0][1] == post.pk
+    settings.REDIS_URL = redis_url
+    client = client_for(user) if signed_in else api_client
+    assert [p["id"] for p in client.get("/feed/trending/").json()["results"]] == [post.pk]
 
 
-@pytest.mark.parametrize("cached", [b"not a ranking", [(1.0, 1)]], ids=["truncated", "another format"])
-def test_an_unreadable_cached_trending_is_computed_again(api_client, cached):
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "token"])
+@pytest.mark.parametrize(
+    "stored", [b"not a ranking", pickle.dumps([(1.0, 1)])], ids=["truncated", "another format (v2, pickled)"]
+)
+def test_an_unreadable_stored_trending_is_computed_again(api_client, client_for, user, stored, signed_in):
     post = PostFactory()
     like(post, UserFactory())
-    cache.set(ranking.TRENDING_CACHE_KEY, cached)
-    assert [p["id"] for p in api_client.get("/feed/trending/").json()["results"]] == [post.pk]
+    redis_client().set(ranking.TRENDING_KEY, stored)
+    client = client_for(user) if signed_in else api_client
+    assert [p["id"] for p in client.get("/feed/trending/").json()["results"]] == [post.pk]
+    assert ranking.RankedEntries.unpacked(redis_client().get(ranking.TRENDING_KEY))[0][1] == post.pk  # stored again
+
+
+def test_a_trending_page_reads_the_ranking_with_the_viewers_safety_sets(client_for, user, monkeypatch):
+    """One Redis round trip brings both what a trending page's query needs: the ranking and the viewer's block and
+    mute sets."""
+    like(PostFactory(), UserFactory())
+    services.trending_refresh()
+    safety_sets_rebuild(user_id=user.pk)
+    client = client_for(user)
+    sent = []
+    execute = redis.Redis.execute_command
+
+    def spy(self, *args, **options):
+        sent.append(args)
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy)
+    assert len(client.get("/feed/trending/").json()["results"]) == 1
+    reads = [args for args in sent if ranking.TRENDING_KEY in args or f"safety:sets:{user.pk}" in args]
+    assert reads == [("MGET", f"safety:sets:{user.pk}", ranking.TRENDING_KEY)]
 
 
 def test_trending_query_count_is_constant(api_client, django_assert_num_queries):
