@@ -510,9 +510,17 @@ def recommended_compute(*, viewer, trending: Sequence[Entry]) -> Recommendations
     return Recommendations(entries=RankedEntries.of(entries), codes=bytes(reasons[pid] for _, pid in entries))
 
 
-def recommended_page(*, viewer, recommendations: Recommendations, cursor: ScoreCursor | None, limit: int) -> RankedPage:
+def recommended_page(
+    *,
+    viewer,
+    recommendations: Recommendations,
+    cursor: ScoreCursor | None,
+    limit: int,
+    accounts: tuple[AccountSet, AccountSet] | None = None,
+) -> RankedPage:
     """One page of the viewer's ranking, however old: the visibility rule, mutes, filters and the viewer's likes
-    are applied now, on the page's posts (a post liked since the ranking was made leaves it)."""
+    are applied now, on the page's posts (a post liked since the ranking was made leaves it). `accounts`: the
+    viewer's hidden and muted accounts when read with the ranking (services.recommended_prepare)."""
     items, indexes, next_cursor = _ranked_page(
         viewer=viewer,
         entries=recommendations.entries,
@@ -520,6 +528,7 @@ def recommended_page(*, viewer, recommendations: Recommendations, cursor: ScoreC
         limit=limit,
         context="home",
         unliked_only=True,
+        accounts=accounts,
     )
     for post, index in zip(items, indexes, strict=True):
         post["reason"] = recommendations.reason_at(index)

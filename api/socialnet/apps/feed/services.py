@@ -22,7 +22,7 @@ from apps.common.redis import redis_client
 from apps.common.replicas import primary_reads
 from apps.follows.models import Follow
 from apps.posts.models import Post
-from apps.safety.selectors import blocked_between
+from apps.safety.selectors import blocked_between, hidden_and_muted_accounts_with
 from apps.users.models import User
 from apps.users.visibility import AccountSet
 
@@ -226,16 +226,23 @@ def trending_for_page(*, viewer) -> tuple[RankedEntries, tuple[AccountSet, Accou
 # scores, by at most its lifetime; following or unfollowing someone (the reader's social proof) drops it at once
 # (timeline_backfill, timeline_unmerge). A page computing a ranking while the reader follows someone may store
 # the old one after that drop: it then lives out its short lifetime.
-def recommended_prepare(*, viewer: User) -> ranking.Recommendations:
+def recommended_prepare(*, viewer: User) -> tuple[ranking.Recommendations, tuple[AccountSet, AccountSet] | None]:
     """The viewer's "for you" ranking: the stored one while it lives, else computed now and stored. Without Redis
-    (down, or the embedded mode) it is computed on every page: slower, never a failed page."""
-    client = None
+    (down, or the embedded mode) it is computed on every page: slower, never a failed page. Also the viewer's
+    hidden and muted accounts, which the page's query needs, when they came with it (None: the page reads them)."""
+    client, accounts = None, None
     try:
         client = timeline.timeline_client()  # a cluster client is built by asking the cluster: it may fail too
         if client is not None:
-            stored = timeline.recommended_read(client=client, user_id=viewer.pk)
+            if client is redis_client():
+                # The timelines share REDIS_URL with the viewer's block and mute sets: one round trip for both.
+                hidden, muted, values = hidden_and_muted_accounts_with(viewer, timeline.recommended_key(viewer.pk))
+                accounts = (hidden, muted)
+                stored = None if values is None else timeline.recommended_unpacked(values[0])
+            else:
+                stored = timeline.recommended_read(client=client, user_id=viewer.pk)
             if stored is not None:
-                return stored
+                return stored, accounts
     except redis.RedisError:
         logger.warning("feed: timeline store unavailable, computing user %s's recommendations inline", viewer.pk)
         client = None
@@ -247,4 +254,4 @@ def recommended_prepare(*, viewer: User) -> ranking.Recommendations:
             timeline.recommended_store(client=client, user_id=viewer.pk, recommendations=recommendations, ttl=ttl)
         except redis.RedisError:
             logger.warning("feed: timeline store unavailable, user %s's recommendations not kept", viewer.pk)
-    return recommendations
+    return recommendations, accounts

@@ -67,9 +67,9 @@ class RecommendedFeedView(_RankedView):
         return recommended_rows_payload(items, request=request)
 
     def ranked(self, request, cursor, limit):
-        recommendations = services.recommended_prepare(viewer=request.user)
+        recommendations, accounts = services.recommended_prepare(viewer=request.user)
         return selectors.recommended_page(
-            viewer=request.user, recommendations=recommendations, cursor=cursor, limit=limit
+            viewer=request.user, recommendations=recommendations, cursor=cursor, limit=limit, accounts=accounts
         )
 
 

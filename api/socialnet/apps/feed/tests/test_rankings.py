@@ -284,6 +284,34 @@ def test_posts_hidden_after_caching_leave_the_next_page_which_stays_full(client_
     assert ids(client.get(body["next"]).json()["results"]) == [p.pk for p in posts[6:]]
 
 
+def redis_reads(monkeypatch, *keys):
+    """The commands sent to Redis from now on that name one of `keys` (filled in as they are sent)."""
+    sent = []
+    execute = redis.Redis.execute_command
+
+    def spy(self, *args, **options):
+        if any(key in args for key in keys):
+            sent.append(args)
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy)
+    return sent
+
+
+def test_with_timelines_on_the_shared_redis_a_page_reads_the_ranking_with_the_safety_sets(
+    client_for, user, settings, monkeypatch
+):
+    settings.FEED_REDIS_URL = ""  # timelines on REDIS_URL, beside the sets (a separate store is read on its own)
+    posts = ranked_posts(user, 2)
+    client = client_for(user)
+    assert ids(recommended(client)) == [p.pk for p in posts]  # computed and stored
+    safety_sets_rebuild(user_id=user.pk)
+    sets, ranking_key = f"safety:sets:{user.pk}", recommended_key(user.pk)
+    reads = redis_reads(monkeypatch, sets, ranking_key)
+    assert ids(recommended(client)) == [p.pk for p in posts]
+    assert reads == [("MGET", sets, ranking_key)]
+
+
 def test_a_page_with_hidden_posts_reads_once_more_at_most_and_skips_nothing(client_for, user):
     """A page reads its own entries; only when some are hidden now does it read twice what it lacks (one more
     query). A page filled by that second read ends at its last post; one still short ends where it stopped
@@ -434,17 +462,10 @@ def test_a_trending_page_reads_the_ranking_with_the_viewers_safety_sets(client_f
     services.trending_refresh()
     safety_sets_rebuild(user_id=user.pk)
     client = client_for(user)
-    sent = []
-    execute = redis.Redis.execute_command
-
-    def spy(self, *args, **options):
-        sent.append(args)
-        return execute(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", spy)
+    sets = f"safety:sets:{user.pk}"
+    reads = redis_reads(monkeypatch, sets, ranking.TRENDING_KEY)
     assert len(client.get("/feed/trending/").json()["results"]) == 1
-    reads = [args for args in sent if ranking.TRENDING_KEY in args or f"safety:sets:{user.pk}" in args]
-    assert reads == [("MGET", f"safety:sets:{user.pk}", ranking.TRENDING_KEY)]
+    assert reads == [("MGET", sets, ranking.TRENDING_KEY)]
 
 
 def test_trending_query_count_is_constant(api_client, django_assert_num_queries):
