@@ -238,7 +238,10 @@ def recommended_prepare(*, viewer: User) -> tuple[ranking.Recommendations, tuple
                 # The timelines share REDIS_URL with the viewer's block and mute sets: one round trip for both.
                 hidden, muted, values = hidden_and_muted_accounts_with(viewer, timeline.recommended_key(viewer.pk))
                 accounts = (hidden, muted)
-                stored = None if values is None else timeline.recommended_unpacked(values[0])
+                if values is None:  # Redis could not answer: computed inline, and not stored either
+                    client, stored = None, None
+                else:
+                    stored = timeline.recommended_unpacked(values[0])
             else:
                 stored = timeline.recommended_read(client=client, user_id=viewer.pk)
             if stored is not None:
