@@ -1,5 +1,5 @@
 """How trending and "for you" posts are scored: pure arithmetic, no database, no cache (the reads are in
-selectors.py, the trending cache is kept by services.py, the "for you" rankings by timeline.py).
+selectors.py, the trending ranking is kept by services.py, the "for you" rankings by timeline.py).
 
 Scores are kept in log space with the time decay folded in against a fixed epoch:
 
@@ -17,11 +17,13 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
 
 from django.conf import settings
 
-TRENDING_CACHE_KEY = "feed:trending:v2"  # v2: packed (RankedEntries)
+# The trending ranking, packed (RankedEntries), in the Redis at REDIS_URL: read in the same round trip as the viewer's
+# block and mute sets (apps.safety), which every trending page needs too. v3: a plain Redis value (v2 was kept
+# through Django's cache, pickled, and cost a round trip of its own).
+TRENDING_KEY = "feed:trending:v3"
 TRENDING_WINDOW = timedelta(hours=24)
 # "Authors you interact with": likes and comments of this recent past.
 AFFINITY_WINDOW = timedelta(days=30)
@@ -85,13 +87,10 @@ class Recommendations:
     entries: RankedEntries  # best first
     codes: bytes  # each entry's reason, as an index in Reason.ALL (what the stored ranking holds), in entry order
 
-    def reason(self, post_id: int) -> str:
-        return Reason.ALL[self._code_by_id[post_id]]
-
-    @cached_property
-    def _code_by_id(self) -> dict[int, int]:
-        # Built on a page's first lookup, once for the page's ~20: far cheaper than a tuple per entry.
-        return dict(zip(self.entries.ids.tolist(), self.codes, strict=True))
+    def reason_at(self, index: int) -> str:
+        """Why the entry at `index` is recommended (a page knows where its posts are in the ranking: no lookup by
+        id, which meant a dict of every entry on each page)."""
+        return Reason.ALL[self.codes[index]]
 
 
 class Reason:

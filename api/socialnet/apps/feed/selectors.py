@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Value
 from django.utils import timezone
@@ -22,14 +22,17 @@ from django.utils import timezone
 from apps.comments.models import Comment
 from apps.common.fields import MAX_ID
 from apps.common.pagination import IdWindow, ScoreCursor
-from apps.common.prepared import AnyOf, IdsParam, Param
+from apps.common.prepared import AnyOf, IdsParam, Param, PreparedSource
+from apps.common.redis import redis_client
 from apps.follows.models import Follow
 from apps.interactions.models import Like
 from apps.posts.models import Post
 from apps.posts.selectors import post_feed_queryset, post_feed_source, posts_by_ids
+from apps.safety.selectors import hidden_and_muted_accounts_with
 from apps.tags.models import PostTag
 from apps.tags.selectors import followed_tag_post_ids, user_follows_tags
 from apps.users.models import User
+from apps.users.visibility import AccountSet
 
 from . import ranking, timeline
 from .ranking import Entry, RankedEntries, Recommendations
@@ -320,26 +323,53 @@ def trending_compute() -> list[Entry]:
 
 
 def trending_entries() -> RankedEntries | None:
-    """The cached trending ranking (services.trending_refresh keeps it, packed); None when the cache is empty.
-    Computed here when the cache is down: a slower page, never a failed one."""
+    """The stored trending ranking (services.trending_refresh keeps it, packed); None when there is none (or it is
+    unreadable). Computed here when Redis is absent or cannot answer: a slower page, never a failed one."""
+    client = redis_client()
     try:
-        packed = cache.get(ranking.TRENDING_CACHE_KEY)
-    except Exception:
-        logger.warning("feed: cache unavailable, computing trending inline", exc_info=True)
+        packed = None if client is None else client.get(ranking.TRENDING_KEY)
+    except redis.RedisError:
+        client = None
+        logger.warning("feed: Redis unavailable, computing trending inline")
+    if client is None:
         return RankedEntries.of(trending_compute())
-    return None if packed is None else RankedEntries.unpacked(packed)
+    return RankedEntries.unpacked(packed)
+
+
+def trending_entries_and_accounts(*, viewer) -> tuple[RankedEntries | None, tuple[AccountSet, AccountSet]]:
+    """`trending_entries()` and the viewer's hidden and muted accounts, which a trending page's query needs too:
+    one Redis round trip for both (when the sets' read could not bring the ranking, it is read on its own)."""
+    hidden, muted, values = hidden_and_muted_accounts_with(viewer, ranking.TRENDING_KEY)
+    entries = trending_entries() if values is None else RankedEntries.unpacked(values[0])
+    return entries, (hidden, muted)
 
 
 def _descending(entry: Entry) -> tuple[float, int]:
     return -entry[0], -entry[1]
 
 
-def _after(entries: Sequence[Entry], cursor: ScoreCursor | None) -> Sequence[Entry]:
-    """Entries (sorted by score then id, descending) strictly after the cursor: a binary search, since a cached
-    "for you" list holds up to MAX_CANDIDATES entries and every page walks it."""
+def _start(entries: Sequence[Entry], cursor: ScoreCursor | None) -> int:
+    """Where the entries (sorted by score then id, descending) strictly after the cursor begin: a binary search,
+    since a cached "for you" list holds up to MAX_CANDIDATES entries and every page walks it."""
     if cursor is None:
-        return entries
-    return entries[bisect_right(entries, (-cursor.score, -cursor.id), key=_descending) :]
+        return 0
+    return bisect_right(entries, (-cursor.score, -cursor.id), key=_descending)
+
+
+def _visible_in_order(
+    rows: PreparedSource, entries: Sequence[Entry], start: int, wanted: int
+) -> tuple[list[dict], list[int], int]:
+    """Up to `wanted` rows of `rows` for the posts of the `wanted` entries from `start`, in ranking order; each
+    one's index in `entries`; and the index of the first entry not consumed (those hidden now are skipped)."""
+    ids = [pid for _, pid in entries[start : start + wanted]]
+    visible = {row["id"]: row for row in posts_by_ids(rows, ids)}
+    found, indexes = [], []
+    for index, pid in enumerate(ids, start):
+        row = visible.get(pid)
+        if row is not None:
+            found.append(row)
+            indexes.append(index)
+    return found, indexes, start + len(ids)
 
 
 def _ranked_page(
@@ -350,30 +380,49 @@ def _ranked_page(
     limit: int,
     context: str,
     unliked_only: bool = False,
-    read_ahead: int = 0,
-) -> tuple[list[dict], ScoreCursor | None]:
+    accounts: tuple[AccountSet, AccountSet] | None = None,
+) -> tuple[list[dict], list[int], ScoreCursor | None]:
     """The page's posts in ranking order (those the viewer may see in this feed `context`, mutes and keyword
-    filters applied; `unliked_only`: not those the viewer has liked) and where the next page starts. Up to
-    `read_ahead` entries beyond the page replace posts of the ranking that are hidden now."""
-    after = _after(entries, cursor)
-    page = after[: limit + read_ahead]
-    ids = [pid for _, pid in page]
-    visible = {p["id"]: p for p in posts_by_ids(post_feed_source(viewer=viewer, context=context), ids)}
-    posts, used = [], 0  # `used`: entries of `page` consumed, shown or skipped
-    for _, pid in page:
-        used += 1
-        post = visible.get(pid)
-        if post is not None and not (unliked_only and post["liked_by_me"]):
-            posts.append(post)
-            if len(posts) == limit:
-                break
-    next_cursor = ScoreCursor(*page[used - 1]) if len(after) > used else None
-    return posts, next_cursor
+    filters applied; `unliked_only`: not those the viewer has liked), each one's index in `entries`, and where the
+    next page starts. `accounts`: the viewer's hidden and muted accounts, when read already.
+
+    A ranking is minutes old: meanwhile the viewer may have liked some of it, or blocked, muted or filtered an
+    author, and those posts leave the page. The page reads exactly its `limit` entries, and only when some of them
+    are hidden now (rarely) reads twice as many entries as it lacks after them, once: two queries at most, and the
+    common page pays for no rows it does not show. (Reading a quarter more on every page cost more CPU than the
+    rare second read.) A page still short after that ends where it stopped reading. Each post's images, tags and
+    mentions are then read once, for the posts shown."""
+    source = post_feed_source(viewer=viewer, context=context, accounts=accounts)
+    if unliked_only:  # in the query, so a liked post costs no row (`liked_by_me` is the rule's annotation)
+        source = source.refine(("unliked",), {}, lambda qs: qs.filter(liked_by_me=False))
+    rows = replace(source, after_fetch=None)
+    posts, indexes, end = _visible_in_order(rows, entries, _start(entries, cursor), limit)
+    missing = limit - len(posts)
+    if missing and len(entries) > end:
+        # Twice what is missing: as many hidden again still leaves a full page.
+        more, more_indexes, end = _visible_in_order(rows, entries, end, 2 * missing)
+        posts, indexes = posts + more[:missing], indexes + more_indexes[:missing]
+        if len(more) > missing:  # the entries read beyond the last post shown are left for the next page
+            end = indexes[-1] + 1
+    if source.after_fetch is not None:
+        source.after_fetch(posts)
+    next_cursor = ScoreCursor(*entries[end - 1]) if len(entries) > end else None
+    return posts, indexes, next_cursor
 
 
-def trending_page(*, viewer, entries: Sequence[Entry], cursor: ScoreCursor | None, limit: int) -> RankedPage:
-    """A page of the trending ranking `entries` (services.trending_ranking) as `viewer` may see it."""
-    items, next_cursor = _ranked_page(viewer=viewer, entries=entries, cursor=cursor, limit=limit, context="public")
+def trending_page(
+    *,
+    viewer,
+    entries: Sequence[Entry],
+    accounts: tuple[AccountSet, AccountSet],
+    cursor: ScoreCursor | None,
+    limit: int,
+) -> RankedPage:
+    """A page of the trending ranking `entries` as `viewer` may see it; `accounts`: the viewer's hidden and muted
+    accounts (services.trending_for_page reads both)."""
+    items, _, next_cursor = _ranked_page(
+        viewer=viewer, entries=entries, cursor=cursor, limit=limit, context="public", accounts=accounts
+    )
     return RankedPage(items=items, next_cursor=next_cursor)
 
 
@@ -461,21 +510,26 @@ def recommended_compute(*, viewer, trending: Sequence[Entry]) -> Recommendations
     return Recommendations(entries=RankedEntries.of(entries), codes=bytes(reasons[pid] for _, pid in entries))
 
 
-def recommended_page(*, viewer, recommendations: Recommendations, cursor: ScoreCursor | None, limit: int) -> RankedPage:
+def recommended_page(
+    *,
+    viewer,
+    recommendations: Recommendations,
+    cursor: ScoreCursor | None,
+    limit: int,
+    accounts: tuple[AccountSet, AccountSet] | None = None,
+) -> RankedPage:
     """One page of the viewer's ranking, however old: the visibility rule, mutes, filters and the viewer's likes
-    are applied now, on the page's posts (a post liked since the ranking was made leaves it)."""
-    items, next_cursor = _ranked_page(
+    are applied now, on the page's posts (a post liked since the ranking was made leaves it). `accounts`: the
+    viewer's hidden and muted accounts when read with the ranking (services.recommended_prepare)."""
+    items, indexes, next_cursor = _ranked_page(
         viewer=viewer,
         entries=recommendations.entries,
         cursor=cursor,
         limit=limit,
         context="home",
         unliked_only=True,
-        # The ranking is minutes old: the reader liked some of it since, or blocked, muted or filtered an author.
-        # Reading a quarter more keeps the page full meanwhile. (Trending, shared by everyone, hides far fewer,
-        # and the extra rows cost it ~5% of its CPU per page.)
-        read_ahead=limit // 4 + 1,
+        accounts=accounts,
     )
-    for post in items:
-        post["reason"] = recommendations.reason(post["id"])
+    for post, index in zip(items, indexes, strict=True):
+        post["reason"] = recommendations.reason_at(index)
     return RankedPage(items=items, next_cursor=next_cursor)

@@ -15,15 +15,16 @@ from functools import partial
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from apps.common.pagination import IdWindow
+from apps.common.redis import redis_client
 from apps.common.replicas import primary_reads
 from apps.follows.models import Follow
 from apps.posts.models import Post
-from apps.safety.selectors import blocked_between
+from apps.safety.selectors import blocked_between, hidden_and_muted_accounts_with
 from apps.users.models import User
+from apps.users.visibility import AccountSet
 
 from . import ranking, selectors, timeline
 from .ranking import RankedEntries
@@ -191,24 +192,30 @@ def timeline_unmerge(*, user_id: int, author_id: int) -> None:
 
 # --- trending -----------------------------------------------------------------------------------------------------
 def trending_refresh() -> RankedEntries:
-    """Recompute and cache the trending ranking (periodic task on `default`); returns it."""
+    """Recompute and store the trending ranking (periodic task on `default`); returns it."""
     entries = RankedEntries.of(selectors.trending_compute())
-    try:
-        # Twice the refresh period: one missed beat does not empty the list, a stopped beat cannot freeze it.
-        cache.set(ranking.TRENDING_CACHE_KEY, entries.packed(), timeout=2 * settings.FEED_TRENDING_REFRESH_SECONDS)
-    except Exception:
-        logger.warning("feed: cannot cache trending", exc_info=True)
+    client = redis_client()
+    if client is not None:
+        try:
+            # Twice the refresh period: one missed beat does not empty the list, a stopped beat cannot freeze it.
+            client.set(ranking.TRENDING_KEY, entries.packed(), ex=2 * settings.FEED_TRENDING_REFRESH_SECONDS)
+        except redis.RedisError:
+            logger.warning("feed: cannot store trending", exc_info=True)
     return entries
 
 
 def trending_ranking() -> RankedEntries:
-    """The trending ranking for a read: the cached one (one cache read), or, when the cache is empty (first start,
-    flushed Redis), computed and cached now rather than by every request until the next periodic refresh. With the
-    cache down it is computed inline."""
+    """The trending ranking for a read: the stored one (one Redis read), or, when there is none (first start,
+    flushed Redis), computed and stored now rather than by every request until the next periodic refresh. With
+    Redis absent or down it is computed inline."""
     entries = selectors.trending_entries()
-    if entries is None:
-        entries = trending_refresh()
-    return entries
+    return trending_refresh() if entries is None else entries
+
+
+def trending_for_page(*, viewer) -> tuple[RankedEntries, tuple[AccountSet, AccountSet]]:
+    """`trending_ranking()` and the viewer's hidden and muted accounts, for a trending page: one Redis read."""
+    entries, accounts = selectors.trending_entries_and_accounts(viewer=viewer)
+    return (trending_refresh() if entries is None else entries), accounts
 
 
 # --- "for you" ----------------------------------------------------------------------------------------------------
@@ -219,16 +226,26 @@ def trending_ranking() -> RankedEntries:
 # scores, by at most its lifetime; following or unfollowing someone (the reader's social proof) drops it at once
 # (timeline_backfill, timeline_unmerge). A page computing a ranking while the reader follows someone may store
 # the old one after that drop: it then lives out its short lifetime.
-def recommended_prepare(*, viewer: User) -> ranking.Recommendations:
+def recommended_prepare(*, viewer: User) -> tuple[ranking.Recommendations, tuple[AccountSet, AccountSet] | None]:
     """The viewer's "for you" ranking: the stored one while it lives, else computed now and stored. Without Redis
-    (down, or the embedded mode) it is computed on every page: slower, never a failed page."""
-    client = None
+    (down, or the embedded mode) it is computed on every page: slower, never a failed page. Also the viewer's
+    hidden and muted accounts, which the page's query needs, when they came with it (None: the page reads them)."""
+    client, accounts = None, None
     try:
         client = timeline.timeline_client()  # a cluster client is built by asking the cluster: it may fail too
         if client is not None:
-            stored = timeline.recommended_read(client=client, user_id=viewer.pk)
+            if client is redis_client():
+                # The timelines share REDIS_URL with the viewer's block and mute sets: one round trip for both.
+                hidden, muted, values = hidden_and_muted_accounts_with(viewer, timeline.recommended_key(viewer.pk))
+                accounts = (hidden, muted)
+                if values is None:  # Redis could not answer: computed inline, and not stored either
+                    client, stored = None, None
+                else:
+                    stored = timeline.recommended_unpacked(values[0])
+            else:
+                stored = timeline.recommended_read(client=client, user_id=viewer.pk)
             if stored is not None:
-                return stored
+                return stored, accounts
     except redis.RedisError:
         logger.warning("feed: timeline store unavailable, computing user %s's recommendations inline", viewer.pk)
         client = None
@@ -240,4 +257,4 @@ def recommended_prepare(*, viewer: User) -> ranking.Recommendations:
             timeline.recommended_store(client=client, user_id=viewer.pk, recommendations=recommendations, ttl=ttl)
         except redis.RedisError:
             logger.warning("feed: timeline store unavailable, user %s's recommendations not kept", viewer.pk)
-    return recommendations
+    return recommendations, accounts

@@ -272,7 +272,11 @@ def recommended_store(*, client: redis.Redis, user_id: int, recommendations: Rec
 
 def recommended_read(*, client: redis.Redis, user_id: int) -> Recommendations | None:
     """The cached ranking, or None when there is none (expired, dropped, never computed, or unreadable)."""
-    raw = client.get(recommended_key(user_id))
+    return recommended_unpacked(client.get(recommended_key(user_id)))
+
+
+def recommended_unpacked(raw: bytes | None) -> Recommendations | None:
+    """The ranking `recommended_store` packed into `raw`, or None when `raw` is not one."""
     if raw is None or len(raw) % _ENTRY_BYTES:
         return None
     count = len(raw) // _ENTRY_BYTES

@@ -67,9 +67,9 @@ class RecommendedFeedView(_RankedView):
         return recommended_rows_payload(items, request=request)
 
     def ranked(self, request, cursor, limit):
-        recommendations = services.recommended_prepare(viewer=request.user)
+        recommendations, accounts = services.recommended_prepare(viewer=request.user)
         return selectors.recommended_page(
-            viewer=request.user, recommendations=recommendations, cursor=cursor, limit=limit
+            viewer=request.user, recommendations=recommendations, cursor=cursor, limit=limit, accounts=accounts
         )
 
 
@@ -81,5 +81,7 @@ class TrendingFeedView(_RankedView):
         return super().get(request)
 
     def ranked(self, request, cursor, limit):
-        entries = services.trending_ranking()
-        return selectors.trending_page(viewer=request.user, entries=entries, cursor=cursor, limit=limit)
+        entries, accounts = services.trending_for_page(viewer=request.user)
+        return selectors.trending_page(
+            viewer=request.user, entries=entries, accounts=accounts, cursor=cursor, limit=limit
+        )

@@ -8,7 +8,6 @@ signed, expiring URLs.
 
 from __future__ import annotations
 
-from django.db import connections, router
 from django.db.models import Q
 from django.http import Http404
 
@@ -54,9 +53,10 @@ def image_get_for_media(*, storage_prefix: str) -> tuple[Image, bool] | None:
     return image, image_is_public(image=image)
 
 
-# The columns an image object shows (and its file keys need), for every page of posts: a fixed statement, and model
-# instances made straight from its rows, because building it through the ORM (or a RawQuerySet) cost more Python
-# time than reading the rows. Other columns load on access.
+# The columns an image object shows (and its file keys need), for every page of posts: the posts app reads them in
+# the statement that reads the page's tags and mentions (one round trip for all three), and makes instances
+# straight from them (`page_image`), because building that through the ORM (or a RawQuerySet) cost more Python time
+# than reading the rows. Other columns load on access.
 _PAGE_IMAGE_FIELDS = {
     "id",
     "post_id",
@@ -69,23 +69,9 @@ _PAGE_IMAGE_FIELDS = {
     "original_ext",
 }
 # In the model's field order: Model.from_db takes the values of the loaded fields in that order.
-_PAGE_IMAGE_COLUMNS = tuple(f.attname for f in Image._meta.concrete_fields if f.attname in _PAGE_IMAGE_FIELDS)
-_PAGE_IMAGES_SQL = "SELECT {columns} FROM {table} WHERE post_id IN ({ids}) ORDER BY position, id"
+PAGE_IMAGE_COLUMNS = tuple(f.attname for f in Image._meta.concrete_fields if f.attname in _PAGE_IMAGE_FIELDS)
 
 
-def images_by_post(*, post_ids: list[int]) -> dict[int, list[Image]]:
-    """What a post list needs to show its images: one query for the whole page, each post's in order."""
-    images: dict[int, list[Image]] = {}
-    if not post_ids:
-        return images
-    sql = _PAGE_IMAGES_SQL.format(
-        columns=", ".join(_PAGE_IMAGE_COLUMNS), table=Image._meta.db_table, ids=", ".join(["%s"] * len(post_ids))
-    )
-    using = router.db_for_read(Image)
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, post_ids)
-        rows = cursor.fetchall()
-    for row in rows:
-        image = Image.from_db(using, _PAGE_IMAGE_COLUMNS, row)
-        images.setdefault(image.post_id, []).append(image)
-    return images
+def page_image(using: str, values) -> Image:
+    """An image of a page of posts from the values of PAGE_IMAGE_COLUMNS, in that order."""
+    return Image.from_db(using, PAGE_IMAGE_COLUMNS, values)

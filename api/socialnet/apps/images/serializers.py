@@ -40,7 +40,7 @@ def image_payload(image: Image, *, public: bool, request=None) -> dict:
 
 
 def post_images_payload(images, *, public: bool, request=None) -> list[dict]:
-    """A visible, unlocked post's images (in order, as `selectors.images_by_post` reads them for a page); `public`
+    """A visible, unlocked post's images (in order, as a page of posts reads them); `public`
     is the posts app's answer for this post."""
     return [image_payload(image, public=public, request=request) for image in images]
 

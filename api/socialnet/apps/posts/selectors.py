@@ -8,7 +8,7 @@ from functools import cache
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import connections, router
 from django.db.models import (
     BooleanField,
     CharField,
@@ -30,7 +30,7 @@ from apps.common.fields import MAX_ID
 from apps.common.prepared import AnyOf, IdsParam, Param, PreparedSource
 from apps.follows.models import Follow
 from apps.images.models import Image
-from apps.images.selectors import images_by_post
+from apps.images.selectors import PAGE_IMAGE_COLUMNS, page_image
 from apps.safety.selectors import (
     exclude_filtered,
     filter_values,
@@ -54,9 +54,10 @@ def viewer_sees_premium(viewer: Viewer) -> bool:
     return bool(viewer.is_premium or viewer.is_staff or viewer.is_moderator)
 
 
-def _tables() -> dict[str, str]:
+@cache
+def _page_extras_sql_parts() -> dict[str, str]:
     # The tag and mention rows belong to the tags app, above posts: reached through the relations it declares on
-    # Post, never imported.
+    # Post, never imported. Built on first use, like _page_columns.
     tag_rows = Post._meta.get_field("post_tags").related_model
     mention_rows = Post._meta.get_field("post_mentions").related_model
     return {
@@ -64,45 +65,61 @@ def _tables() -> dict[str, str]:
         "tag": tag_rows._meta.get_field("tag").related_model._meta.db_table,
         "mention": mention_rows._meta.db_table,
         "user": User._meta.db_table,
+        "image": Image._meta.db_table,
+        "image_columns": ", ".join(f"i.{name}" for name in PAGE_IMAGE_COLUMNS),
+        "no_image": ", ".join(["NULL"] * len(PAGE_IMAGE_COLUMNS)),
     }
 
 
-# Plain SQL: one fixed statement whose only parameter is the page's ids, tags (kind 0) and mentions (kind 1) of
-# every post of the page, each in the order written. Built through the ORM, two queries cost more Python time
-# (filters, joins, compilation) than the post query itself, for rows this simple.
-_TAGS_AND_MENTIONS_SQL = (
-    "SELECT 0 AS kind, pt.post_id, pt.id AS position, t.name, 0 AS user_id FROM {post_tag} pt "
-    "JOIN {tag} t ON t.id = pt.tag_id WHERE pt.post_id IN ({ids}) "
+# Plain SQL: one fixed statement whose only parameters are the page's ids: the tags (kind 0), mentions (kind 1) and
+# images (kind 2) of every post of the page, each in its order (tags and mentions as written, images by position,
+# then id). One statement, not three: a round trip to PostgreSQL costs a page more CPU than these rows, and more
+# still on a busy machine. Built through the ORM, these queries cost more Python time (filters, joins,
+# compilation) than the post query itself, for rows this simple. The ids are one array parameter per branch, not a
+# placeholder per id: psycopg caches its parsing of a statement only up to 50 parameters, and re-parsing this one
+# for a 20-post page (60 placeholders) cost more than the round trip it saves. The images come first: PostgreSQL
+# types each column of a UNION from its branches left to right, and a column of NULLs before a typed one is text.
+_PAGE_EXTRAS_SQL = (
+    "SELECT 2 AS kind, i.post_id, i.position, i.id AS tiebreak, NULL AS name, 0 AS user_id, {image_columns} "
+    "FROM {image} i WHERE i.post_id {ids} "
     "UNION ALL "
-    "SELECT 1, m.post_id, m.id, u.username, u.id FROM {mention} m JOIN {user} u ON u.id = m.user_id "
-    "WHERE m.post_id IN ({ids}) AND u.is_active "
-    "ORDER BY kind, position"
+    "SELECT 0, pt.post_id, pt.id, 0, t.name, 0, {no_image} FROM {post_tag} pt JOIN {tag} t ON t.id = pt.tag_id "
+    "WHERE pt.post_id {ids} "
+    "UNION ALL "
+    "SELECT 1, m.post_id, m.id, 0, u.username, u.id, {no_image} FROM {mention} m JOIN {user} u ON u.id = m.user_id "
+    "WHERE m.post_id {ids} AND u.is_active "
+    "ORDER BY kind, position, tiebreak"
 )
-
-
-def _tags_and_mentions(ids: list[int]) -> list[tuple]:
-    placeholders = ", ".join(["%s"] * len(ids))
-    with connection.cursor() as cursor:
-        cursor.execute(_TAGS_AND_MENTIONS_SQL.format(ids=placeholders, **_tables()), [*ids, *ids])
-        return cursor.fetchall()
+_IMAGE_COLUMNS_FROM = 6  # where an extras row's image columns start
 
 
 def _page_extras(ids: list[int]) -> tuple[dict[int, list[Image]], dict[int, list[str]], dict[int, list[dict]]]:
     """What a post shows beyond its own row, by post id: its images (in order), its tag names (as first written,
-    in text order) and its mentions (active accounts only). Two flat queries for the whole page, whatever its
-    size.
+    in text order) and its mentions (active accounts only). One flat query for the whole page, whatever its
+    size, read from where the page's posts come from.
 
     Not prefetch_related: Django's prefetching instantiates a model per tag and mention row (a whole User for each
     mention), caches them through related managers and builds a queryset per post on every `.all()`; on a 20-post
     page that cost several times the queries themselves."""
-    images = images_by_post(post_ids=ids)
+    using = router.db_for_read(Post)
+    connection = connections[using]
+    # `post_id IN <ids>` as AnyOf writes it (an array on PostgreSQL, JSON text in the embedded SQLite mode).
+    in_ids = "= ANY(%s)" if connection.vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
+    bound = IdsParam("ids", ids).encode(ids, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_PAGE_EXTRAS_SQL.format(ids=in_ids, **_page_extras_sql_parts()), [bound, bound, bound])
+        rows = cursor.fetchall()
+    images: dict[int, list[Image]] = {}
     tags: dict[int, list[str]] = {}
     mentions: dict[int, list[dict]] = {}
-    for kind, post_id, _position, name, user_id in _tags_and_mentions(ids):
+    for row in rows:
+        kind, post_id, _position, _tiebreak, name, user_id = row[:_IMAGE_COLUMNS_FROM]
         if kind == 0:
             tags.setdefault(post_id, []).append(name)
-        else:
+        elif kind == 1:
             mentions.setdefault(post_id, []).append({"id": user_id, "username": name})
+        else:
+            images.setdefault(post_id, []).append(page_image(using, row[_IMAGE_COLUMNS_FROM:]))
     return images, tags, mentions
 
 
@@ -208,6 +225,7 @@ def post_visible_source(
     mutes: bool = False,
     filter_context: str | None = None,
     hidden: AccountSet | None = None,
+    muted: AccountSet | None = None,
 ) -> PreparedSource:
     """THE rule: posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined; each post
     read gets its images, tag names and mentions (`_attach_page_extras`) unless `page_extras` is False (a subquery,
@@ -228,7 +246,8 @@ def post_visible_source(
 
     A source (apps.common.prepared): `fetch()` for the hot lists, whose SQL is compiled once per shape;
     `queryset()`, a plain queryset without ordering, for everything else (callers filter and order it).
-    `hidden`: `hidden_accounts(viewer)` when the caller has read it for the same query (one read, one binding).
+    `hidden`: `hidden_accounts(viewer)` when the caller has read it for the same query (one read, one binding);
+    `muted` with it, `muted_accounts(viewer)` likewise (only read with `mutes`).
     """
     after_fetch = _attach_page_extras if page_extras else None
     key = ("posts.visible", page_extras, mutes, filter_context)
@@ -246,12 +265,12 @@ def post_visible_source(
 
         return PreparedSource(key=(*key, "anonymous"), values={}, build=build_anonymous, after_fetch=after_fetch)
 
-    if hidden is not None:
-        muted = muted_accounts(viewer) if mutes else EMPTY
-    elif mutes:
-        hidden, muted = hidden_and_muted_accounts(viewer)
-    else:
-        hidden, muted = hidden_accounts(viewer), EMPTY
+    if hidden is None:
+        hidden, muted = hidden_and_muted_accounts(viewer) if mutes else (hidden_accounts(viewer), EMPTY)
+    elif not mutes:
+        muted = EMPTY
+    elif muted is None:
+        muted = muted_accounts(viewer)
     moderator, sees_premium = viewer.is_moderator, viewer_sees_premium(viewer)
     now = timezone.now()
     values = {"viewer": viewer.pk, **hidden.values(), **muted.values()}
@@ -300,11 +319,19 @@ def _page_rows(source: PreparedSource) -> PreparedSource:
     return replace(rows, after_fetch=_attach_row_extras)
 
 
-def post_feed_source(*, viewer: Viewer, context: str = "home") -> PreparedSource:
+def post_feed_source(
+    *, viewer: Viewer, context: str = "home", accounts: tuple[AccountSet, AccountSet] | None = None
+) -> PreparedSource:
     """Posts for the feeds, as a list page's rows (`_page_rows`): the rule, minus authors `viewer` mutes right now
     and posts their keyword filters hide in `context` ("home": /feed/ and /feed/recommended/; "public": trending
-    and tag timelines)."""
-    return _page_rows(post_visible_source(viewer=viewer, page_extras=False, mutes=True, filter_context=context))
+    and tag timelines). `accounts`: the viewer's hidden and muted accounts when the caller has read them already
+    (apps.safety's `hidden_and_muted_accounts_with`)."""
+    hidden, muted = (None, None) if accounts is None else accounts
+    return _page_rows(
+        post_visible_source(
+            viewer=viewer, page_extras=False, mutes=True, filter_context=context, hidden=hidden, muted=muted
+        )
+    )
 
 
 def post_feed_queryset(*, viewer: Viewer, context: str = "home") -> QuerySet[Post]:

@@ -67,26 +67,28 @@ def _decode(raw: bytes) -> SafetySets:
     return SafetySets(hidden=frozenset(data["h"]), mutes=tuple((int(u), e, bool(n)) for u, e, n in data["m"]))
 
 
-def sets_cached(user_id: int) -> tuple[SafetySets | None, bool]:
-    """(the cached sets or None, whether a rebuild should be queued: the key is missing and Redis answers)."""
+def sets_cached(user_id: int, *also: str) -> tuple[SafetySets | None, bool, list | None]:
+    """(the cached sets or None, whether a rebuild should be queued: the key is missing and Redis answers, the
+    values of the keys `also` in the same Redis, read in the same round trip: None instead of the list when Redis
+    cannot answer)."""
     client = redis_client()
     if client is None:
-        return None, False
+        return None, False, None
     try:
-        raw = client.get(_key(user_id))
+        raw, *others = client.mget(_key(user_id), *also)
         if raw is None:
             # Several reads of one request (or of concurrent requests) miss together: queue one rebuild.
-            return None, bool(client.set(_pending_key(user_id), 1, nx=True, ex=REBUILD_PENDING_TTL))
+            return None, bool(client.set(_pending_key(user_id), 1, nx=True, ex=REBUILD_PENDING_TTL)), others
     except redis.RedisError:
         logger.warning("safety: Redis unavailable, user %s's sets come from the database", user_id)
-        return None, False
+        return None, False, None
     if raw == TOMBSTONE:
-        return None, False
+        return None, False, others
     try:
-        return _decode(raw), False
+        return _decode(raw), False, others
     except (ValueError, KeyError, TypeError):
         logger.warning("safety: unreadable cached sets for user %s", user_id)
-        return None, False
+        return None, False, others
 
 
 def sets_store(user_id: int, sets: SafetySets) -> bool:

@@ -52,15 +52,16 @@ def safety_sets_rebuild(*, user_id: int) -> bool:
     return cache.sets_store(user_id, _load_sets(user_id))
 
 
-def _cached_sets(user_id: int) -> cache.SafetySets | None:
-    sets, rebuild = cache.sets_cached(user_id)
+def _cached_sets(user_id: int, *also: str) -> tuple[cache.SafetySets | None, list | None]:
+    """The cached sets (None: not cached) and the values of the keys `also` (cache.sets_cached)."""
+    sets, rebuild, others = cache.sets_cached(user_id, *also)
     if rebuild:
         from .tasks import safety_sets_rebuild_task  # tasks import this module
 
         # Off the request path, so a page costs the same SQL warm or cold; not durable (no outbox row: a read
         # writes nothing), since a rebuild lost with the broker is simply asked for again by the next read.
         enqueue(safety_sets_rebuild_task, user_id, durable=False)
-    return sets
+    return sets, others
 
 
 def hidden_accounts(viewer: Viewer) -> AccountSet:
@@ -68,22 +69,33 @@ def hidden_accounts(viewer: Viewer) -> AccountSet:
     Empty for anonymous callers (a block is between two accounts; logged out, everyone sees public content)."""
     if not getattr(viewer, "is_authenticated", False):
         return EMPTY
-    return _hidden(viewer, _cached_sets(viewer.pk))
+    return _hidden(viewer, _cached_sets(viewer.pk)[0])
 
 
 def muted_accounts(viewer: Viewer, *, notifications_only: bool = False) -> AccountSet:
     """Accounts `viewer` mutes right now (all of them, or those whose notifications are muted too)."""
     if not getattr(viewer, "is_authenticated", False):
         return EMPTY
-    return _muted(viewer, _cached_sets(viewer.pk), notifications_only=notifications_only)
+    return _muted(viewer, _cached_sets(viewer.pk)[0], notifications_only=notifications_only)
 
 
 def hidden_and_muted_accounts(viewer: Viewer, *, notifications_only: bool = False) -> tuple[AccountSet, AccountSet]:
     """Both sets at the price of one: a page that needs both reads the cache once."""
+    hidden, muted, _ = hidden_and_muted_accounts_with(viewer, notifications_only=notifications_only)
+    return hidden, muted
+
+
+def hidden_and_muted_accounts_with(
+    viewer: Viewer, *keys: str, notifications_only: bool = False
+) -> tuple[AccountSet, AccountSet, list | None]:
+    """`hidden_and_muted_accounts`, and the values of `keys` in the same Redis (REDIS_URL) read in the same round
+    trip: a page that needs another cached value besides the sets (e.g. the trending ranking) pays for one. None
+    instead of the values when nothing was read: no Redis, Redis cannot answer, or an anonymous viewer (who has no
+    sets to read them with)."""
     if not getattr(viewer, "is_authenticated", False):
-        return EMPTY, EMPTY
-    sets = _cached_sets(viewer.pk)
-    return _hidden(viewer, sets), _muted(viewer, sets, notifications_only=notifications_only)
+        return EMPTY, EMPTY, None
+    sets, others = _cached_sets(viewer.pk, *keys)
+    return _hidden(viewer, sets), _muted(viewer, sets, notifications_only=notifications_only), others
 
 
 def _hidden(viewer: User, sets: cache.SafetySets | None) -> AccountSet:

@@ -1,20 +1,23 @@
 """GET /feed/recommended/ and GET /feed/trending/: candidates, scoring, reasons, visibility, cursors, queries."""
 
+import pickle
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
+import redis
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.common.redis import redis_client
 from apps.feed import ranking, selectors, services
 from apps.feed.timeline import recommended_key, timeline_client
 from apps.follows.models import Follow
 from apps.interactions.tests.factories import LikeFactory
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
+from apps.safety.selectors import safety_sets_rebuild
 from apps.users.tests.factories import UserFactory
 
 from .factories import with_avatar, with_image
@@ -281,6 +284,63 @@ def test_posts_hidden_after_caching_leave_the_next_page_which_stays_full(client_
     assert ids(client.get(body["next"]).json()["results"]) == [p.pk for p in posts[6:]]
 
 
+def redis_reads(monkeypatch, *keys):
+    """The commands sent to Redis from now on that name one of `keys` (filled in as they are sent)."""
+    sent = []
+    execute = redis.Redis.execute_command
+
+    def spy(self, *args, **options):
+        if any(key in args for key in keys):
+            sent.append(args)
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy)
+    return sent
+
+
+def test_with_timelines_on_the_shared_redis_a_page_reads_the_ranking_with_the_safety_sets(
+    client_for, user, settings, monkeypatch
+):
+    settings.FEED_REDIS_URL = ""  # timelines on REDIS_URL, beside the sets (a separate store is read on its own)
+    posts = ranked_posts(user, 2)
+    client = client_for(user)
+    assert ids(recommended(client)) == [p.pk for p in posts]  # computed and stored
+    safety_sets_rebuild(user_id=user.pk)
+    sets, ranking_key = f"safety:sets:{user.pk}", recommended_key(user.pk)
+    reads = redis_reads(monkeypatch, sets, ranking_key)
+    assert ids(recommended(client)) == [p.pk for p in posts]
+    assert reads == [("MGET", sets, ranking_key)]
+
+
+def test_a_page_with_hidden_posts_reads_once_more_at_most_and_skips_nothing(client_for, user):
+    """A page reads its own entries; only when some are hidden now does it read twice what it lacks (one more
+    query). A page filled by that second read ends at its last post; one still short ends where it stopped
+    reading. Either way the next page starts there, and nothing is skipped or shown twice."""
+    posts = ranked_posts(user, 10)
+    client = client_for(user)
+    with CaptureQueriesContext(connection) as full:
+        assert ids(recommended(client, page_size=4)) == [p.pk for p in posts[:4]]  # the ranking is now cached
+    with CaptureQueriesContext(connection) as cached:
+        assert ids(recommended(client, page_size=4)) == [p.pk for p in posts[:4]]
+    # Counted now: every request empties the connection's query log that a capture reads.
+    full_count, cached_count = len(full.captured_queries), len(cached.captured_queries)
+    assert cached_count < full_count
+    for i in (0, 1, 2, 4, 5):
+        like(posts[i], user)
+    with CaptureQueriesContext(connection) as refilled:  # reads 0-3 (one shown), then 4-9 (three of them shown)
+        body = client.get("/feed/recommended/", {"page_size": 4}).json()
+    assert ids(body["results"]) == [p.pk for p in (posts[3], posts[6], posts[7], posts[8])]
+    assert len(refilled.captured_queries) == cached_count + 1
+    assert ids(client.get(body["next"]).json()["results"]) == [posts[9].pk]
+    for i in (6, 7):
+        like(posts[i], user)
+    with CaptureQueriesContext(connection) as short:  # reads 0-3 (one shown), then 4-9 (two shown)
+        body = client.get("/feed/recommended/", {"page_size": 4}).json()
+    assert ids(body["results"]) == [posts[3].pk, posts[8].pk, posts[9].pk]
+    assert len(short.captured_queries) == cached_count + 1
+    assert body["next"] is None
+
+
 @pytest.mark.usefixtures("timeline_backend")
 def test_following_someone_drops_the_cached_ranking(client_for, user, oncommit):
     from apps.follows.services import follow_create, follow_delete
@@ -371,26 +431,41 @@ def test_trending_never_leaks_premium_or_deleted_content(api_client, client_for,
     assert premium[0]["text"] == "members only"
 
 
-def test_trending_with_the_cache_down_is_computed_inline(api_client, settings):
+@pytest.mark.parametrize("redis_url", ["redis://127.0.0.1:1/0", ""], ids=["redis down", "embedded mode"])
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "token"])
+def test_trending_without_redis_is_computed_inline(api_client, client_for, user, settings, redis_url, signed_in):
     liker = UserFactory()
     post = PostFactory()
     like(post, liker)
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "apps.common.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
-    assert selectors.trending_entries()[0][1] == post.pk
+    settings.REDIS_URL = redis_url
+    client = client_for(user) if signed_in else api_client
+    assert [p["id"] for p in client.get("/feed/trending/").json()["results"]] == [post.pk]
 
 
-@pytest.mark.parametrize("cached", [b"not a ranking", [(1.0, 1)]], ids=["truncated", "another format"])
-def test_an_unreadable_cached_trending_is_computed_again(api_client, cached):
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "token"])
+@pytest.mark.parametrize(
+    "stored", [b"not a ranking", pickle.dumps([(1.0, 1)])], ids=["truncated", "another format (v2, pickled)"]
+)
+def test_an_unreadable_stored_trending_is_computed_again(api_client, client_for, user, stored, signed_in):
     post = PostFactory()
     like(post, UserFactory())
-    cache.set(ranking.TRENDING_CACHE_KEY, cached)
-    assert [p["id"] for p in api_client.get("/feed/trending/").json()["results"]] == [post.pk]
+    redis_client().set(ranking.TRENDING_KEY, stored)
+    client = client_for(user) if signed_in else api_client
+    assert [p["id"] for p in client.get("/feed/trending/").json()["results"]] == [post.pk]
+    assert ranking.RankedEntries.unpacked(redis_client().get(ranking.TRENDING_KEY))[0][1] == post.pk  # stored again
+
+
+def test_a_trending_page_reads_the_ranking_with_the_viewers_safety_sets(client_for, user, monkeypatch):
+    """One Redis round trip brings both what a trending page's query needs: the ranking and the viewer's block and
+    mute sets."""
+    like(PostFactory(), UserFactory())
+    services.trending_refresh()
+    safety_sets_rebuild(user_id=user.pk)
+    client = client_for(user)
+    sets = f"safety:sets:{user.pk}"
+    reads = redis_reads(monkeypatch, sets, ranking.TRENDING_KEY)
+    assert len(client.get("/feed/trending/").json()["results"]) == 1
+    assert reads == [("MGET", sets, ranking.TRENDING_KEY)]
 
 
 def test_trending_query_count_is_constant(api_client, django_assert_num_queries):
