@@ -276,6 +276,8 @@ THROTTLE_RATES = {
     "user": env("THROTTLE_USER", default="600/min"),
     "signup": env("THROTTLE_SIGNUP", default="20/hour"),
 }
+# Hits of the anon/user throttle a process counts in Redis at once and spends locally (apps.common.throttling).
+THROTTLE_LEASE = env.int("THROTTLE_LEASE", default=10)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.users.authentication.ScopedOAuth2Authentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -247,13 +247,12 @@ class PreparedSource:
 
 
 def _objects(shape: _Shape, values: dict[str, Any], model, using: str) -> list[Model]:
-    if shape.builder is None:
+    if shape.builder is None or shape.converters is None:
         return list(shape.iterable(_BoundQuerySet(model, shape, values, using)))
-    compiler = _BoundQuery(shape, values, using).get_compiler()
     annotations = tuple((shape.compiler.annotation_col_map or {}).items())
     build = shape.builder.build
     objects = []
-    for row in compiler.results_iter(compiler.execute_sql()):
+    for row in _rows(shape, values, using):
         obj = build(row, using)
         if settings.PREPARED_QUERIES_CHECK:
             _check_object(shape, row, obj, using)
@@ -261,6 +260,34 @@ def _objects(shape: _Shape, values: dict[str, Any], model, using: str) -> list[M
             obj.__dict__[name] = row[position]
         objects.append(obj)
     return objects
+
+
+def _rows(shape: _Shape, values: dict[str, Any], using: str) -> list:
+    """The shape's rows with `values` bound and the select list's converters applied: what the compiler's
+    execute_sql() and results_iter() give, without a copy of the compiler and Django's chunked iteration per query
+    (for the bearer-token lookup, one row, those cost more CPU than sending the query). The cursor is the one
+    Django's compiler would use (wrapped: errors, query logging and counting), closed before returning."""
+    connection = connections[using]
+    source = _ServerBinding(connection) if connection.vendor == "postgresql" else connection
+    with source.cursor() as cursor:
+        cursor.execute(shape.sql, _bind(shape, values))
+        rows = cursor.fetchall()
+    converters = shape.converters.get(connection)
+    if converters is None:
+        columns = [column for column, _, _ in shape.compiler.select[: shape.compiler.col_count]]
+        converters = _BoundQuery(shape, values, using).get_compiler().get_converters(columns)
+    if not converters:
+        return rows
+    converted = []
+    for row in rows:
+        row = list(row)
+        for position, (functions, expression) in converters.items():
+            value = row[position]
+            for convert in functions:
+                value = convert(value, expression, connection)
+            row[position] = value
+        converted.append(row)
+    return converted
 
 
 def _check_object(shape: _Shape, row, obj: Model, using: str) -> None:

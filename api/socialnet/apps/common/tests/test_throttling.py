@@ -1,11 +1,15 @@
-"""Django's own throttles (apps.common.throttling): one Redis call per request, a sliding window, failing open."""
+"""Django's own throttles (apps.common.throttling): one Redis call per request or per lease, a sliding window,
+failing open."""
 
 import pytest
 from django.test import override_settings
-from rest_framework.test import APIClient
+from rest_framework.response import Response
+from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.views import APIView
 
 from apps.common import throttling
-from apps.common.throttling import FailOpenRequestRateThrottle
+from apps.common.redis import redis_client
+from apps.common.throttling import FailOpenRequestRateThrottle, FailOpenScopedRateThrottle
 
 pytestmark = pytest.mark.django_db
 WINDOW_START = 1_800_000_000.0  # a multiple of 60: minute windows start here
@@ -23,6 +27,8 @@ class Clock:
 def clock(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(throttling, "time", clock)
+    # Unspent hits of an earlier test's blocks live in this process, not in the Redis the cache fixture empties.
+    monkeypatch.setattr(throttling, "_leases", {})
     return clock
 
 
@@ -79,3 +85,65 @@ def test_seconds_until_allowed():
     assert throttling._seconds_until_allowed(limit=2, window=60, elapsed=0.5, current=2, previous=0) == 60
     # The previous window's weight shrinking within this window is enough.
     assert throttling._seconds_until_allowed(limit=4, window=60, elapsed=0.0, current=0, previous=6) == 30
+
+
+def counted_in_redis(key: str, at: float) -> int:
+    """What the Redis counter of `key` holds for the minute window containing `at`."""
+    return int(redis_client().get(f"{{{key}}}:{int(at // 60)}") or 0)
+
+
+@override_settings(THROTTLE_LEASE=10)
+def test_a_busy_client_costs_one_redis_call_per_lease(monkeypatch, clock, client_for, user):
+    monkeypatch.setattr(FailOpenRequestRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "1000/min"})
+    client = client_for(user)
+    key = f"throttle_user_{user.pk}"
+    assert statuses(client, 1) == [200]
+    assert counted_in_redis(key, clock.now) == 10  # a block of ten counted, one spent
+    assert statuses(client, 9) == [200] * 9
+    assert counted_in_redis(key, clock.now) == 10  # the other nine spent locally
+    assert statuses(client, 1) == [200]
+    assert counted_in_redis(key, clock.now) == 20
+
+
+@override_settings(THROTTLE_LEASE=10)
+def test_leased_hits_never_admit_more_than_the_limit(monkeypatch, clock, client_for, user):
+    monkeypatch.setattr(FailOpenRequestRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "100/min"})
+    client = client_for(user)
+    key = f"throttle_user_{user.pk}"
+    assert statuses(client, 1) == [200]  # this process holds nine more hits
+    redis_client().incrby(f"{{{key}}}:{int(clock.now // 60)}", 85)  # other processes' hits: 95 counted
+    # The nine held hits were counted before the others': spent. Then the last five one by one in Redis, no block.
+    assert statuses(client, 16) == [200] * 14 + [429] * 2
+    assert counted_in_redis(key, clock.now) == 100
+    refused = client.get("/posts/")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+
+
+@override_settings(THROTTLE_LEASE=10)
+def test_a_block_dies_with_its_window(monkeypatch, clock, client_for, user):
+    monkeypatch.setattr(FailOpenRequestRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "1000/min"})
+    client = client_for(user)
+    key = f"throttle_user_{user.pk}"
+    assert statuses(client, 1) == [200]
+    clock.now = WINDOW_START + 60  # nine unspent hits of the last window: not spent in this one
+    assert statuses(client, 1) == [200]
+    assert counted_in_redis(key, clock.now) == 10
+
+
+class ScopedView(APIView):
+    permission_classes = ()
+    throttle_classes = (FailOpenScopedRateThrottle,)
+    throttle_scope = "guarded"
+
+    def get(self, request):
+        return Response({})
+
+
+@override_settings(THROTTLE_LEASE=10)
+def test_scoped_throttles_count_every_hit_in_redis(monkeypatch, clock):
+    # Sign-up, password reset and the like guard accounts and addresses: every process must see every hit at once.
+    monkeypatch.setattr(FailOpenScopedRateThrottle, "THROTTLE_RATES", {"guarded": "1000/min"})
+    view = ScopedView.as_view()
+    for expected in (1, 2, 3):
+        assert view(APIRequestFactory().get("/guarded/", REMOTE_ADDR="198.51.100.7")).status_code == 200
+        assert counted_in_redis("throttle_guarded_198.51.100.7", clock.now) == expected
