@@ -249,9 +249,16 @@ def _candidate_ids(
     return ids
 
 
-def feed_home_page(*, viewer: User, window: IdWindow, stored: timeline.TimelineSlice | None) -> HomePage:
+def feed_home_page(
+    *,
+    viewer: User,
+    window: IdWindow,
+    stored: timeline.TimelineSlice | None,
+    accounts: tuple[AccountSet, AccountSet] | None = None,
+) -> HomePage:
     """One page of the home timeline, from what services.home_timeline_prepare read in Redis (`stored`; None: read
-    the database). A constant number of SQL queries whatever the page size or the number of people followed: the
+    the database; `accounts`: the viewer's hidden and muted accounts, when read with it, else the page's query
+    reads them). A constant number of SQL queries whatever the page size or the number of people followed: the
     posts (and their images), plus the celebrity posts when the user follows any (their list is cached in Redis),
     the followed tags' posts when the user follows any tag (the counter on their row says) and the fallback ids
     when Redis cannot answer."""
@@ -276,7 +283,8 @@ def feed_home_page(*, viewer: User, window: IdWindow, stored: timeline.TimelineS
             sources |= Q(visibility=Post.Visibility.PUBLIC) & followed_tag
         return qs.filter(sources, AnyOf("id", IdsParam("ids", page_ids))).order_by("-id")
 
-    posts = post_feed_source(viewer=viewer).refine(("home", follows_tags), {"ids": page_ids}, still_home).fetch()
+    source = post_feed_source(viewer=viewer, accounts=accounts)
+    posts = source.refine(("home", follows_tags), {"ids": page_ids}, still_home).fetch()
     if min_id is not None:  # paging towards newer posts
         return HomePage(posts=posts, next_max_id=min(page_ids), prev_min_id=max(page_ids) if more else None)
     return HomePage(

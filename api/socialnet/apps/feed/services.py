@@ -22,7 +22,12 @@ from apps.common.redis import redis_client
 from apps.common.replicas import primary_reads
 from apps.follows.models import Follow
 from apps.posts.models import Post
-from apps.safety.selectors import blocked_between, hidden_and_muted_accounts_with
+from apps.safety.selectors import (
+    blocked_between,
+    hidden_and_muted_accounts_from,
+    hidden_and_muted_accounts_with,
+    safety_sets_key,
+)
 from apps.users.models import User
 from apps.users.visibility import AccountSet
 
@@ -56,23 +61,30 @@ def user_mark_seen(*, user: User) -> bool:
 # The primary even in a GET: a timeline rebuilt from a lagging replica would keep missing a post in Redis long
 # after the replica caught up.
 @primary_reads()
-def home_timeline_prepare(*, reader: User, window: IdWindow) -> timeline.TimelineSlice | None:
+def home_timeline_prepare(
+    *, reader: User, window: IdWindow
+) -> tuple[timeline.TimelineSlice | None, tuple[AccountSet, AccountSet] | None]:
     """A home page's ids from Redis, with what it takes to trust them: stamp the reader as seen, rebuild their
     timeline from PostgreSQL when it is missing, a fragment written by fan-out, or stale because the reader comes
     back after FEED_INACTIVE_DAYS (fan-out skipped them meanwhile), and cache their list of followed celebrities.
     None when Redis cannot answer (down, or the embedded mode): selectors.feed_home_page then reads the database.
+    Also the reader's hidden and muted accounts, which the page's query needs, when they came with the timeline
+    (None: the page reads them).
 
-    Most pages cost one Redis command and write nothing. The timeline's TTL is refreshed together with the stamp,
-    not on every page: it then expires about when fan-out starts skipping its owner (their stamp is
-    FEED_INACTIVE_DAYS old), as before within the stamp's hour; a reader back after that is rebuilt either way
-    (`was_away`).
+    Most pages cost one Redis command and write nothing: with the timelines on REDIS_URL (the default), that
+    command reads the reader's block and mute sets too, which would otherwise cost the page a round trip of its
+    own. The timeline's TTL is refreshed together with the stamp, not on every page: it then expires about when
+    fan-out starts skipping its owner (their stamp is FEED_INACTIVE_DAYS old), as before within the stamp's hour;
+    a reader back after that is rebuilt either way (`was_away`).
     """
     was_away = selectors.reader_was_away(reader=reader)
     stamped = user_mark_seen(user=reader)
     try:
         client = timeline.timeline_client()  # a cluster client is built by asking the cluster: it may fail too
         if client is None:
-            return None
+            return None, None
+        # A separate timeline store (FEED_REDIS_URL) does not hold the sets: the page's query then reads them.
+        sets_key = safety_sets_key(reader.pk) if client is redis_client() else None
         read = partial(
             timeline.timeline_read,
             client=client,
@@ -80,6 +92,7 @@ def home_timeline_prepare(*, reader: User, window: IdWindow) -> timeline.Timelin
             max_id=window.max_id,
             min_id=window.min_id,
             limit=selectors.home_candidate_count(window),
+            extra_key=sets_key,
         )
         stored = None if was_away else read(keep_alive=stamped)
         if stored is None or not stored.complete:
@@ -89,10 +102,11 @@ def home_timeline_prepare(*, reader: User, window: IdWindow) -> timeline.Timelin
             celebrities = selectors.followed_celebrities(user_id=reader.pk)
             timeline.celebrities_store(client=client, user_id=reader.pk, author_ids=celebrities)
             stored = replace(stored, celebrities=celebrities)
-        return stored
+        accounts = None if sets_key is None else hidden_and_muted_accounts_from(reader, stored.extra)
+        return stored, accounts
     except redis.RedisError:
         logger.warning("feed: timeline store unavailable, user %s's feed will come from the database", reader.pk)
-        return None
+        return None, None
 
 
 # --- timelines ----------------------------------------------------------------------------------------------------

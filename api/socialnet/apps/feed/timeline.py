@@ -292,25 +292,33 @@ class TimelineSlice:
     ids: list[int]
     truncated: bool  # the cap cut older posts off: the caller must ask the database for what lies beyond
     celebrities: list[int] | None  # cached ids of followed authors merged at read time; None = not cached
+    extra: bytes | None = None  # the value of timeline_read's `extra_key` (None: missing, or none was named)
 
 
 # A home page's whole Redis work in one command: the TTL refresh when due, the completeness check, the page's ids,
 # what tells whether the cap cut the page short, and the cached celebrity list. As a pipeline these were eight
 # commands in two round trips (touch, then read), and redis-py's packing and parsing of each command cost more CPU
 # than Redis spends running them. Both keys carry the user's hash tag: one slot, so a cluster runs it too.
-# KEYS: the timeline, the celebrity list. ARGV: "newer" (oldest first from a bound) or "older" (newest first below
-# a bound); the bound, a ZRANGEBYSCORE limit ("(<id>" or "+inf"); how many ids; the TTL to set, "0" for none.
-# Reply: {1, celebrity list or nil, size (the sentinel included), oldest post id kept or 0, "id,id,..."}, or
-# {0, celebrity list or nil} for an incomplete timeline. The ids travel as one string: redis-py parses a reply
-# element by element in Python, and twenty-odd elements cost it more than the rest of the call.
+# KEYS: the timeline, the celebrity list, and optionally one more key to GET (another value the page needs from
+# the same single Redis, never from a cluster: its slot differs). ARGV: "newer" (oldest first from a bound) or
+# "older" (newest first below a bound); the bound, a ZRANGEBYSCORE limit ("(<id>" or "+inf"); how many ids; the
+# TTL to set, "0" for none.
+# Reply: {1, celebrity list or nil, extra value or nil, size (the sentinel included), oldest post id kept or 0,
+# "id,id,..."}, or {0, celebrity list or nil, extra value or nil} for an incomplete timeline. The ids travel as one
+# string: redis-py parses a reply element by element in Python, and twenty-odd elements cost it more than the rest
+# of the call. (`false` is Lua's nil reply that still keeps its place in a table.)
 _READ_SCRIPT = """
 local key = KEYS[1]
 if ARGV[4] ~= '0' then
   redis.call('EXPIRE', key, ARGV[4])
 end
 local celebrities = redis.call('GET', KEYS[2])
+local extra = false
+if KEYS[3] then
+  extra = redis.call('GET', KEYS[3])
+end
 if not redis.call('ZSCORE', key, '0') then
-  return {0, celebrities}
+  return {0, celebrities, extra}
 end
 local ids
 if ARGV[1] == 'newer' then
@@ -319,7 +327,7 @@ else
   ids = redis.call('ZREVRANGEBYSCORE', key, ARGV[2], '(0', 'LIMIT', 0, ARGV[3])
 end
 local oldest = redis.call('ZRANGEBYSCORE', key, '(0', '+inf', 'LIMIT', 0, 1)[1]
-return {1, celebrities, redis.call('ZCARD', key), tonumber(oldest) or 0, table.concat(ids, ',')}
+return {1, celebrities, extra, redis.call('ZCARD', key), tonumber(oldest) or 0, table.concat(ids, ',')}
 """
 
 
@@ -335,10 +343,12 @@ def timeline_read(
     min_id: int | None,
     limit: int,
     keep_alive: bool = False,
+    extra_key: str | None = None,
 ) -> TimelineSlice:
     """Up to `limit` post ids: older than max_id (newest first), or newer than min_id (oldest first), plus the
     cached celebrity list, in one command. `keep_alive`: its owner was just stamped as seen, keep the timeline for
-    another FEED_INACTIVE_DAYS."""
+    another FEED_INACTIVE_DAYS. `extra_key`: a key of the same Redis whose value the page needs too, read in that
+    command (`TimelineSlice.extra`); only on a single Redis, since a cluster refuses keys of different slots."""
     if min_id is not None:
         direction, bound = b"newer", f"({min_id}"
     else:
@@ -346,16 +356,16 @@ def timeline_read(
     reply = run_script(
         client,
         _READ_SCRIPT,
-        keys=[timeline_key(user_id), celebrities_key(user_id)],
+        keys=[timeline_key(user_id), celebrities_key(user_id), *([extra_key] if extra_key else [])],
         args=[direction, bound, limit, _ttl_seconds() if keep_alive else 0],
     )
-    celebrities = None if reply[1] is None else _id_list(reply[1])
+    celebrities, extra = None if reply[1] is None else _id_list(reply[1]), reply[2]
     if not reply[0]:
-        return TimelineSlice(complete=False, ids=[], truncated=False, celebrities=celebrities)
-    size, oldest, ids = reply[2], reply[3], _id_list(reply[4])
+        return TimelineSlice(complete=False, ids=[], truncated=False, celebrities=celebrities, extra=extra)
+    size, oldest, ids = reply[3], reply[4], _id_list(reply[5])
     capped = size > settings.FEED_TIMELINE_MAX  # the cap has cut older posts off (the sentinel is a member)
     # Paging back up from below the cap ("previous" from a database page): the posts between min_id and the
     # oldest one kept are not in Redis any more, so the database must answer or they would be skipped.
     below_cap = min_id is not None and oldest and min_id < oldest
     truncated = capped and (below_cap if min_id is not None else len(ids) < limit)
-    return TimelineSlice(complete=True, ids=ids, truncated=bool(truncated), celebrities=celebrities)
+    return TimelineSlice(complete=True, ids=ids, truncated=bool(truncated), celebrities=celebrities, extra=extra)

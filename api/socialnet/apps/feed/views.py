@@ -25,8 +25,8 @@ class HomeFeedView(APIView):
     )
     def get(self, request):
         window = IdWindow.from_request(request)
-        stored = services.home_timeline_prepare(reader=request.user, window=window)
-        page = selectors.feed_home_page(viewer=request.user, window=window, stored=stored)
+        stored, accounts = services.home_timeline_prepare(reader=request.user, window=window)
+        page = selectors.feed_home_page(viewer=request.user, window=window, stored=stored, accounts=accounts)
         return page_response(
             request,
             post_rows_payload(page.posts, request=request),

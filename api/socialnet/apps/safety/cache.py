@@ -50,7 +50,9 @@ class SafetySets:
         )
 
 
-def _key(user_id: int) -> str:
+def sets_key(user_id: int) -> str:
+    """The key of a user's sets in REDIS_URL's Redis: a caller reading that Redis anyway may read it there too and
+    hand its value to `sets_decoded`."""
     return f"safety:sets:{user_id}"
 
 
@@ -68,27 +70,40 @@ def _decode(raw: bytes) -> SafetySets:
 
 
 def sets_cached(user_id: int, *also: str) -> tuple[SafetySets | None, bool, list | None]:
-    """(the cached sets or None, whether a rebuild should be queued: the key is missing and Redis answers, the
-    values of the keys `also` in the same Redis, read in the same round trip: None instead of the list when Redis
-    cannot answer)."""
+    """(the cached sets or None, whether a rebuild should be queued (`sets_decoded`), the values of the keys `also`
+    in the same Redis, read in the same round trip: None instead of the list when Redis cannot answer)."""
     client = redis_client()
     if client is None:
         return None, False, None
     try:
-        raw, *others = client.mget(_key(user_id), *also)
-        if raw is None:
-            # Several reads of one request (or of concurrent requests) miss together: queue one rebuild.
-            return None, bool(client.set(_pending_key(user_id), 1, nx=True, ex=REBUILD_PENDING_TTL)), others
+        raw, *others = client.mget(sets_key(user_id), *also)
     except redis.RedisError:
         logger.warning("safety: Redis unavailable, user %s's sets come from the database", user_id)
         return None, False, None
+    return *sets_decoded(user_id, raw), others
+
+
+def sets_decoded(user_id: int, raw: bytes | None) -> tuple[SafetySets | None, bool]:
+    """The sets in `raw`, the value just read at `sets_key(user_id)` (None: the key is missing), or None when it
+    holds none (missing, a tombstone, unreadable); and whether a rebuild should be queued: the key is missing, and
+    no other read has queued one in the last REBUILD_PENDING_TTL seconds."""
+    if raw is None:
+        client = redis_client()
+        if client is None:
+            return None, False
+        # Several reads of one request (or of concurrent requests) miss together: queue one rebuild.
+        try:
+            return None, bool(client.set(_pending_key(user_id), 1, nx=True, ex=REBUILD_PENDING_TTL))
+        except redis.RedisError:
+            logger.warning("safety: Redis unavailable, user %s's sets are not rebuilt", user_id)
+            return None, False
     if raw == TOMBSTONE:
-        return None, False, others
+        return None, False
     try:
-        return _decode(raw), False, others
+        return _decode(raw), False
     except (ValueError, KeyError, TypeError):
         logger.warning("safety: unreadable cached sets for user %s", user_id)
-        return None, False, others
+        return None, False
 
 
 def sets_store(user_id: int, sets: SafetySets) -> bool:
@@ -97,7 +112,7 @@ def sets_store(user_id: int, sets: SafetySets) -> bool:
     if client is None:
         return False
     try:
-        stored = bool(client.set(_key(user_id), _encode(sets), ex=CACHE_TTL, nx=True))
+        stored = bool(client.set(sets_key(user_id), _encode(sets), ex=CACHE_TTL, nx=True))
         client.delete(_pending_key(user_id))
     except redis.RedisError:
         logger.warning("safety: cannot cache user %s's sets", user_id)
@@ -112,7 +127,7 @@ def _tombstone(user_ids: Iterable[int]) -> None:
     try:
         pipe = client.pipeline(transaction=False)
         for uid in user_ids:
-            pipe.set(_key(uid), TOMBSTONE, ex=TOMBSTONE_TTL)
+            pipe.set(sets_key(uid), TOMBSTONE, ex=TOMBSTONE_TTL)
         pipe.execute()
     except redis.RedisError:
         logger.warning("safety: cannot invalidate the cached sets of users %s", list(user_ids), exc_info=True)

@@ -56,12 +56,16 @@ def _cached_sets(user_id: int, *also: str) -> tuple[cache.SafetySets | None, lis
     """The cached sets (None: not cached) and the values of the keys `also` (cache.sets_cached)."""
     sets, rebuild, others = cache.sets_cached(user_id, *also)
     if rebuild:
-        from .tasks import safety_sets_rebuild_task  # tasks import this module
-
-        # Off the request path, so a page costs the same SQL warm or cold; not durable (no outbox row: a read
-        # writes nothing), since a rebuild lost with the broker is simply asked for again by the next read.
-        enqueue(safety_sets_rebuild_task, user_id, durable=False)
+        _queue_rebuild(user_id)
     return sets, others
+
+
+def _queue_rebuild(user_id: int) -> None:
+    from .tasks import safety_sets_rebuild_task  # tasks import this module
+
+    # Off the request path, so a page costs the same SQL warm or cold; not durable (no outbox row: a read writes
+    # nothing), since a rebuild lost with the broker is simply asked for again by the next read.
+    enqueue(safety_sets_rebuild_task, user_id, durable=False)
 
 
 def hidden_accounts(viewer: Viewer) -> AccountSet:
@@ -96,6 +100,24 @@ def hidden_and_muted_accounts_with(
         return EMPTY, EMPTY, None
     sets, others = _cached_sets(viewer.pk, *keys)
     return _hidden(viewer, sets), _muted(viewer, sets, notifications_only=notifications_only), others
+
+
+def safety_sets_key(user_id: int) -> str:
+    """Where the user's sets are cached in REDIS_URL's Redis. A page that reads that Redis in a command of its own
+    (a script) reads this key in it too and hands the value to `hidden_and_muted_accounts_from`: one round trip
+    for both, where `hidden_and_muted_accounts_with` cannot name a script."""
+    return cache.sets_key(user_id)
+
+
+def hidden_and_muted_accounts_from(
+    viewer: User, raw: bytes | None, *, notifications_only: bool = False
+) -> tuple[AccountSet, AccountSet]:
+    """`hidden_and_muted_accounts` of an authenticated `viewer` from `raw`, the value just read at
+    `safety_sets_key(viewer.pk)` (None: the key is missing, and a rebuild is queued as on any miss)."""
+    sets, rebuild = cache.sets_decoded(viewer.pk, raw)
+    if rebuild:
+        _queue_rebuild(viewer.pk)
+    return _hidden(viewer, sets), _muted(viewer, sets, notifications_only=notifications_only)
 
 
 def _hidden(viewer: User, sets: cache.SafetySets | None) -> AccountSet:

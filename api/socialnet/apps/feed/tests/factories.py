@@ -1,5 +1,7 @@
 """Helpers for feed tests: build posts and follows through the real services, running their after-commit hooks
-(fan-out, backfill, purge) eagerly, the way a worker would."""
+(fan-out, backfill, purge) eagerly, the way a worker would; and a spy on the commands sent to Redis."""
+
+import redis
 
 from apps.follows.services import follow_create, follow_delete
 from apps.images.tests.factories import ImageFactory
@@ -38,3 +40,17 @@ def with_image(post):
     """Attach a ready image to the post (locked posts must still not show it)."""
     ImageFactory(owner_id=post.author_id, post=post, ready=True)
     return post
+
+
+def redis_reads(monkeypatch, *keys):
+    """The commands sent to Redis from now on that name one of `keys` (filled in as they are sent)."""
+    sent = []
+    execute = redis.Redis.execute_command
+
+    def spy(self, *args, **options):
+        if any(key in args for key in keys):
+            sent.append(args)
+        return execute(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", spy)
+    return sent

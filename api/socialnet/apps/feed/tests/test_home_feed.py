@@ -15,8 +15,10 @@ from apps.feed.timeline import SENTINEL, celebrities_key, timeline_client, timel
 from apps.follows.models import Follow
 from apps.posts.models import Post
 from apps.posts.tests.factories import PostFactory
+from apps.safety.selectors import safety_sets_key, safety_sets_rebuild
+from apps.safety.services import mute_set
 
-from .factories import delete, follow, publish, unfollow, with_avatar, with_image
+from .factories import delete, follow, publish, redis_reads, unfollow, with_avatar, with_image
 
 pytestmark = pytest.mark.django_db
 
@@ -323,6 +325,40 @@ def test_query_count_is_constant(client_for, active_user, settings, django_asser
     with django_assert_num_queries(len(one.captured_queries)):
         response = client.get("/feed/?page_size=50")
     assert len(response.json()["results"]) == 50
+
+
+def test_a_page_reads_the_viewers_block_and_mute_sets_with_its_timeline(client_for, active_user, oncommit, monkeypatch):
+    """With the timelines on REDIS_URL (the default), the command reading the page's timeline reads the viewer's
+    cached block and mute sets too, and the page's query applies them: a muted followee's post is left out."""
+    me, kept, muted = active_user(), active_user(), active_user()
+    for author in (kept, muted):
+        follow(oncommit, me, author)
+    shown, hidden = publish(oncommit, kept), publish(oncommit, muted)
+    client = client_for(me)
+    assert feed_ids(client) == [hidden.pk, shown.pk]
+    mute_set(muter=me, muted=muted)
+    redis_client().delete(safety_sets_key(me.pk))  # the mute's tombstone: let the rebuild store the sets now
+    assert safety_sets_rebuild(user_id=me.pk)
+    reads = redis_reads(monkeypatch, safety_sets_key(me.pk))
+    assert feed_ids(client) == [shown.pk]
+    assert [(command[0], timeline_key(me.pk) in command) for command in reads] == [("EVALSHA", True)]
+
+
+def test_a_page_that_finds_no_cached_sets_queues_their_rebuild_and_costs_the_same_sql(
+    client_for, active_user, oncommit, django_assert_num_queries
+):
+    me, author = active_user(), active_user()
+    follow(oncommit, me, author)
+    publish(oncommit, author)
+    client = client_for(me)
+    feed_ids(client)  # warm: the last-seen stamp, the timeline, the celebrity list
+    assert safety_sets_rebuild(user_id=me.pk) or redis_client().get(safety_sets_key(me.pk))
+    with CaptureQueriesContext(connection) as warm:
+        assert len(feed_ids(client)) == 1
+    redis_client().delete(safety_sets_key(me.pk))
+    with oncommit(execute=True), django_assert_num_queries(len(warm.captured_queries)):
+        assert len(feed_ids(client)) == 1  # the sets as subqueries of the page's query; a rebuild is queued
+    assert redis_client().get(safety_sets_key(me.pk)) is not None
 
 
 def test_sweeper_redoes_a_fanout_that_never_ran(client_for, active_user, timeline_ids, oncommit):

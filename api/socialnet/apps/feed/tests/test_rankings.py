@@ -4,7 +4,6 @@ import pickle
 from datetime import timedelta
 
 import pytest
-import redis
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
@@ -20,7 +19,7 @@ from apps.posts.tests.factories import PostFactory
 from apps.safety.selectors import safety_sets_rebuild
 from apps.users.tests.factories import UserFactory
 
-from .factories import with_avatar, with_image
+from .factories import redis_reads, with_avatar, with_image
 
 pytestmark = pytest.mark.django_db
 
@@ -282,20 +281,6 @@ def test_posts_hidden_after_caching_leave_the_next_page_which_stays_full(client_
     assert ids(body["results"]) == [posts[1].pk, *(p.pk for p in posts[3:6])]
     assert fresh.pk not in ids(body["results"])
     assert ids(client.get(body["next"]).json()["results"]) == [p.pk for p in posts[6:]]
-
-
-def redis_reads(monkeypatch, *keys):
-    """The commands sent to Redis from now on that name one of `keys` (filled in as they are sent)."""
-    sent = []
-    execute = redis.Redis.execute_command
-
-    def spy(self, *args, **options):
-        if any(key in args for key in keys):
-            sent.append(args)
-        return execute(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", spy)
-    return sent
 
 
 def test_with_timelines_on_the_shared_redis_a_page_reads_the_ranking_with_the_safety_sets(
