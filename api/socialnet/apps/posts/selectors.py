@@ -8,7 +8,6 @@ from functools import cache
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db import connections, router
 from django.db.models import (
     BooleanField,
     CharField,
@@ -30,7 +29,6 @@ from apps.common.fields import MAX_ID
 from apps.common.prepared import AnyOf, IdsParam, Param, PreparedSource
 from apps.follows.models import Follow
 from apps.images.models import Image
-from apps.images.selectors import PAGE_IMAGE_COLUMNS, page_image
 from apps.safety.selectors import (
     exclude_filtered,
     filter_values,
@@ -43,6 +41,7 @@ from apps.users.serializers import author_card_columns
 from apps.users.visibility import EMPTY, AccountSet
 
 from .models import Post
+from .page_extras import EXTRAS, PageExtras, attach_extras, attach_row_extras
 
 Viewer = User | AnonymousUser
 
@@ -52,105 +51,6 @@ def viewer_sees_premium(viewer: Viewer) -> bool:
     if not getattr(viewer, "is_authenticated", False):
         return False
     return bool(viewer.is_premium or viewer.is_staff or viewer.is_moderator)
-
-
-@cache
-def _page_extras_sql_parts() -> dict[str, str]:
-    # The tag and mention rows belong to the tags app, above posts: reached through the relations it declares on
-    # Post, never imported. Built on first use, like _page_columns.
-    tag_rows = Post._meta.get_field("post_tags").related_model
-    mention_rows = Post._meta.get_field("post_mentions").related_model
-    return {
-        "post_tag": tag_rows._meta.db_table,
-        "tag": tag_rows._meta.get_field("tag").related_model._meta.db_table,
-        "mention": mention_rows._meta.db_table,
-        "user": User._meta.db_table,
-        "image": Image._meta.db_table,
-        "image_columns": ", ".join(f"i.{name}" for name in PAGE_IMAGE_COLUMNS),
-        "no_image": ", ".join(["NULL"] * len(PAGE_IMAGE_COLUMNS)),
-    }
-
-
-# Plain SQL: one fixed statement whose only parameters are the page's ids: the tags (kind 0), mentions (kind 1) and
-# images (kind 2) of every post of the page, each in its order (tags and mentions as written, images by position,
-# then id). One statement, not three: a round trip to PostgreSQL costs a page more CPU than these rows, and more
-# still on a busy machine. Built through the ORM, these queries cost more Python time (filters, joins,
-# compilation) than the post query itself, for rows this simple. The ids are one array parameter per branch, not a
-# placeholder per id: psycopg caches its parsing of a statement only up to 50 parameters, and re-parsing this one
-# for a 20-post page (60 placeholders) cost more than the round trip it saves. The images come first: PostgreSQL
-# types each column of a UNION from its branches left to right, and a column of NULLs before a typed one is text.
-_PAGE_EXTRAS_SQL = (
-    "SELECT 2 AS kind, i.post_id, i.position, i.id AS tiebreak, NULL AS name, 0 AS user_id, {image_columns} "
-    "FROM {image} i WHERE i.post_id {ids} "
-    "UNION ALL "
-    "SELECT 0, pt.post_id, pt.id, 0, t.name, 0, {no_image} FROM {post_tag} pt JOIN {tag} t ON t.id = pt.tag_id "
-    "WHERE pt.post_id {ids} "
-    "UNION ALL "
-    "SELECT 1, m.post_id, m.id, 0, u.username, u.id, {no_image} FROM {mention} m JOIN {user} u ON u.id = m.user_id "
-    "WHERE m.post_id {ids} AND u.is_active "
-    "ORDER BY kind, position, tiebreak"
-)
-_IMAGE_COLUMNS_FROM = 6  # where an extras row's image columns start
-
-
-def _page_extras(ids: list[int]) -> tuple[dict[int, list[Image]], dict[int, list[str]], dict[int, list[dict]]]:
-    """What a post shows beyond its own row, by post id: its images (in order), its tag names (as first written,
-    in text order) and its mentions (active accounts only). One flat query for the whole page, whatever its
-    size, read from where the page's posts come from.
-
-    Not prefetch_related: Django's prefetching instantiates a model per tag and mention row (a whole User for each
-    mention), caches them through related managers and builds a queryset per post on every `.all()`; on a 20-post
-    page that cost several times the queries themselves."""
-    using = router.db_for_read(Post)
-    connection = connections[using]
-    # `post_id IN <ids>` as AnyOf writes it (an array on PostgreSQL, JSON text in the embedded SQLite mode).
-    in_ids = "= ANY(%s)" if connection.vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
-    bound = IdsParam("ids", ids).encode(ids, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_PAGE_EXTRAS_SQL.format(ids=in_ids, **_page_extras_sql_parts()), [bound, bound, bound])
-        rows = cursor.fetchall()
-    images: dict[int, list[Image]] = {}
-    tags: dict[int, list[str]] = {}
-    mentions: dict[int, list[dict]] = {}
-    for row in rows:
-        kind, post_id, _position, _tiebreak, name, user_id = row[:_IMAGE_COLUMNS_FROM]
-        if kind == 0:
-            tags.setdefault(post_id, []).append(name)
-        elif kind == 1:
-            mentions.setdefault(post_id, []).append({"id": user_id, "username": name})
-        else:
-            images.setdefault(post_id, []).append(page_image(using, row[_IMAGE_COLUMNS_FROM:]))
-    return images, tags, mentions
-
-
-def _attach_page_extras(posts: list[Post]) -> None:
-    """Give each post its `ordered_images`, `tag_names` and `mention_cards` (`_page_extras`)."""
-    if not posts:
-        return
-    images, tags, mentions = _page_extras([post.pk for post in posts])
-    for post in posts:
-        post.ordered_images = images.get(post.pk, [])
-        post.tag_names = tags.get(post.pk, [])
-        post.mention_cards = mentions.get(post.pk, [])
-
-
-def _attach_row_extras(rows: list[dict]) -> None:
-    """`_attach_page_extras` for a list page's rows (`_page_row_columns`): the same three, as keys."""
-    if not rows:
-        return
-    images, tags, mentions = _page_extras([row["id"] for row in rows])
-    for row in rows:
-        post_id = row["id"]
-        row["ordered_images"] = images.get(post_id, [])
-        row["tag_names"] = tags.get(post_id, [])
-        row["mention_cards"] = mentions.get(post_id, [])
-
-
-def post_page_extras(post: Post) -> Post:
-    """`post` with its images, tag names and mentions: as loaded with its page, or read now (one post)."""
-    if not hasattr(post, "tag_names"):
-        _attach_page_extras([post])
-    return post
 
 
 # What a post object needs of its author (the card and whether the account is private) and of the author's avatar:
@@ -169,7 +69,7 @@ def _page_columns() -> tuple[str, ...]:
 
 # What a list page shows of a post, as plain values() rows: no Post, User (or Image, without an avatar) to
 # instantiate per row, and none of the columns the post object does not show (`updated_at`, `removed_at`: two more
-# timestamps to parse per row). PostSerializer's row payload reads exactly these, plus `_attach_row_extras`' keys.
+# timestamps to parse per row). PostSerializer's row payload reads exactly these, plus `attach_row_extras`' keys.
 # The post's own columns in the post object (the serializer reads the same names off an instance).
 POST_OBJECT_COLUMNS = (
     "id",
@@ -196,14 +96,14 @@ def _page_row_columns() -> tuple[str, ...]:
 
 
 class _PostPageQuerySet(QuerySet):
-    """Posts that get their page extras (`_attach_page_extras`) when the queryset is evaluated, like a prefetch:
-    lists, slices, pagination and prefetches of other models (e.g. notifications' posts) all go through here."""
+    """Posts whose page extras column (apps.posts.page_extras) is decoded when the queryset is evaluated: lists,
+    slices, pagination and prefetches of other models all go through here."""
 
     def _fetch_all(self) -> None:
         fresh = self._result_cache is None
         super()._fetch_all()
         if fresh and self._iterable_class is ModelIterable:
-            _attach_page_extras(self._result_cache)
+            attach_extras(self._result_cache)
 
 
 def _post_rows(page_extras: bool) -> QuerySet[Post]:
@@ -228,8 +128,8 @@ def post_visible_source(
     muted: AccountSet | None = None,
 ) -> PreparedSource:
     """THE rule: posts `viewer` may see, annotated with `is_locked` and `liked_by_me`, authors joined; each post
-    read gets its images, tag names and mentions (`_attach_page_extras`) unless `page_extras` is False (a subquery,
-    or a list that shows only a post's text).
+    read comes with its images, tag names and mentions, read in the same statement (apps.posts.page_extras), unless
+    `page_extras` is False (a subquery, an access check, or a list that shows only a post's text).
 
     - hidden: removed by moderation, or the author is deactivated/suspended;
     - `public`, `premium`: everyone (premium comes back locked unless the viewer is premium, the author or staff);
@@ -249,7 +149,7 @@ def post_visible_source(
     `hidden`: `hidden_accounts(viewer)` when the caller has read it for the same query (one read, one binding);
     `muted` with it, `muted_accounts(viewer)` likewise (only read with `mutes`).
     """
-    after_fetch = _attach_page_extras if page_extras else None
+    after_fetch = attach_extras if page_extras else None
     key = ("posts.visible", page_extras, mutes, filter_context)
     if not getattr(viewer, "is_authenticated", False):
 
@@ -261,6 +161,7 @@ def post_visible_source(
                     is_locked=ExpressionWrapper(Q(visibility=Post.Visibility.PREMIUM), output_field=BooleanField()),
                     liked_by_me=Value(False, output_field=BooleanField()),
                 )
+                .annotate(**_extras(page_extras))
             )
 
         return PreparedSource(key=(*key, "anonymous"), values={}, build=build_anonymous, after_fetch=after_fetch)
@@ -300,7 +201,7 @@ def post_visible_source(
         )
         if filter_context is not None:
             qs = exclude_filtered(qs, viewer, context=filter_context, readable=Q(is_locked=False), now=now)
-        return qs
+        return qs.annotate(**_extras(page_extras))
 
     shape = ("moderator" if moderator else "member", sees_premium, hidden.shape, muted.shape)
     return PreparedSource(key=(*key, *shape), values=values, build=build, after_fetch=after_fetch)
@@ -312,11 +213,19 @@ def post_visible_queryset(*, viewer: Viewer, page_extras: bool = True) -> QueryS
     return post_visible_source(viewer=viewer, page_extras=page_extras).queryset()
 
 
+def _extras(page_extras: bool) -> dict[str, PageExtras]:
+    """The page extras annotation (after `is_locked`, which it reads), when the posts are read with them."""
+    return {EXTRAS: PageExtras()} if page_extras else {}
+
+
 def _page_rows(source: PreparedSource) -> PreparedSource:
     """`source` (the rule without page extras) read as a list page: values() rows of `_page_row_columns`, each
-    with its images, tag names and mentions (`_attach_row_extras`), for PostSerializer's `post_rows_payload`."""
-    rows = source.refine(("page rows",), {}, lambda qs: qs.values(*_page_row_columns()))
-    return replace(rows, after_fetch=_attach_row_extras)
+    with its images, tag names and mentions from the same statement (`attach_row_extras`), for PostSerializer's
+    `post_rows_payload`."""
+    rows = source.refine(
+        ("page rows",), {}, lambda qs: qs.annotate(**_extras(True)).values(*_page_row_columns(), EXTRAS)
+    )
+    return replace(rows, after_fetch=attach_row_extras)
 
 
 def post_feed_source(
@@ -376,15 +285,15 @@ def post_may_open(viewer: Viewer, post_id: int) -> bool:
     return post_visible_queryset(viewer=viewer).filter(pk=post_id, is_locked=False).exists()
 
 
-def post_get_visible(*, viewer: Viewer, post_id: int) -> Post:
+def post_get_visible(*, viewer: Viewer, post_id: int, page_extras: bool = False) -> Post:
     """The post as `viewer` may see it; Http404 when it is absent or hidden from them (never reveal which).
-    Without its images, tags and mentions: most callers only check access (comments, likes, reports); the post
-    serializer reads them when it shows the post (`post_page_extras`).
+    With its images, tags and mentions only with `page_extras` (to show it): most callers only check access
+    (comments, likes, reports).
 
     A prepared fetch (apps.common.prepared), like the lists: likes, views, reports and replies start here."""
     if not 0 < post_id <= MAX_ID:  # the URL's <int:...> takes any length; a bound Param is not range-checked
         raise Http404("No Post matches the given query.")
-    source = post_visible_source(viewer=viewer, page_extras=False)
+    source = post_visible_source(viewer=viewer, page_extras=page_extras)
     posts = source.refine(("by_id",), {"id": post_id}, lambda qs: qs.filter(pk=Param("id", post_id))).fetch()
     if not posts:
         raise Http404("No Post matches the given query.")

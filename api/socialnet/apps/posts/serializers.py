@@ -5,7 +5,7 @@ from apps.images.serializers import post_images_payload
 from apps.users.serializers import AuthorSerializer, author_payload, author_payload_from_row
 
 from .models import Post
-from .selectors import POST_OBJECT_COLUMNS, post_page_extras, post_row_is_public
+from .selectors import POST_OBJECT_COLUMNS, post_row_is_public
 
 MAX_IMAGES_PER_POST = 10
 
@@ -26,7 +26,8 @@ def post_is_locked(post: Post) -> bool:
 
 class PostSerializer(serializers.ModelSerializer):
     """The post object of API.md. Expects posts from `post_visible_queryset` (annotations `is_locked`,
-    `liked_by_me`); a locked post never carries its text or images."""
+    `liked_by_me`) read with their page extras (`page_extras=True`); a locked post never carries its text or
+    images."""
 
     # The shape, for the OpenAPI schema; `to_representation` builds the object.
     author = AuthorSerializer(read_only=True)
@@ -60,12 +61,11 @@ class PostSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: Post) -> dict:
         """The whole object in one pass. Lists serialize 20-100 posts per page and DRF's per-field work (a bound
         field, `get_attribute`, a method call each) cost about as much as everything else the page does."""
-        obj = post_page_extras(instance)
         request = self.context.get("request")
-        return _payload(_row_of(obj), author=author_payload(obj.author, request=request), request=request)
+        return _payload(_row_of(instance), author=author_payload(instance.author, request=request), request=request)
 
 
-# What `_payload` reads of a post instance as it is (its columns and page extras, `post_page_extras`).
+# What `_payload` reads of a post instance as it is (its columns and page extras, apps.posts.page_extras).
 _INSTANCE_KEYS = (*POST_OBJECT_COLUMNS, "ordered_images", "tag_names", "mention_cards")
 
 

@@ -44,7 +44,7 @@ class PostListView(GenericAPIView):
         serializer.is_valid(raise_exception=True)
         post = services.post_create(author=request.user, **serializer.validated_data)
         # Re-read through the visibility selector so the response carries the same annotations as every read.
-        post = selectors.post_get_visible(viewer=request.user, post_id=post.pk)
+        post = selectors.post_get_visible(viewer=request.user, post_id=post.pk, page_extras=True)
         return Response(PostSerializer(post, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
@@ -55,7 +55,7 @@ class PostDetailView(APIView):
 
     @extend_schema(responses=PostSerializer)
     def get(self, request, post_id: int):
-        post = selectors.post_get_visible(viewer=request.user, post_id=post_id)
+        post = selectors.post_get_visible(viewer=request.user, post_id=post_id, page_extras=True)
         return Response(PostSerializer(post, context={"request": request}).data)
 
     @extend_schema(request=PostUpdateSerializer, responses=PostSerializer)
@@ -66,7 +66,7 @@ class PostDetailView(APIView):
         serializer = PostUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.post_update(post=post, actor=request.user, **serializer.validated_data)
-        post = selectors.post_get_visible(viewer=request.user, post_id=post.pk)
+        post = selectors.post_get_visible(viewer=request.user, post_id=post.pk, page_extras=True)
         return Response(PostSerializer(post, context={"request": request}).data)
 
     @extend_schema(responses={204: None})

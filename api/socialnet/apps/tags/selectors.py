@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import CharField, Count
 from django.http import Http404
 from django.utils import timezone
 
+from apps.common.prepared import Param, PreparedSource
 from apps.posts.models import Post
-from apps.posts.selectors import Viewer, post_feed_queryset
+from apps.posts.selectors import Viewer, post_feed_queryset, post_feed_source
 from apps.users.models import User
 
 from .models import PostTag, Tag, TagFollow
@@ -40,11 +41,16 @@ def tag_get(*, name: str) -> Tag:
     return tag
 
 
-def tag_posts(*, viewer: Viewer, key: str) -> QuerySet[Post]:
+def tag_posts(*, viewer: Viewer, key: str) -> PreparedSource:
     """A tag's timeline: the posts carrying the tag `key` that `viewer` may see, minus muted authors and what
-    their "public" keyword filters hide (API.md), newest first; premium posts come back locked as everywhere.
-    By key, in the page's own query: a page costs the same queries as a /posts/ page."""
-    return post_feed_queryset(viewer=viewer, context="public").filter(post_tags__tag__key=key).order_by("-id")
+    their "public" keyword filters hide (API.md), as a list page's rows (posts.selectors.post_feed_source); the
+    pagination orders it (newest first). Premium posts come back locked as everywhere. By key, in the page's own
+    query, prepared like /posts/: a page costs the same statement and the same Python as a /posts/ page."""
+    return post_feed_source(viewer=viewer, context="public").refine(
+        ("tag",),
+        {"tag": key},
+        lambda qs: qs.filter(post_tags__tag__key=Param("tag", key, output_field=CharField())),
+    )
 
 
 def tag_exists(*, key: str) -> bool:

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.pagination import IdCursorPagination
-from apps.posts.serializers import PostSerializer
+from apps.posts.serializers import PostSerializer, post_rows_payload
 
 from . import selectors, services
 from .serializers import TagSerializer, TrendingTagSerializer
@@ -46,7 +46,7 @@ class TagPostsView(GenericAPIView):
         # A page with posts proves the tag exists; only an empty one asks whether it was ever used (else 404).
         if not page and not selectors.tag_exists(key=key):
             raise Http404("No such tag.")
-        return self.get_paginated_response(PostSerializer(page, many=True, context={"request": request}).data)
+        return self.get_paginated_response(post_rows_payload(page, request=request))
 
 
 class TrendingTagsView(APIView):
