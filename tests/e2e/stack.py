@@ -1,15 +1,16 @@
-"""Start SocialNet as real, separate processes for end-to-end tests: the same commands the Procfile runs.
+"""Start SocialNet as real, separate processes for end-to-end tests.
 
-Full mode: gunicorn (Django), gunicorn (gateway), one Celery worker on all three queues, beat, a private Redis
-on a free port and a fresh PostgreSQL database. Embedded mode: SQLite, no Redis, Django's dev server as
-`make run` starts it, and the gateway without Redis.
+Full mode: `make run` itself from a plain shell (scripts/run.sh: the Procfile's processes under
+scripts/supervise.py) against a private Redis on a free port and a fresh PostgreSQL database; test_make_run.py
+checks that stack and the other end-to-end tests then use it, so it starts once per session. Embedded mode:
+SQLite, no Redis, Django's dev server with debug on (the debug pages must answer JSON too), and the gateway
+without Redis; `make run`'s own embedded mode, debug off, is started by test_make_run.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -58,8 +59,6 @@ class Stack:
     processes: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
     django_url: str = ""
     gateway_url: str = ""
-    db_name: str = ""
-    database_admin_url: str = ""
 
     def log_path(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
@@ -77,11 +76,11 @@ class Stack:
         self.processes.append((name, process))
         return process
 
-    def manage(self, *args: str) -> str:
+    def manage(self, *args: str, extra_env: dict[str, str] | None = None) -> str:
         result = subprocess.run(
             [str(BIN / "python"), "manage.py", *args],
             cwd=DJANGO_DIR,
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             capture_output=True,
             text=True,
             timeout=300,
@@ -130,65 +129,81 @@ def base_env(workdir: Path) -> dict[str, str]:
     }
 
 
-def start_full(workdir: Path, database_admin_url: str) -> Stack:
-    import psycopg
+# What a developer's shell does not have: the test process's own configuration (settings_test sets some of these).
+NOT_IN_A_PLAIN_SHELL = (
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_DEBUG",
+    "DJANGO_SECURE_SSL_REDIRECT",
+    "DJANGO_SECURE_COOKIES",
+    "DJANGO_HSTS_SECONDS",
+    "GATEWAY_CLIENT_SECRET",
+    "OAUTH_REDIRECT_SCHEMES",
+    "SOCIALNET_ENV_FILE",
+)
+BANNER_END = "Stop with Ctrl-C."
 
-    redis_port, django_port, gateway_port = free_port(), free_port(), free_port()
-    db_name = f"socialnet_e2e_{os.getpid()}"
-    with psycopg.connect(database_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    stack = Stack("full", workdir, base_env(workdir))
-    stack.db_name = db_name
-    stack.database_admin_url = database_admin_url
-    database_url = database_admin_url.rsplit("/", 1)[0] + f"/{db_name}"
-    stack.env.update(DATABASE_URL=database_url, REDIS_URL=f"redis://127.0.0.1:{redis_port}/0")
-    stack.spawn(
-        "redis",
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        workdir,
-    )
-    stack.manage("migrate", "--noinput")
-    stack.manage("collectstatic", "--noinput", "-v0")
-    stack.manage("create_demo_client")
-    stack.manage("create_gateway_client")
-    django = spawn_django(stack, "django", django_port)
-    stack.spawn(
-        "worker",
-        [
-            str(BIN / "celery"),
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "default,follows,media",
-            "--concurrency=2",
-            "--loglevel=INFO",
-            "-n",
-            f"e2e-{os.getpid()}@%h",
-        ],
-        DJANGO_DIR,
-    )
-    stack.spawn(
-        "beat",
-        [str(BIN / "celery"), "-A", "config", "beat", "--loglevel=INFO", f"--schedule={workdir / 'beat-schedule'}"],
-        DJANGO_DIR,
-    )
-    stack.django_url = f"http://127.0.0.1:{django_port}"
-    gateway = spawn_gateway(stack, gateway_port)
-    wait_http(f"{stack.django_url}/health/", process=django)
-    wait_http(f"{stack.gateway_url}/readyz", process=gateway)
+
+def plain_shell_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in NOT_IN_A_PLAIN_SHELL}
+    return {**env, **extra}
+
+
+def start_make_run(workdir: Path, env: dict[str, str]) -> Stack:
+    """`make run` from a plain shell with `env` on top (REDIS_URL set: full mode), on free ports, with this checkout's
+    .env and its files in `workdir`. Returns once the banner is printed, having checked that Django and the gateway
+    already answer then: the banner is the signal a person waits for. Stop it with `interrupt_make_run`."""
+    django_port, gateway_port = free_port(), free_port()
+    extra = {
+        **env,
+        "DJANGO_PORT": str(django_port),
+        "GATEWAY_PORT": str(gateway_port),
+        "STATIC_ROOT": str(workdir / "static"),
+        "MEDIA_ROOT": str(workdir / "media"),
+        "SEED_DEMO": "false",
+        # The checkout's .env, kept in the test's directory so the test leaves the real checkout alone.
+        "SOCIALNET_ENV_FILE": str(workdir / "checkout.env"),
+    }
+    stack = Stack("full" if env.get("REDIS_URL") else "embedded", workdir, plain_shell_env(extra))
+    stack.django_url, stack.gateway_url = f"http://127.0.0.1:{django_port}", f"http://127.0.0.1:{gateway_port}"
+    process = stack.spawn("make-run", ["make", "run"], ROOT)
+    log = stack.log_path("make-run")
+    try:
+        deadline = time.monotonic() + 120
+        while BANNER_END not in log.read_text(errors="replace"):
+            assert process.poll() is None, "make run exited:\n" + log.read_text(errors="replace")
+            assert time.monotonic() < deadline, "no banner after 120 s:\n" + log.read_text(errors="replace")
+            time.sleep(0.05)
+        assert requests.get(f"{stack.django_url}/health/", timeout=5).status_code == 200
+        assert requests.get(f"{stack.gateway_url}/readyz", timeout=5).status_code == 200
+    except BaseException:
+        stack.stop()
+        raise
     return stack
+
+
+def interrupt_make_run(stack: Stack) -> str:
+    """Ctrl-C in a terminal (SIGINT to the whole foreground process group): `make run` must stop within 30 s, leave
+    nothing listening on its ports, and have printed its banner once. Returns its output."""
+    ((_, process),) = stack.processes
+    log = stack.log_path("make-run")
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError("make run did not stop within 30 s of Ctrl-C:\n" + log.read_text(errors="replace"))
+    text = log.read_text(errors="replace")
+    time.sleep(0.5)
+    for url in (stack.django_url, stack.gateway_url):
+        try:
+            requests.get(f"{url}/", timeout=2)
+        except requests.ConnectionError:
+            continue
+        raise AssertionError(f"{url} still answers after Ctrl-C")
+    # The announcement comes after everything the servers print while starting, once.
+    assert text.count(BANNER_END) == 1
+    return text
 
 
 def spawn_django(stack: Stack, name: str, port: int, workers: int = 2) -> subprocess.Popen:
@@ -240,8 +255,18 @@ def spawn_gateway(stack: Stack, port: int) -> subprocess.Popen:
     )
 
 
-def drop_database(stack: Stack) -> None:
+def fresh_database(admin_url: str, name: str) -> str:
+    """An empty PostgreSQL database `name` on the server of `admin_url` (dropped first if a crashed run left it)."""
     import psycopg
 
-    with psycopg.connect(stack.database_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{stack.db_name}" WITH (FORCE)')
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,7 +9,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,30 +16,11 @@ import requests
 
 from apps.common.testing.celery_worker import wait_until
 
-from .stack import ROOT, free_port, wait_http
+from .stack import ROOT, Stack, interrupt_make_run, start_make_run, wait_http
 
 pytestmark = pytest.mark.e2e
-MANAGE_DIR = ROOT / "api" / "socialnet"
-BANNER_END = "Stop with Ctrl-C."
 # The key settings.py used to fall back to whenever DJANGO_DEBUG was on, which `make run` turned on.
 OLD_FALLBACK_KEY = "insecure-dev-key-change-me"
-# What a developer's shell does not have: the test process's own configuration (settings_test sets some of these).
-NOT_IN_A_PLAIN_SHELL = (
-    "DJANGO_SETTINGS_MODULE",
-    "DJANGO_SECRET_KEY",
-    "DJANGO_DEBUG",
-    "DJANGO_SECURE_SSL_REDIRECT",
-    "DJANGO_SECURE_COOKIES",
-    "DJANGO_HSTS_SECONDS",
-    "GATEWAY_CLIENT_SECRET",
-    "OAUTH_REDIRECT_SCHEMES",
-    "SOCIALNET_ENV_FILE",
-)
-
-
-def plain_shell_env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in NOT_IN_A_PLAIN_SHELL}
-    return {**env, **extra}
 
 
 def non_loopback_address() -> str | None:
@@ -52,14 +32,6 @@ def non_loopback_address() -> str | None:
         except OSError:
             return None
     return None if address.startswith("127.") or address == "0.0.0.0" else address
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=MANAGE_DIR, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, f"manage.py {' '.join(args)} in a plain shell:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 CREATE_PRIVATE_IMAGE = """
@@ -78,7 +50,8 @@ print(sign_media_path(key))
 """
 
 
-def check_secrets_debug_and_media(gateway: str, django: str, env: dict[str, str], env_file: Path) -> None:
+def check_secrets_debug_and_media(stack: Stack) -> None:
+    gateway, django, env_file = stack.gateway_url, stack.django_url, Path(stack.env["SOCIALNET_ENV_FILE"])
     # The per-checkout secrets file, owner-only, with a real random key.
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     values = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if line and line[0] != "#")
@@ -87,10 +60,12 @@ def check_secrets_debug_and_media(gateway: str, django: str, env: dict[str, str]
 
     # The README's admin and premium commands, and any other manage.py command, work in a plain shell: manage.py
     # reads the same .env (no DJANGO_SECRET_KEY or DJANGO_DEBUG to set by hand).
-    key, signed = manage(env, "shell", "-c", CREATE_PRIVATE_IMAGE).split()[-2:]
-    manage({**env, "DJANGO_SUPERUSER_PASSWORD": "plum-tangerine-87"}, "createsuperuser", "--noinput",
-           "--username", "root", "--email", "root@example.com")  # fmt: skip
-    manage(env, "grant_premium", "mediaowner", "--days", "30")
+    key, signed = stack.manage("shell", "-c", CREATE_PRIVATE_IMAGE).split()[-2:]
+    password = {"DJANGO_SUPERUSER_PASSWORD": "plum-tangerine-87"}
+    stack.manage(
+        "createsuperuser", "--noinput", "--username", "root", "--email", "root@example.com", extra_env=password
+    )
+    stack.manage("grant_premium", "mediaowner", "--days", "30")
 
     # A URL signed by manage.py (the .env key) opens the file: the server signs with the same key...
     assert requests.get(f"{gateway}{signed}", timeout=10).status_code == 200
@@ -125,108 +100,44 @@ def check_loopback_only(ports: tuple[int, ...]) -> None:
             assert sock.connect_ex((address, port)) != 0, f"port {port} answers on {address}, not only on loopback"
 
 
-def run_and_interrupt(env: dict[str, str], workdir: Path, while_running=None) -> str:
-    """`make run` until its banner, the checks every mode passes, `while_running(gateway, env, log)` if given,
-    then Ctrl-C; returns the output."""
-    django_port, gateway_port = free_port(), free_port()
-    env_file = workdir / "checkout.env"
-    env = plain_shell_env(
-        {
-            **env,
-            "DJANGO_PORT": str(django_port),
-            "GATEWAY_PORT": str(gateway_port),
-            "STATIC_ROOT": str(workdir / "static"),
-            "MEDIA_ROOT": str(workdir / "media"),
-            "SEED_DEMO": "false",
-            # The checkout's .env, kept in the test's directory so the test leaves the real checkout alone.
-            "SOCIALNET_ENV_FILE": str(env_file),
-        }
+def check_serving(stack: Stack) -> None:
+    """What every mode of a started `make run` does: health through the gateway, a sign-up, the secrets, debug off,
+    signed media, loopback only."""
+    wait_http(f"{stack.gateway_url}/readyz", timeout=5)
+    health = requests.get(f"{stack.gateway_url}/health/", timeout=5)
+    assert health.status_code == 200 and health.json()["database"] == "ok"
+    signup = requests.post(
+        f"{stack.gateway_url}/users/create/",
+        json={"username": "newcomer", "email": "newcomer@example.com", "password": "plum-tangerine-87"},
+        timeout=10,
     )
-    gateway, django = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{django_port}"
-    log = workdir / "make-run.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            ["make", "run"], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            # The banner is the signal a person waits for: once it is printed, Django must already answer.
-            deadline = time.monotonic() + 120
-            while BANNER_END not in log.read_text(errors="replace"):
-                assert process.poll() is None, "make run exited:\n" + log.read_text(errors="replace")
-                assert time.monotonic() < deadline, "no banner after 120 s:\n" + log.read_text(errors="replace")
-                time.sleep(0.05)
-            assert requests.get(f"{django}/health/", timeout=5).status_code == 200
-            assert requests.get(f"{gateway}/readyz", timeout=5).status_code == 200
-            wait_http(f"{gateway}/readyz", timeout=5, process=process)
-            health = requests.get(f"{gateway}/health/", timeout=5)
-            assert health.status_code == 200 and health.json()["database"] == "ok"
-            signup = requests.post(
-                f"{gateway}/users/create/",
-                json={"username": "newcomer", "email": "newcomer@example.com", "password": "plum-tangerine-87"},
-                timeout=10,
-            )
-            assert signup.status_code == 201, signup.text
-            check_secrets_debug_and_media(gateway, django, env, env_file)
-            check_loopback_only((django_port, gateway_port))
-            if while_running:
-                while_running(gateway, env, log)
-        finally:
-            # Ctrl-C in a terminal: SIGINT to the whole foreground process group.
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                pytest.fail("make run did not stop within 30 s of Ctrl-C:\n" + log.read_text(errors="replace"))
-    text = log.read_text(errors="replace")
-    time.sleep(0.5)
-    for port in (django_port, gateway_port):
-        with pytest.raises(requests.ConnectionError):
-            requests.get(f"http://127.0.0.1:{port}/", timeout=2)
-    # The announcement comes after everything the servers print while starting, once.
-    assert text.count(BANNER_END) == 1
-    return text
+    assert signup.status_code == 201, signup.text
+    check_secrets_debug_and_media(stack)
+    check_loopback_only(tuple(int(url.rsplit(":", 1)[1]) for url in (stack.django_url, stack.gateway_url)))
 
 
 def test_make_run_embedded(tmp_path):
-    output = run_and_interrupt({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "REDIS_URL": ""}, tmp_path)
+    stack = start_make_run(tmp_path, {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "REDIS_URL": ""})
+    try:
+        check_serving(stack)
+    except BaseException:
+        stack.stop()
+        raise
+    output = interrupt_make_run(stack)
     assert "Embedded mode" in output
     assert "Demo OAuth client:  socialnet-demo" in output
     assert "/api/docs/" in output
 
 
-def test_make_run_full_mode_starts_the_procfile(tmp_path):
-    import psycopg
-
-    redis_port = free_port()
-    redis = subprocess.Popen(
-        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    admin_url = os.environ.get("E2E_DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    db_name = f"socialnet_makerun_{os.getpid()}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        output = run_and_interrupt(
-            {
-                "DATABASE_URL": admin_url.rsplit("/", 1)[0] + f"/{db_name}",
-                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            },
-            tmp_path,
-            kill_a_worker_and_see_it_work_again,
-        )
-    finally:
-        redis.terminate()
-        redis.wait(timeout=10)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+def test_make_run_full_mode_starts_the_procfile(full_stack):
+    """`make run` in full mode is the session's `full_stack` (tests/e2e/conftest.py), checked here while it serves;
+    its Ctrl-C is checked when the session ends, after the other tests used it."""
+    output = full_stack.log_path("make-run").read_text(errors="replace")
     assert "Full mode" in output
     for process_name in ("web", "gateway", "celery_default", "celery_follows", "celery_media", "celery_beat"):
         assert re.search(rf"^\S+ {process_name} +\| started \(pid \d+\)$", output, re.M), process_name
-    # Ctrl-C stopped every process, cleanly (SIGTERM), none had to be killed.
-    assert "stopping every process" in output and "SIGKILL" not in output
+    check_serving(full_stack)
+    kill_a_worker_and_see_it_work_again(full_stack)
 
 
 ISSUE_TOKEN = """
@@ -236,10 +147,12 @@ print(issue_access_token(get_user_model().objects.get(username="newcomer")))
 """
 
 
-def kill_a_worker_and_see_it_work_again(gateway: str, env: dict[str, str], log: Path) -> None:
+def kill_a_worker_and_see_it_work_again(stack: Stack) -> None:
     """kill -9 of the media worker's main process: the supervisor starts it again, the rest keeps serving, and the
     new worker processes an upload."""
     from tests.reliability.faultstack import jpeg
+
+    gateway, log = stack.gateway_url, stack.log_path("make-run")
 
     def starts() -> list[str]:
         return re.findall(r"^\S+ celery_media +\| started \(pid (\d+)\)$", log.read_text(errors="replace"), re.M)
@@ -252,7 +165,7 @@ def kill_a_worker_and_see_it_work_again(gateway: str, env: dict[str, str], log: 
     assert re.search(r"celery_media +\| (killed by signal 9|exited with status 137); restarting", log.read_text())
     assert requests.get(f"{gateway}/readyz", timeout=5).status_code == 200  # nothing else stopped
 
-    headers = {"Authorization": f"Bearer {manage(env, 'shell', '-c', ISSUE_TOKEN).split()[-1]}"}
+    headers = {"Authorization": f"Bearer {stack.manage('shell', '-c', ISSUE_TOKEN).split()[-1]}"}
     upload = requests.post(f"{gateway}/images/", headers=headers, files={"file": ("a.jpg", jpeg(1), "image/jpeg")})
     assert upload.status_code == 201, upload.text
     image = f"{gateway}/images/{upload.json()['id']}/"
