@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -31,6 +32,51 @@ class ServerThread:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class RawPeer:
+    """A loopback TCP peer speaking HTTP/1.1 by hand, for what a real server would never do on purpose (answers cut
+    into pieces, connections dropped at the worst moment). Subclasses define `_serve(conn)`, one thread per
+    connection; `read_request` reads one request off a connection."""
+
+    def __init__(self):
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def read_request(conn: socket.socket, buffered: bytes) -> tuple[bytes, bytes, bytes] | None:
+        """(head, body, what was read past the body), or None when the client hung up before a whole head."""
+        while b"\r\n\r\n" not in buffered:
+            data = conn.recv(65536)
+            if not data:
+                return None
+            buffered += data
+        head, _, buffered = buffered.partition(b"\r\n\r\n")
+        length = re.search(rb"(?im)^content-length: *(\d+)", head)
+        body_length = int(length.group(1)) if length else 0
+        while len(buffered) < body_length:
+            buffered += conn.recv(65536)
+        return head, buffered[:body_length], buffered[body_length:]
+
+    def stop(self):
+        """Stop listening for good: shutdown wakes the accepting thread (close alone would leave it listening)."""
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
 
 
 class Recorder:

@@ -6,13 +6,12 @@ import http.client
 import json
 import re
 import socket
-import threading
 import time
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import pytest
 import requests
-from gw_servers import Recorder
+from gw_servers import RawPeer, Recorder
 
 from apps.common.testing.celery_worker import wait_until
 from apps.users.tests.factories import UserFactory
@@ -447,36 +446,22 @@ def test_json_revocation_within_the_depth_limit_passes(recorded_gateway, recorde
     assert recorder.last("/o/revoke_token/")["body_bytes"] == len(body)
 
 
-class DropsReusedConnections:
+class DropsReusedConnections(RawPeer):
     """An upstream that answers the first request on each connection with keep-alive and then, like a server
     whose keep-alive timeout just expired, reads the next request on that connection and closes without a word."""
 
     def __init__(self):
         self.requests: list[str] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _read_request(self, conn: socket.socket, buffered: bytes) -> tuple[str, bytes] | None:
-        while b"\r\n\r\n" not in buffered:
-            data = conn.recv(65536)
-            if not data:
-                return None
-            buffered += data
-        head, _, rest = buffered.partition(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1)) if b"ength" in head else 0
-        while len(rest) < length:
-            rest += conn.recv(65536)
-        self.requests.append(head.split(b" ", 2)[0].decode() + " " + head.split(b" ", 2)[1].decode())
-        return head.decode(), rest[length:]
+    def _read_request(self, conn: socket.socket, buffered: bytes) -> tuple[bytes, bytes] | None:
+        request = self.read_request(conn, buffered)
+        if request is None:
+            return None
+        head, _, rest = request
+        method, target = head.split(b" ", 2)[:2]
+        self.requests.append(f"{method.decode()} {target.decode()}")
+        return head, rest
 
     def _serve(self, conn: socket.socket):
         with conn:
@@ -485,9 +470,6 @@ class DropsReusedConnections:
                 return
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
             self._read_request(conn, first[1])  # then close: the race a pooled connection can lose
-
-    def stop(self):
-        self.listener.close()
 
 
 def test_idempotent_request_on_a_stale_keepalive_connection_is_retried_once(start_gateway):

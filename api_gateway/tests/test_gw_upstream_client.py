@@ -3,57 +3,36 @@ body can be framed, cut into awkward pieces, and what happens to the connection 
 
 from __future__ import annotations
 
-import contextlib
-import re
 import socket
-import threading
 import time
 
 import pytest
+from gw_servers import RawPeer
 
 from app.upstream import UpstreamError, UpstreamPool, UpstreamTimeout
 
 
-class ScriptedUpstream:
+class ScriptedUpstream(RawPeer):
     """Answers each request it reads with the next scripted answer: a list of byte strings sent one by one with a
     short pause between them (so the client sees them as separate reads), then closes if the answer says so."""
 
     def __init__(self):
         self.answers: list[tuple[list[bytes], bool]] = []
         self.requests: list[bytes] = []
-        self.connections = 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
     def answer(self, *pieces: bytes, close: bool = False) -> None:
         self.answers.append((list(pieces), close))
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket):
         buffered = b""
         with conn:
             while True:
-                while b"\r\n\r\n" not in buffered:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffered += data
-                head, _, buffered = buffered.partition(b"\r\n\r\n")
-                length = re.search(rb"(?im)^content-length: *(\d+)", head)
-                body_length = int(length.group(1)) if length else 0
-                while len(buffered) < body_length:
-                    buffered += conn.recv(65536)
-                self.requests.append(head + b"\r\n\r\n" + buffered[:body_length])
-                buffered = buffered[body_length:]
+                request = self.read_request(conn, buffered)
+                if request is None:
+                    return
+                head, body, buffered = request
+                self.requests.append(head + b"\r\n\r\n" + body)
                 if not self.answers:
                     return  # unscripted: hang up, and the test's own assertions see the extra request
                 pieces, close = self.answers.pop(0)
@@ -62,12 +41,6 @@ class ScriptedUpstream:
                     time.sleep(0.02)
                 if close:
                     return
-
-    def stop(self):
-        """Stop listening for good: shutdown wakes the accepting thread (close alone would leave it listening)."""
-        with contextlib.suppress(OSError):
-            self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
 
 
 @pytest.fixture
