@@ -92,11 +92,15 @@ def counted_in_redis(key: str, at: float) -> int:
     return int(redis_client().get(f"{{{key}}}:{int(at // 60)}") or 0)
 
 
+def leased_client(monkeypatch, client_for, user, *, user_rate: str):
+    """A signed-in client under the `user` rate, and its throttle's Redis key."""
+    monkeypatch.setattr(FailOpenRequestRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": user_rate})
+    return client_for(user), f"throttle_user_{user.pk}"
+
+
 @override_settings(THROTTLE_LEASE=10)
 def test_a_busy_client_costs_one_redis_call_per_lease(monkeypatch, clock, client_for, user):
-    monkeypatch.setattr(FailOpenRequestRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "1000/min"})
-    client = client_for(user)
-    key = f"throttle_user_{user.pk}"
+    client, key = leased_client(monkeypatch, client_for, user, user_rate="1000/min")
     assert statuses(client, 1) == [200]
     assert counted_in_redis(key, clock.now) == 10  # a block of ten counted, one spent
     assert statuses(client, 9) == [200] * 9
@@ -107,9 +111,7 @@ def test_a_busy_client_costs_one_redis_call_per_lease(monkeypatch, clock, client
 
 @override_settings(THROTTLE_LEASE=10)
 def test_leased_hits_never_admit_more_than_the_limit(monkeypatch, clock, client_for, user):
-    monkeypatch.setattr(FailOpenRequestRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "100/min"})
-    client = client_for(user)
-    key = f"throttle_user_{user.pk}"
+    client, key = leased_client(monkeypatch, client_for, user, user_rate="100/min")
     assert statuses(client, 1) == [200]  # this process holds nine more hits
     redis_client().incrby(f"{{{key}}}:{int(clock.now // 60)}", 85)  # other processes' hits: 95 counted
     # The nine held hits were counted before the others': spent. Then the last five one by one in Redis, no block.
@@ -121,9 +123,7 @@ def test_leased_hits_never_admit_more_than_the_limit(monkeypatch, clock, client_
 
 @override_settings(THROTTLE_LEASE=10)
 def test_a_block_dies_with_its_window(monkeypatch, clock, client_for, user):
-    monkeypatch.setattr(FailOpenRequestRateThrottle, "THROTTLE_RATES", {"anon": "2/min", "user": "1000/min"})
-    client = client_for(user)
-    key = f"throttle_user_{user.pk}"
+    client, key = leased_client(monkeypatch, client_for, user, user_rate="1000/min")
     assert statuses(client, 1) == [200]
     clock.now = WINDOW_START + 60  # nine unspent hits of the last window: not spent in this one
     assert statuses(client, 1) == [200]
